@@ -1,0 +1,292 @@
+/**
+ * The engine's ports: what it needs from coreBOS and from HubSpot. `src/corebos` and `src/hubspot`
+ * implement them; the engine sees only these interfaces, so it stays free of mysql2 and HTTP.
+ */
+import type {
+  ControlValues,
+  CrmCursor,
+  CrmModule,
+  CrmRecord,
+  Direction,
+  HubSpotObject,
+  HubSpotObjectType,
+} from './types.js'
+
+// ---------------------------------------------------------------------------------------------
+// coreBOS
+// ---------------------------------------------------------------------------------------------
+
+/** One field of a module as vtiger_field and information_schema describe it. */
+export interface CrmFieldMeta {
+  name: string
+  label: string
+  table: string
+  column: string
+  uitype: number
+  /** first letter of typeofdata: V, E (email), D (date), DT, T, N, NN, I, C (checkbox) … */
+  dataType: string
+  mandatory: boolean
+  /** column length for (var)char columns, null for others */
+  maxLength: number | null
+  /** information_schema DATA_TYPE: varchar, int, decimal, date, datetime, text … */
+  sqlType: string
+  /** picklist values for uitype 15/16/33 (multi), from vtiger_<fieldname> */
+  picklistValues?: string[]
+  /** uitype-10 targets from vtiger_fieldmodulerel */
+  referenceModules?: string[]
+  displaytype: number
+  presence: number
+}
+
+export interface ModuleMeta {
+  module: CrmModule
+  tabid: number
+  baseTable: string
+  baseKey: string
+  /** every module table with its key column, base table first, crmentity (or denorm) not included */
+  tables: Array<{name: string; key: string}>
+  /** vtiger_crmentity, or the base table when the module is denormalized */
+  entityTable: string
+  denormalized: boolean
+  fields: Map<string, CrmFieldMeta>
+  /** the field holding the entity number (contact_no, account_no, lead_no, potential_no) */
+  numberField: string
+}
+
+export interface ReadChangedOptions {
+  /** read records whose (modifiedtime, crmid) is at or after this position; null = from the beginning */
+  since: CrmCursor | null
+  /** 'explicit': only hubspotsyncwith = '1'; 'default-on': every record except hubspotsyncwith = '0' */
+  optIn: 'explicit' | 'default-on'
+  /** include trashed records (and converted Leads), so deletes can be pushed */
+  includeDeleted: boolean
+  pageSize: number
+}
+
+export interface CreateInput {
+  /** by field name; values in coreBOS storage form (dates Y-m-d, checkboxes '1'/'0', refs crmid) */
+  fields: Record<string, string | null>
+  control?: ControlValues
+}
+
+export interface WriteResult {
+  crmid: number
+  ok: boolean
+  error?: string
+}
+
+export interface CrmRecords {
+  meta(module: CrmModule): Promise<ModuleMeta>
+  /** keyset-streamed pages ordered by (modifiedtime, crmid) */
+  readChanged(module: CrmModule, options: ReadChangedOptions): AsyncIterable<CrmRecord[]>
+  /** the records with these ids, deleted ones included; purged ids are simply absent */
+  readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]>
+  /** creates records exactly as coreBOS would (crmid, entity row, crmobject, every module table, number) */
+  create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
+  /** updates fields and bumps modifiedtime in the entity table and crmobject */
+  update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void>
+  /** trash, as coreBOS's mark_deleted */
+  trash(module: CrmModule, crmid: number, userId: number): Promise<void>
+  /** writes control fields with plain SQL: no modifiedtime bump, so they never read as a change */
+  setControl(module: CrmModule, crmid: number, values: ControlValues): Promise<void>
+  /** the install's clock as a naive DATETIME string in its timezone */
+  now(): Promise<string>
+}
+
+// ---------------------------------------------------------------------------------------------
+// cbhs state tables (cbhs_*) in the coreBOS database
+// ---------------------------------------------------------------------------------------------
+
+export interface Watermark {
+  module: CrmModule
+  direction: Direction
+  /** push: naive coreBOS datetime; pull: ISO instant of HubSpot's modified date */
+  value: string | null
+  /** position of an unfinished pass (backfill resume); null when the last pass completed */
+  cursor: string | null
+  updatedAt: string | null
+}
+
+export interface Link {
+  module: CrmModule
+  crmid: number
+  objectType: HubSpotObjectType
+  hubspotId: string
+  /** last synced values: crm by field name, hs by property name (both in their own side's form) */
+  snapshot: {crm: Record<string, string | null>; hs: Record<string, string | null>}
+  /** associations as last synced: object type → HubSpot ids */
+  associations: Record<string, string[]>
+  archived: boolean
+  syncedAt: string
+}
+
+export interface FailureEntry {
+  id: number
+  module: CrmModule
+  direction: Direction
+  crmid: number | null
+  hubspotId: string | null
+  category: string | null
+  message: string
+  attempts: number
+  firstFailedAt: string
+  lastFailedAt: string
+  nextRetryAt: string | null
+  givenUp: boolean
+  resolvedAt: string | null
+}
+
+export interface RunRecord {
+  id: number
+  command: string
+  startedAt: string
+  finishedAt: string | null
+  exitCode: number | null
+  dryRun: boolean
+  counts: Record<string, number>
+  apiCalls: number
+  message: string | null
+}
+
+export interface StateStore {
+  getWatermark(module: CrmModule, direction: Direction): Promise<Watermark>
+  setWatermark(module: CrmModule, direction: Direction, value: string | null, cursor: string | null): Promise<void>
+
+  getLinksByCrmids(module: CrmModule, crmids: number[]): Promise<Map<number, Link>>
+  getLinksByHubSpotIds(objectType: HubSpotObjectType, ids: string[]): Promise<Map<string, Link>>
+  saveLinks(links: Link[]): Promise<void>
+  deleteLink(module: CrmModule, crmid: number): Promise<void>
+  /** links whose coreBOS record is trashed or purged but whose HubSpot object is not archived yet */
+  linksWithGoneRecords(module: CrmModule, limit: number): Promise<Link[]>
+  countLinks(module: CrmModule): Promise<number>
+
+  recordFailure(entry: {
+    module: CrmModule
+    direction: Direction
+    crmid?: number | null
+    hubspotId?: string | null
+    category?: string | null
+    message: string
+  }): Promise<void>
+  resolveFailure(module: CrmModule, direction: Direction, key: {crmid?: number; hubspotId?: string}): Promise<void>
+  dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]>
+  listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
+
+  startRun(command: string, dryRun: boolean): Promise<number>
+  finishRun(id: number, outcome: {exitCode: number; counts: Record<string, number>; apiCalls: number; message?: string}): Promise<void>
+  listRuns(limit: number): Promise<RunRecord[]>
+}
+
+/** The single-writer lock (GET_LOCK). `acquire` returns false when another pass holds it. */
+export interface PassLock {
+  acquire(name: string): Promise<boolean>
+  release(name: string): Promise<void>
+  holder(name: string): Promise<{connectionId: number} | null>
+}
+
+// ---------------------------------------------------------------------------------------------
+// HubSpot
+// ---------------------------------------------------------------------------------------------
+
+export interface BatchItemError {
+  /** the input's key: the unique-property value for upserts, the object id otherwise */
+  key: string
+  status: number
+  category: string
+  message: string
+}
+
+export interface UpsertResult {
+  key: string
+  id: string
+  isNew: boolean
+  properties: Record<string, string | null>
+  updatedAt?: string
+}
+
+export interface PropertyDefinition {
+  name: string
+  label: string
+  type: string
+  fieldType: string
+  groupName?: string
+  hasUniqueValue?: boolean
+  readOnlyValue?: boolean
+  calculated?: boolean
+  options?: Array<{label: string; value: string}>
+}
+
+export interface PipelineStage {
+  id: string
+  label: string
+  displayOrder: number
+  isClosed: boolean
+  probability: number | null
+}
+
+export interface Pipeline {
+  id: string
+  label: string
+  stages: PipelineStage[]
+}
+
+export interface AssociationPair {
+  fromId: string
+  toId: string
+}
+
+export interface HubSpotPort {
+  /** batch upsert keyed on the unique property; chunked by 100; per-input errors, never thrown */
+  upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<{
+    results: UpsertResult[]
+    errors: BatchItemError[]
+  }>
+  /** batch update by object id; chunked by 100 */
+  update(type: HubSpotObjectType, inputs: Array<{id: string; properties: Record<string, string>}>): Promise<{
+    results: UpsertResult[]
+    errors: BatchItemError[]
+  }>
+  /** batch read by id (or by idProperty); merged-away ids resolve to the survivor, whose id differs */
+  read(
+    type: HubSpotObjectType,
+    ids: string[],
+    properties: string[],
+    options?: {idProperty?: string; archived?: boolean},
+  ): Promise<{found: Array<HubSpotObject & {requestedId: string}>; missing: string[]}>
+  archive(type: HubSpotObjectType, ids: string[]): Promise<{errors: BatchItemError[]}>
+  /**
+   * Objects modified in [sinceMs, untilMs], ascending by modified date, each exactly once,
+   * windowed past the 10,000-result search cap (ties on one timestamp included).
+   */
+  searchModified(
+    type: HubSpotObjectType,
+    options: {sinceMs: number; untilMs: number; properties: string[]},
+  ): AsyncIterable<HubSpotObject[]>
+  /** every object via the list endpoint (no cap); archived=true lists only archived ones */
+  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]>
+  /** find contacts by e-mail (lower-cased); used to link instead of duplicating */
+  findContactsByEmail(emails: string[]): Promise<Map<string, string>>
+
+  readAssociations(from: HubSpotObjectType, to: HubSpotObjectType, ids: string[]): Promise<Map<string, string[]>>
+  createAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: BatchItemError[]}>
+  removeAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: BatchItemError[]}>
+
+  getProperties(type: HubSpotObjectType): Promise<PropertyDefinition[]>
+  getDealPipelines(): Promise<Pipeline[]>
+  getPortalId(): Promise<string>
+
+  /** calls made so far, by endpoint label */
+  callCounts(): Record<string, number>
+}
+
+/** Injected time, so tests can drive search lag and watermarks deterministically. */
+export interface Clock {
+  nowMs(): number
+}
+
+/** Progress and diagnostics go through this; the command decides how they are shown. */
+export interface Reporter {
+  progress(task: string, done: number, total?: number): void
+  info(message: string): void
+  warn(message: string): void
+}
