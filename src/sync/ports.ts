@@ -81,6 +81,11 @@ export interface CrmRecords {
   readChanged(module: CrmModule, options: ReadChangedOptions): AsyncIterable<CrmRecord[]>
   /** the records with these ids, deleted ones included; purged ids are simply absent */
   readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]>
+  /**
+   * Live records of the module whose hubspotid control field holds one of these ids. A pull that
+   * created a record and died before saving its link finds it here, and so do legacy links.
+   */
+  findByHubSpotIds(module: CrmModule, hubspotIds: string[]): Promise<Map<string, CrmRecord>>
   /** creates records exactly as coreBOS would (crmid, entity row, crmobject, every module table, number) */
   create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
   /** updates fields and bumps modifiedtime in the entity table and crmobject */
