@@ -1,0 +1,898 @@
+/**
+ * The engine's HubSpotPort over `@hubspot/api-client` 13. The client is used only as a typed HTTP
+ * layer: its retry and limiter stay off (weak, and process-wide singletons, reference §2.3–2.5),
+ * and `Transport` owns throttling, timeouts and retries.
+ */
+import type * as http from 'node:http'
+import {Client} from '@hubspot/api-client'
+import {registerSecret} from '../errors.js'
+import type {
+  AssociationPair,
+  Clock,
+  HubSpotPort,
+  Pipeline,
+  PropertyDefinition,
+  UpsertResult,
+} from '../sync/ports.js'
+import {MODIFIED_PROPERTY, type HubSpotObject, type HubSpotObjectType} from '../sync/types.js'
+import {
+  attributeErrors,
+  chunk,
+  findCulprits,
+  itemErrorFromApi,
+  itemErrorFromStandard,
+  type HubSpotItemError,
+  type StandardErrorLike,
+} from './batch.js'
+import {errorBodyOf, HubSpotApiError} from './failures.js'
+import {RateLimiter, TIER_TEN_SECOND_MAX, type HubSpotTier} from './limiter.js'
+import {ModifiedWindow, type PlannedSearch, type SearchFilter} from './search-window.js'
+import {createAgent, Transport, type HttpInfoLike, type RetryInfo} from './transport.js'
+
+export type {HubSpotItemError} from './batch.js'
+export type {RetryInfo} from './transport.js'
+export type {HubSpotTier} from './limiter.js'
+
+export interface HubSpotGatewayOptions {
+  /** default https://api.hubapi.com; a trailing slash is removed (the client would send `//crm`) */
+  baseUrl?: string
+  accessToken: string
+  tier?: HubSpotTier
+  searchPerSecond?: number
+  uniqueProperty?: string
+  requestTimeoutMs?: number
+  maxRetries?: number
+  maxConcurrent?: number
+  clock?: Clock
+  sleep?: (ms: number) => Promise<void>
+  onRetry?: (info: RetryInfo) => void
+  random?: () => number
+}
+
+export interface WriteOutcome {
+  results: UpsertResult[]
+  errors: HubSpotItemError[]
+}
+
+/** PropertyDefinition plus what `setup` needs to count custom unique properties. */
+export interface HubSpotPropertyDefinition extends PropertyDefinition {
+  hubspotDefined?: boolean
+  archived?: boolean
+}
+
+export interface PropertyGroup {
+  name: string
+  label: string
+  displayOrder?: number
+}
+
+export interface NewProperty {
+  name: string
+  label: string
+  type: string
+  fieldType: string
+  groupName: string
+  hasUniqueValue?: boolean
+  description?: string
+}
+
+const BATCH = 100
+const SEARCH_PAGE = 200
+const LIST_PAGE = 100
+const ASSOC_READ = 1000
+const ASSOC_WRITE = 2000
+const SEARCH_BODY_MAX = 3000
+
+/** HUBSPOT_DEFINED association type ids (reference §3.11). */
+export const ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
+  'contacts->companies': 279,
+  'companies->contacts': 280,
+  'deals->contacts': 3,
+  'contacts->deals': 4,
+  'deals->companies': 341,
+  'companies->deals': 342,
+}
+
+// ------------------------------------------------------------------------------------------------
+// The subset of the generated client the gateway calls. Each object type has its own codegen
+// module with identical shapes; one structural view keeps the code free of three copies.
+// ------------------------------------------------------------------------------------------------
+
+interface RawObject {
+  id: string
+  properties: Record<string, string | null>
+  createdAt?: Date
+  updatedAt?: Date
+  archived?: boolean
+  archivedAt?: Date
+  objectWriteTraceId?: string
+  _new?: boolean
+}
+
+interface RawBatchResponse {
+  status?: string
+  results: RawObject[]
+  errors?: StandardErrorLike[]
+  numErrors?: number
+}
+
+interface RawPage {
+  results: RawObject[]
+  paging?: {next?: {after?: string}}
+  total?: number
+}
+
+interface ObjectApis {
+  basicApi: {
+    getPageWithHttpInfo(
+      limit?: number,
+      after?: string,
+      properties?: string[],
+      propertiesWithHistory?: string[],
+      associations?: string[],
+      archived?: boolean,
+    ): Promise<HttpInfoLike<RawPage>>
+  }
+  batchApi: {
+    upsertWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawBatchResponse>>
+    updateWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawBatchResponse>>
+    readWithHttpInfo(body: unknown, archived?: boolean): Promise<HttpInfoLike<RawBatchResponse>>
+    archiveWithHttpInfo(body: unknown): Promise<HttpInfoLike<void>>
+  }
+  searchApi: {
+    doSearchWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawPage>>
+  }
+}
+
+interface AssociationApis {
+  batchApi: {
+    getPageWithHttpInfo(from: string, to: string, body: unknown): Promise<
+      HttpInfoLike<{
+        results: Array<{_from: {id: string}; to: Array<{toObjectId: string | number}>; paging?: {next?: {after?: string}}}>
+        errors?: StandardErrorLike[]
+      }>
+    >
+    createWithHttpInfo(from: string, to: string, body: unknown): Promise<
+      HttpInfoLike<{results: Array<{fromObjectId: string | number; toObjectId: string | number}>; errors?: StandardErrorLike[]}>
+    >
+    archiveWithHttpInfo(from: string, to: string, body: unknown): Promise<HttpInfoLike<void>>
+  }
+}
+
+interface PropertyApis {
+  coreApi: {
+    getAllWithHttpInfo(objectType: string, archived?: boolean): Promise<HttpInfoLike<{results: RawProperty[]}>>
+    createWithHttpInfo(objectType: string, body: unknown): Promise<HttpInfoLike<RawProperty>>
+  }
+  groupsApi: {
+    getAllWithHttpInfo(objectType: string): Promise<HttpInfoLike<{results: PropertyGroup[]}>>
+    createWithHttpInfo(objectType: string, body: unknown): Promise<HttpInfoLike<PropertyGroup>>
+  }
+}
+
+interface RawProperty {
+  name: string
+  label: string
+  type: string
+  fieldType: string
+  groupName?: string
+  hasUniqueValue?: boolean
+  hubspotDefined?: boolean
+  calculated?: boolean
+  archived?: boolean
+  modificationMetadata?: {readOnlyValue?: boolean}
+  options?: Array<{label: string; value: string}>
+}
+
+interface PipelineApis {
+  pipelinesApi: {
+    getAllWithHttpInfo(objectType: string): Promise<
+      HttpInfoLike<{
+        results: Array<{
+          id: string
+          label: string
+          stages: Array<{id: string; label: string; displayOrder: number; metadata?: Record<string, string>}>
+        }>
+      }>
+    >
+  }
+}
+
+const realClock: Clock = {nowMs: () => Date.now()}
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export function createHubSpotGateway(options: HubSpotGatewayOptions): HubSpotGateway {
+  return new HubSpotGateway(options)
+}
+
+export class HubSpotGateway implements HubSpotPort {
+  readonly baseUrl: string
+  readonly uniqueProperty: string
+  readonly tier: HubSpotTier
+  readonly limiter: RateLimiter
+  private readonly client: Client
+  private readonly transport: Transport
+  private readonly agent: http.Agent
+  private readonly clock: Clock
+  private readonly maxConcurrent: number
+  private readonly propertyCache = new Map<HubSpotObjectType, Promise<HubSpotPropertyDefinition[]>>()
+  private pipelines?: Promise<Pipeline[]>
+  private account?: Promise<{portalId: string; timeZone?: string}>
+  private timeZone?: string
+
+  constructor(options: HubSpotGatewayOptions) {
+    if (!options.accessToken) throw new Error('createHubSpotGateway: accessToken is required')
+    registerSecret(options.accessToken)
+    this.baseUrl = (options.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, '')
+    this.uniqueProperty = options.uniqueProperty ?? 'corebos_crmid'
+    this.tier = options.tier ?? 'starter'
+    this.clock = options.clock ?? realClock
+    this.maxConcurrent = options.maxConcurrent ?? 6
+    const sleep = options.sleep ?? realSleep
+    const timeoutMs = options.requestTimeoutMs ?? 30_000
+    this.limiter = new RateLimiter({
+      windowMax: TIER_TEN_SECOND_MAX[this.tier],
+      searchPerSecond: options.searchPerSecond ?? 4,
+      maxConcurrent: this.maxConcurrent,
+      clock: this.clock,
+      sleep,
+    })
+    this.transport = new Transport({
+      baseUrl: this.baseUrl,
+      maxRetries: options.maxRetries ?? 6,
+      requestTimeoutMs: timeoutMs,
+      limiter: this.limiter,
+      clock: this.clock,
+      sleep,
+      random: options.random ?? Math.random,
+      onRetry: options.onRetry,
+      timeZone: () => this.timeZone,
+    })
+    this.agent = createAgent(this.baseUrl, timeoutMs, this.maxConcurrent + 2)
+    this.client = new Client({
+      accessToken: options.accessToken,
+      basePath: this.baseUrl,
+      numberOfApiCallRetries: 0,
+      httpAgent: this.agent,
+    })
+    // Decorators are bound when an API group is first touched, from whichever Client was built last
+    // in the process (reference §2.5): bind ours now, before anyone else can build one.
+    for (const type of ['contacts', 'companies', 'deals'] as const) {
+      const group = this.client.crm[type]
+      touch(group.basicApi, group.batchApi, group.searchApi)
+    }
+    touch(this.client.crm.associations.v4.batchApi)
+    touch(this.client.crm.properties.coreApi, this.client.crm.properties.groupsApi)
+    touch(this.client.crm.pipelines.pipelinesApi)
+  }
+
+  /** Closes kept-alive sockets, so a test or a one-shot command can exit promptly. */
+  close(): void {
+    this.agent.destroy()
+  }
+
+  callCounts(): Record<string, number> {
+    return this.transport.callCounts()
+  }
+
+  totalCalls(): number {
+    return this.transport.totalCalls()
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Batch writes
+  // ----------------------------------------------------------------------------------------------
+
+  async upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<WriteOutcome> {
+    // one input per key: HubSpot rejects a batch naming the same id twice; the later values win
+    const byKey = new Map<string, Record<string, string>>()
+    for (const input of inputs) {
+      byKey.set(input.key, {...byKey.get(input.key), ...input.properties, [this.uniqueProperty]: input.key})
+    }
+    const items = [...byKey].map(([key, properties]) => ({key, properties}))
+    return this.write(type, 'upsert', items)
+  }
+
+  async update(type: HubSpotObjectType, inputs: Array<{id: string; properties: Record<string, string>}>): Promise<WriteOutcome> {
+    const byId = new Map<string, Record<string, string>>()
+    for (const input of inputs) byId.set(input.id, {...byId.get(input.id), ...input.properties})
+    const items = [...byId].map(([key, properties]) => ({key, properties}))
+    return this.write(type, 'update', items)
+  }
+
+  private async write(type: HubSpotObjectType, op: 'upsert' | 'update', items: WriteItem[]): Promise<WriteOutcome> {
+    const outcomes = await mapPool(chunk(items, BATCH), this.maxConcurrent, (part) => this.writeChunk(type, op, part))
+    return {results: outcomes.flatMap((o) => o.results), errors: outcomes.flatMap((o) => o.errors)}
+  }
+
+  /**
+   * One request, then whatever it takes to give every input its own answer: 207 errors are mapped
+   * back by trace id; a whole-batch 4xx fails the inputs it names and resends the rest, or is
+   * bisected until the bad input fails alone.
+   */
+  private async writeChunk(type: HubSpotObjectType, op: 'upsert' | 'update', items: WriteItem[]): Promise<WriteOutcome> {
+    if (items.length === 0) return {results: [], errors: []}
+    const api = this.objects(type).batchApi
+    const label = `batch/${op} ${type}`
+    const body = {
+      inputs: items.map((item) =>
+        op === 'upsert'
+          ? {id: item.key, idProperty: this.uniqueProperty, properties: item.properties, objectWriteTraceId: item.key}
+          : {id: item.key, properties: item.properties, objectWriteTraceId: item.key},
+      ),
+    }
+    let data: RawBatchResponse
+    try {
+      const response = await this.transport.call(label, 'general', () =>
+        op === 'upsert' ? api.upsertWithHttpInfo(body) : api.updateWithHttpInfo(body),
+      )
+      data = response.data
+    } catch (err) {
+      if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
+      return this.splitAfterRejection(type, op, items, err)
+    }
+
+    const keys = new Set(items.map((i) => i.key))
+    const results: UpsertResult[] = []
+    const answered = new Set<string>()
+    for (const raw of data.results ?? []) {
+      const key = this.resultKey(raw, op, keys)
+      if (key === undefined || answered.has(key)) continue
+      answered.add(key)
+      results.push(toUpsertResult(key, raw, op))
+    }
+    const {byKey, unattributed} = attributeErrors(data.errors ?? [], keys)
+    const errors: HubSpotItemError[] = []
+    for (const [key, error] of byKey) {
+      if (answered.has(key)) continue
+      answered.add(key)
+      errors.push(error)
+    }
+    const unanswered = items.filter((i) => !answered.has(i.key))
+    if (unanswered.length === 0) return {results, errors}
+    if (unanswered.length === 1 && unattributed.length > 0) {
+      errors.push(itemErrorFromStandard(unanswered[0].key, unattributed[0]))
+      return {results, errors}
+    }
+    if (items.length === 1) {
+      errors.push({key: items[0].key, status: 500, category: 'NO_RESULT', message: `HubSpot returned no result for ${items[0].key}`})
+      return {results, errors}
+    }
+    // an answer that does not say which inputs failed: ask again for those, in smaller requests
+    const retried = await this.writeHalves(type, op, unanswered)
+    return {results: [...results, ...retried.results], errors: [...errors, ...retried.errors]}
+  }
+
+  private async splitAfterRejection(
+    type: HubSpotObjectType,
+    op: 'upsert' | 'update',
+    items: WriteItem[],
+    err: HubSpotApiError,
+  ): Promise<WriteOutcome> {
+    if (items.length === 1) return {results: [], errors: [itemErrorFromApi(items[0].key, err)]}
+    const culprits = findCulprits(err.body, items) ?? (await this.conflictCulprits(type, items, err))
+    if (culprits && culprits.size > 0) {
+      const errors = items.filter((i) => culprits.has(i.key)).map((i) => itemErrorFromApi(i.key, err))
+      const rest = items.filter((i) => !culprits.has(i.key))
+      const more = await this.writeChunk(type, op, rest)
+      return {results: more.results, errors: [...errors, ...more.errors]}
+    }
+    return this.writeHalves(type, op, items)
+  }
+
+  private async writeHalves(type: HubSpotObjectType, op: 'upsert' | 'update', items: WriteItem[]): Promise<WriteOutcome> {
+    const middle = Math.ceil(items.length / 2)
+    const [a, b] = await Promise.all([
+      this.writeChunk(type, op, items.slice(0, middle)),
+      this.writeChunk(type, op, items.slice(middle)),
+    ])
+    return {results: [...a.results, ...b.results], errors: [...a.errors, ...b.errors]}
+  }
+
+  /**
+   * A whole-batch 409 "Contact already exists. Existing ID: N" does not say which input collides;
+   * one read of contact N gives its e-mail, which names the input (cheaper than bisecting 100).
+   */
+  private async conflictCulprits(type: HubSpotObjectType, items: WriteItem[], err: HubSpotApiError): Promise<Set<string> | null> {
+    if (type !== 'contacts' || err.status !== 409 || !err.existingId) return null
+    if (!items.some((i) => i.properties.email)) return null
+    try {
+      const {found} = await this.read('contacts', [err.existingId], ['email', 'hs_additional_emails'])
+      const emails = new Set<string>()
+      for (const o of found) {
+        if (o.properties.email) emails.add(o.properties.email.toLowerCase())
+        for (const e of (o.properties.hs_additional_emails ?? '').split(';')) if (e) emails.add(e.toLowerCase())
+      }
+      const culprits = new Set(items.filter((i) => emails.has((i.properties.email ?? '').trim().toLowerCase())).map((i) => i.key))
+      return culprits.size > 0 ? culprits : null
+    } catch (e) {
+      if (e instanceof HubSpotApiError) return null
+      throw e
+    }
+  }
+
+  private resultKey(raw: RawObject, op: 'upsert' | 'update', keys: Set<string>): string | undefined {
+    if (raw.objectWriteTraceId && keys.has(raw.objectWriteTraceId)) return raw.objectWriteTraceId
+    const candidate = op === 'upsert' ? raw.properties?.[this.uniqueProperty] : raw.id
+    return candidate !== null && candidate !== undefined && keys.has(candidate) ? candidate : undefined
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Read and archive
+  // ----------------------------------------------------------------------------------------------
+
+  async read(
+    type: HubSpotObjectType,
+    ids: string[],
+    properties: string[],
+    options: {idProperty?: string; archived?: boolean} = {},
+  ): Promise<{found: Array<HubSpotObject & {requestedId: string}>; missing: string[]}> {
+    const requested = [...new Set(ids)]
+    const idProperty = options.idProperty
+    // merged-away ids come back as the survivor; hs_merged_object_ids says which request it answers
+    const extra = idProperty ? [idProperty] : ['hs_merged_object_ids']
+    const asked = [...new Set([...properties, ...extra])]
+    const parts = await mapPool(chunk(requested, BATCH), this.maxConcurrent, async (part) => {
+      const body: Record<string, unknown> = {inputs: part.map((id) => ({id})), properties: asked, propertiesWithHistory: []}
+      if (idProperty) body.idProperty = idProperty
+      const api = this.objects(type).batchApi
+      let data: RawBatchResponse
+      try {
+        data = (await this.transport.call(`batch/read ${type}`, 'general', () => api.readWithHttpInfo(body, options.archived ?? false))).data
+      } catch (err) {
+        // a whole-batch 404 means none of them exist
+        if (err instanceof HubSpotApiError && err.status === 404) return {found: [], missing: part}
+        throw err
+      }
+      const found: Array<HubSpotObject & {requestedId: string}> = []
+      const missing: string[] = []
+      for (const id of part) {
+        const raw = (data.results ?? []).find((r) => answers(r, id, idProperty))
+        if (!raw) {
+          missing.push(id)
+          continue
+        }
+        found.push({...toObject(raw, properties), requestedId: id})
+      }
+      return {found, missing}
+    })
+    return {found: parts.flatMap((p) => p.found), missing: parts.flatMap((p) => p.missing)}
+  }
+
+  async archive(type: HubSpotObjectType, ids: string[]): Promise<{errors: HubSpotItemError[]}> {
+    const unique = [...new Set(ids)]
+    const parts = await mapPool(chunk(unique, BATCH), this.maxConcurrent, (part) => this.archiveChunk(type, part))
+    return {errors: parts.flat()}
+  }
+
+  private async archiveChunk(type: HubSpotObjectType, ids: string[]): Promise<HubSpotItemError[]> {
+    if (ids.length === 0) return []
+    const api = this.objects(type).batchApi
+    try {
+      await this.transport.call(`batch/archive ${type}`, 'general', () => api.archiveWithHttpInfo({inputs: ids.map((id) => ({id}))}))
+      return []
+    } catch (err) {
+      if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
+      if (ids.length === 1) return [itemErrorFromApi(ids[0], err)]
+      const middle = Math.ceil(ids.length / 2)
+      const [a, b] = await Promise.all([this.archiveChunk(type, ids.slice(0, middle)), this.archiveChunk(type, ids.slice(middle))])
+      return [...a, ...b]
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Search and list
+  // ----------------------------------------------------------------------------------------------
+
+  async *searchModified(
+    type: HubSpotObjectType,
+    options: {sinceMs: number; untilMs: number; properties: string[]},
+  ): AsyncIterable<HubSpotObject[]> {
+    const modified = MODIFIED_PROPERTY[type]
+    const window = new ModifiedWindow(modified, options.sinceMs, options.untilMs)
+    const asked = [...new Set([...options.properties, modified, 'hs_object_id'])]
+    for (let plan = window.next(); plan; plan = window.next()) {
+      let body = searchBody(plan, asked)
+      // the body is capped at 3,000 characters; with many properties, search for ids and read the rest
+      const slim = JSON.stringify(body).length > SEARCH_BODY_MAX
+      if (slim) body = searchBody(plan, [modified, 'hs_object_id'])
+      const page = await this.search(type, body, `search ${type}`)
+      const fresh = window.accept(page.results.map((r) => toObject(r)), !!page.paging?.next?.after)
+      if (fresh.length === 0) continue
+      if (!slim) {
+        yield fresh.map((o) => strip(o, options.properties))
+        continue
+      }
+      const {found} = await this.read(type, fresh.map((o) => o.id), options.properties)
+      const byId = new Map(found.map((o) => [o.requestedId, o]))
+      // archived between the search and the read: not "modified" any more, the archived list reports it
+      const full = fresh.flatMap((o) => {
+        const hit = byId.get(o.id)
+        if (!hit) return []
+        const {requestedId: _, ...object} = hit
+        return [object]
+      })
+      if (full.length > 0) yield full
+    }
+  }
+
+  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]> {
+    const api = this.objects(type).basicApi
+    const label = `${options.archived ? 'list archived' : 'list'} ${type}`
+    let after: string | undefined
+    do {
+      const cursor = after
+      const page = (
+        await this.transport.call(label, 'general', () =>
+          api.getPageWithHttpInfo(LIST_PAGE, cursor, options.properties, undefined, undefined, options.archived ?? false),
+        )
+      ).data
+      const objects = (page.results ?? []).map((r) => toObject(r, options.properties))
+      if (objects.length > 0) yield objects
+      after = page.paging?.next?.after || undefined
+    } while (after)
+  }
+
+  async findContactsByEmail(emails: string[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e.includes('@')))]
+    const found = new Map<string, string>()
+    for (const group of chunkByBodySize(wanted, BATCH, SEARCH_BODY_MAX - 300)) {
+      const body = {
+        filterGroups: [{filters: [{propertyName: 'email', operator: 'IN', values: group}]}],
+        properties: ['email'],
+        limit: SEARCH_PAGE,
+      }
+      const page = await this.search('contacts', body, 'search contacts by email')
+      for (const r of page.results ?? []) {
+        const email = r.properties?.email?.toLowerCase()
+        if (email && group.includes(email) && !found.has(email)) found.set(email, r.id)
+      }
+    }
+    return found
+  }
+
+  private async search(type: HubSpotObjectType, body: object, label: string): Promise<RawPage> {
+    const api = this.objects(type).searchApi
+    return (await this.transport.call(label, 'search', () => api.doSearchWithHttpInfo(body))).data
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Associations (v4)
+  // ----------------------------------------------------------------------------------------------
+
+  async readAssociations(from: HubSpotObjectType, to: HubSpotObjectType, ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>()
+    for (const id of ids) out.set(id, [])
+    let pending: Array<{id: string; after?: string}> = [...out.keys()].map((id) => ({id}))
+    const api = this.associations().batchApi
+    const label = `associations/read ${from}->${to}`
+    while (pending.length > 0) {
+      const next: Array<{id: string; after?: string}> = []
+      for (const part of chunk(pending, ASSOC_READ)) {
+        let data
+        try {
+          data = (await this.transport.call(label, 'general', () => api.getPageWithHttpInfo(from, to, {inputs: part}))).data
+        } catch (err) {
+          if (err instanceof HubSpotApiError && err.status === 404) continue
+          throw err
+        }
+        for (const result of data.results ?? []) {
+          const fromId = String(result._from?.id)
+          const list = out.get(fromId)
+          if (!list) continue
+          for (const target of result.to ?? []) {
+            const toId = String(target.toObjectId)
+            if (!list.includes(toId)) list.push(toId)
+          }
+          const after = result.paging?.next?.after
+          if (after) next.push({id: fromId, after})
+        }
+      }
+      pending = next
+    }
+    return out
+  }
+
+  async createAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: HubSpotItemError[]}> {
+    const typeId = ASSOCIATION_TYPE_IDS[`${from}->${to}`]
+    if (typeId === undefined) throw new Error(`no HubSpot-defined association from ${from} to ${to}`)
+    const api = this.associations().batchApi
+    const label = `associations/create ${from}->${to}`
+    const send = async (part: AssociationPair[]): Promise<HubSpotItemError[]> => {
+      if (part.length === 0) return []
+      const body = {
+        inputs: part.map((p) => ({
+          _from: {id: p.fromId},
+          to: {id: p.toId},
+          types: [{associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId}],
+        })),
+      }
+      try {
+        const data = (await this.transport.call(label, 'general', () => api.createWithHttpInfo(from, to, body))).data
+        const made = new Set((data.results ?? []).map((r) => pairKey(String(r.fromObjectId), String(r.toObjectId))))
+        const keys = new Set(part.map((p) => pairKey(p.fromId, p.toId)))
+        const errors: HubSpotItemError[] = []
+        for (const error of data.errors ?? []) {
+          const named = pairsNamedBy(error, part)
+          const targets = named.length > 0 ? named : part.filter((p) => !made.has(pairKey(p.fromId, p.toId)))
+          for (const p of targets) {
+            const key = pairKey(p.fromId, p.toId)
+            if (!keys.delete(key)) continue
+            errors.push(itemErrorFromStandard(key, error))
+          }
+        }
+        return errors
+      } catch (err) {
+        if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
+        if (part.length === 1) return [itemErrorFromApi(pairKey(part[0].fromId, part[0].toId), err)]
+        const middle = Math.ceil(part.length / 2)
+        return [...(await send(part.slice(0, middle))), ...(await send(part.slice(middle)))]
+      }
+    }
+    const errors: HubSpotItemError[] = []
+    for (const part of chunk(dedupePairs(pairs), ASSOC_WRITE)) errors.push(...(await send(part)))
+    return {errors}
+  }
+
+  async removeAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: HubSpotItemError[]}> {
+    const api = this.associations().batchApi
+    const label = `associations/archive ${from}->${to}`
+    const errors: HubSpotItemError[] = []
+    for (const part of chunk(dedupePairs(pairs), ASSOC_WRITE)) {
+      const byFrom = new Map<string, string[]>()
+      for (const p of part) byFrom.set(p.fromId, [...(byFrom.get(p.fromId) ?? []), p.toId])
+      const body = {inputs: [...byFrom].map(([fromId, toIds]) => ({_from: {id: fromId}, to: toIds.map((id) => ({id}))}))}
+      try {
+        await this.transport.call(label, 'general', () => api.archiveWithHttpInfo(from, to, body))
+      } catch (err) {
+        if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
+        for (const p of part) errors.push(itemErrorFromApi(pairKey(p.fromId, p.toId), err))
+      }
+    }
+    return {errors}
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Schema, pipelines, account
+  // ----------------------------------------------------------------------------------------------
+
+  getProperties(type: HubSpotObjectType): Promise<HubSpotPropertyDefinition[]> {
+    let cached = this.propertyCache.get(type)
+    if (!cached) {
+      const api = this.propertiesApi().coreApi
+      cached = this.transport.call(`properties ${type}`, 'general', () => api.getAllWithHttpInfo(type, false)).then((r) =>
+        (r.data.results ?? []).map(toPropertyDefinition),
+      )
+      // a failed fetch must not be remembered for the rest of the run
+      cached.catch(() => this.propertyCache.delete(type))
+      this.propertyCache.set(type, cached)
+    }
+    return cached
+  }
+
+  async getPropertyGroups(type: HubSpotObjectType): Promise<PropertyGroup[]> {
+    const api = this.propertiesApi().groupsApi
+    const r = await this.transport.call(`property groups ${type}`, 'general', () => api.getAllWithHttpInfo(type))
+    return (r.data.results ?? []).map((g) => ({name: g.name, label: g.label, displayOrder: g.displayOrder}))
+  }
+
+  async createPropertyGroup(type: HubSpotObjectType, group: PropertyGroup): Promise<void> {
+    const api = this.propertiesApi().groupsApi
+    await this.transport.call(`create property group ${type}`, 'general', () => api.createWithHttpInfo(type, group))
+  }
+
+  async createProperty(type: HubSpotObjectType, property: NewProperty): Promise<HubSpotPropertyDefinition> {
+    const api = this.propertiesApi().coreApi
+    try {
+      const r = await this.transport.call(`create property ${type}`, 'general', () => api.createWithHttpInfo(type, property))
+      return toPropertyDefinition(r.data)
+    } finally {
+      this.propertyCache.delete(type)
+    }
+  }
+
+  getDealPipelines(): Promise<Pipeline[]> {
+    if (!this.pipelines) {
+      const api = (this.client.crm.pipelines as unknown as PipelineApis).pipelinesApi
+      this.pipelines = this.transport
+        .call('pipelines deals', 'general', () => api.getAllWithHttpInfo('deals'))
+        .then((r) =>
+          (r.data.results ?? []).map((p) => ({
+            id: p.id,
+            label: p.label,
+            stages: (p.stages ?? [])
+              .map((s) => {
+                const probability = s.metadata?.probability
+                return {
+                  id: s.id,
+                  label: s.label,
+                  displayOrder: s.displayOrder,
+                  isClosed: String(s.metadata?.isClosed) === 'true',
+                  probability: probability === undefined || probability === null || probability === '' ? null : Number(probability),
+                }
+              })
+              .sort((a, b) => a.displayOrder - b.displayOrder),
+          })),
+        )
+      this.pipelines.catch(() => (this.pipelines = undefined))
+    }
+    return this.pipelines
+  }
+
+  async getPortalId(): Promise<string> {
+    return (await this.accountDetails()).portalId
+  }
+
+  /** /account-info/v3/details: portal id and time zone (the daily limit resets at its midnight). */
+  accountDetails(): Promise<{portalId: string; timeZone?: string}> {
+    if (!this.account) {
+      this.account = this.transport
+        .call('account-info details', 'general', async () => {
+          const res = await this.client.apiRequest({method: 'GET', path: '/account-info/v3/details'})
+          const headers: Record<string, string> = {}
+          res.headers.forEach((value, name) => (headers[name] = value))
+          const text = await res.text()
+          const contentType = headers['content-type'] ?? ''
+          const parsed: unknown = contentType.includes('json') && text ? JSON.parse(text) : text
+          // apiRequest never throws on an error status; shape it like ApiException for the classifier
+          if (res.status < 200 || res.status >= 300) throw {code: res.status, body: errorBodyOf(parsed), headers}
+          if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('account-info answered without JSON')
+          return {httpStatusCode: res.status, headers, data: parsed as {portalId?: number | string; timeZone?: string}}
+        })
+        .then((r) => {
+          if (r.data.portalId === undefined || r.data.portalId === null) throw new Error('HubSpot account-info has no portalId')
+          this.timeZone = r.data.timeZone || undefined
+          return {portalId: String(r.data.portalId), timeZone: this.timeZone}
+        })
+      this.account.catch(() => (this.account = undefined))
+    }
+    return this.account
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private objects(type: HubSpotObjectType): ObjectApis {
+    return this.client.crm[type] as unknown as ObjectApis
+  }
+
+  private associations(): AssociationApis {
+    return this.client.crm.associations.v4 as unknown as AssociationApis
+  }
+
+  private propertiesApi(): PropertyApis {
+    return this.client.crm.properties as unknown as PropertyApis
+  }
+}
+
+function touch(..._apis: unknown[]): void {}
+
+interface WriteItem {
+  key: string
+  properties: Record<string, string>
+}
+
+function toUpsertResult(key: string, raw: RawObject, op: 'upsert' | 'update'): UpsertResult {
+  const result: UpsertResult = {key, id: String(raw.id), isNew: op === 'upsert' ? raw._new === true : false, properties: {...raw.properties}}
+  const updatedAt = iso(raw.updatedAt)
+  if (updatedAt) result.updatedAt = updatedAt
+  return result
+}
+
+function iso(value: Date | string | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString()
+  return String(value)
+}
+
+/** The client turns dates into Date objects; the engine gets ISO strings back. */
+function toObject(raw: RawObject, only?: string[]): HubSpotObject {
+  const object: HubSpotObject = {id: String(raw.id), properties: {...raw.properties}}
+  if (only) object.properties = pick(object.properties, only)
+  const createdAt = iso(raw.createdAt)
+  const updatedAt = iso(raw.updatedAt)
+  const archivedAt = iso(raw.archivedAt)
+  if (createdAt) object.createdAt = createdAt
+  if (updatedAt) object.updatedAt = updatedAt
+  if (raw.archived !== undefined) object.archived = raw.archived
+  if (archivedAt) object.archivedAt = archivedAt
+  return object
+}
+
+function pick(properties: Record<string, string | null>, only: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const name of only) if (name in properties) out[name] = properties[name] ?? null
+  return out
+}
+
+function strip(object: HubSpotObject, only: string[]): HubSpotObject {
+  return {...object, properties: pick(object.properties, only)}
+}
+
+function answers(raw: RawObject, requested: string, idProperty: string | undefined): boolean {
+  if (idProperty) return raw.properties?.[idProperty] === requested || (idProperty === 'hs_object_id' && String(raw.id) === requested)
+  if (String(raw.id) === requested) return true
+  const merged = raw.properties?.hs_merged_object_ids
+  return !!merged && merged.split(/[;,]/).map((s) => s.trim()).includes(requested)
+}
+
+function searchBody(plan: PlannedSearch, properties: string[]): Record<string, unknown> {
+  return {
+    filterGroups: [{filters: plan.filters.map((f: SearchFilter) => ({...f}))}],
+    // typed Array<string> in the client, but HubSpot wants objects; the serializer passes them through (§2.6)
+    sorts: [plan.sort],
+    properties,
+    limit: SEARCH_PAGE,
+  }
+}
+
+/** Splits values so that each search body (values JSON-quoted) stays under the size cap. */
+export function chunkByBodySize(values: string[], maxCount: number, maxChars: number): string[][] {
+  const out: string[][] = []
+  let current: string[] = []
+  let size = 0
+  for (const value of values) {
+    const cost = JSON.stringify(value).length + 1
+    if (current.length > 0 && (current.length >= maxCount || size + cost > maxChars)) {
+      out.push(current)
+      current = []
+      size = 0
+    }
+    current.push(value)
+    size += cost
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
+function toPropertyDefinition(raw: RawProperty): HubSpotPropertyDefinition {
+  const def: HubSpotPropertyDefinition = {name: raw.name, label: raw.label, type: raw.type, fieldType: raw.fieldType}
+  if (raw.groupName !== undefined) def.groupName = raw.groupName
+  if (raw.hasUniqueValue !== undefined) def.hasUniqueValue = raw.hasUniqueValue
+  if (raw.modificationMetadata?.readOnlyValue !== undefined) def.readOnlyValue = raw.modificationMetadata.readOnlyValue
+  if (raw.calculated !== undefined) def.calculated = raw.calculated
+  if (raw.options && raw.options.length > 0) def.options = raw.options.map((o) => ({label: o.label, value: o.value}))
+  if (raw.hubspotDefined !== undefined) def.hubspotDefined = raw.hubspotDefined
+  if (raw.archived !== undefined) def.archived = raw.archived
+  return def
+}
+
+function pairKey(fromId: string, toId: string): string {
+  return `${fromId}->${toId}`
+}
+
+function dedupePairs(pairs: AssociationPair[]): AssociationPair[] {
+  const seen = new Map<string, AssociationPair>()
+  for (const p of pairs) seen.set(pairKey(p.fromId, p.toId), p)
+  return [...seen.values()]
+}
+
+/** Association 207 errors name objects by id in their context, under several keys. */
+function pairsNamedBy(error: StandardErrorLike, part: AssociationPair[]): AssociationPair[] {
+  const ids = new Set<string>()
+  for (const [, value] of Object.entries(error.context ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) ids.add(String(v))
+  }
+  if (ids.size === 0) return []
+  const both = part.filter((p) => ids.has(p.fromId) && ids.has(p.toId))
+  return both.length > 0 ? both : part.filter((p) => ids.has(p.fromId) || ids.has(p.toId))
+}
+
+/** Runs `fn` over items with at most `limit` at once, results in input order. */
+export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  let failed: unknown
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      const i = next++
+      try {
+        out[i] = await fn(items[i])
+      } catch (err) {
+        failed ??= err
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  if (failed !== undefined) throw failed
+  return out
+}

@@ -1,0 +1,111 @@
+/**
+ * Plans the searches of one incremental pull: objects modified in [since, until], ascending, each
+ * exactly once, past the 10,000-result cap of a single search.
+ *
+ * Every page starts a new query at the last modified time seen (`GTE t`, `after` never used)
+ * instead of paging by offset. Offsets shift when an object already read is modified again and
+ * leaves the window, which would silently skip the object at the page boundary; a keyset restart
+ * cannot skip anything and never comes near the cap. Objects at the restart time are read again and
+ * dropped by id. When a whole page shares one timestamp the restart makes no progress, so that
+ * millisecond is walked by `hs_object_id` (EQ t, GT last id) before moving on to t + 1.
+ */
+import type {HubSpotObject} from '../sync/types.js'
+
+export interface SearchFilter {
+  propertyName: string
+  operator: 'EQ' | 'GT' | 'GTE' | 'LTE' | 'IN'
+  value?: string
+  values?: string[]
+}
+
+export interface PlannedSearch {
+  filters: SearchFilter[]
+  sort: {propertyName: string; direction: 'ASCENDING'}
+  mode: 'range' | 'tie'
+}
+
+type State =
+  | {mode: 'range'; lower: number; seen: Set<string>}
+  | {mode: 'tie'; at: number; lastId: string | null; seen: Set<string>}
+  | {mode: 'done'}
+
+export function modifiedMs(value: string | null | undefined): number {
+  if (value === null || value === undefined || value === '') return Number.NaN
+  if (/^\d+$/.test(value)) return Number(value)
+  return Date.parse(value)
+}
+
+export class ModifiedWindow {
+  private state: State
+  /** searches planned so far, by mode (tests and diagnostics) */
+  readonly planned = {range: 0, tie: 0}
+
+  constructor(
+    private readonly modifiedProperty: string,
+    sinceMs: number,
+    private readonly untilMs: number,
+  ) {
+    this.state = sinceMs > untilMs ? {mode: 'done'} : {mode: 'range', lower: sinceMs, seen: new Set()}
+  }
+
+  get done(): boolean {
+    return this.state.mode === 'done'
+  }
+
+  next(): PlannedSearch | null {
+    const s = this.state
+    if (s.mode === 'done') return null
+    if (s.mode === 'range') {
+      this.planned.range++
+      return {
+        mode: 'range',
+        filters: [
+          {propertyName: this.modifiedProperty, operator: 'GTE', value: String(s.lower)},
+          {propertyName: this.modifiedProperty, operator: 'LTE', value: String(this.untilMs)},
+        ],
+        sort: {propertyName: this.modifiedProperty, direction: 'ASCENDING'},
+      }
+    }
+    this.planned.tie++
+    const filters: SearchFilter[] = [{propertyName: this.modifiedProperty, operator: 'EQ', value: String(s.at)}]
+    if (s.lastId !== null) filters.push({propertyName: 'hs_object_id', operator: 'GT', value: s.lastId})
+    return {mode: 'tie', filters, sort: {propertyName: 'hs_object_id', direction: 'ASCENDING'}}
+  }
+
+  /**
+   * Takes the page answering the last `next()`; returns the objects not handed out before.
+   * `hasMore`: the search said there is a next page.
+   */
+  accept(results: readonly HubSpotObject[], hasMore: boolean): HubSpotObject[] {
+    const s = this.state
+    if (s.mode === 'done') return []
+    const fresh = results.filter((o) => !s.seen.has(o.id))
+    if (s.mode === 'tie') {
+      for (const o of fresh) s.seen.add(o.id)
+      if (results.length === 0 || !hasMore) {
+        this.state = s.at + 1 > this.untilMs ? {mode: 'done'} : {mode: 'range', lower: s.at + 1, seen: new Set()}
+      } else {
+        s.lastId = results[results.length - 1].id
+      }
+      return fresh
+    }
+    if (results.length === 0 || !hasMore) {
+      this.state = {mode: 'done'}
+      return fresh
+    }
+    let top = s.lower
+    for (const o of results) {
+      const t = modifiedMs(o.properties[this.modifiedProperty])
+      if (t > top) top = t
+    }
+    if (top > s.lower) {
+      const seen = new Set<string>()
+      for (const o of results) if (modifiedMs(o.properties[this.modifiedProperty]) === top) seen.add(o.id)
+      this.state = {mode: 'range', lower: top, seen}
+    } else {
+      for (const o of fresh) s.seen.add(o.id)
+      this.state = {mode: 'tie', at: s.lower, lastId: null, seen: s.seen}
+    }
+    return fresh
+  }
+}
