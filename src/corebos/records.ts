@@ -1,0 +1,685 @@
+/**
+ * Reads and writes Accounts, Contacts, Leads and Potentials directly in the coreBOS database,
+ * writing exactly the rows CRMEntity::save / mark_deleted would (corebos.md §6.10, §6.11), minus
+ * events and workflows.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import type {CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
+import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmModule, type CrmRecord} from '../sync/types.js'
+import {CbhsError, ConfigError, EXIT} from '../errors.js'
+import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
+import {allocateNumbers, NumberingError} from './numbering.js'
+import {checkTimezone, emptyValue, naiveNow, toColumnValue, ValueError, type ColumnInfo} from './values.js'
+
+export interface CoreBosRecordsOptions {
+  /** the install's $default_timezone: createdtime/modifiedtime are naive datetimes in it */
+  timezone: string
+  /** owner and modifier when a caller passes no user id (coreBOS uses the admin, id 1) */
+  defaultUserId?: number
+  /** ids fetched per keyset scan in readChanged; each scan is a full pass over the entity table */
+  readWindow?: number
+}
+
+/** One record cannot be written or was not found; the rest of a pass goes on. */
+export class RecordWriteError extends CbhsError {
+  readonly field?: string
+  constructor(code: 'RECORD_INVALID' | 'RECORD_NOT_FOUND', message: string, options: {field?: string; cause?: unknown} = {}) {
+    super(code, message, {exitCode: EXIT.PARTIAL, cause: options.cause})
+    this.field = options.field
+  }
+}
+
+/** Columns a caller never sets: coreBOS maintains them itself on every save. */
+const SYSTEM_ENTITY_COLUMNS = new Set(['crmid', 'smcreatorid', 'modifiedby', 'createdtime', 'modifiedtime', 'viewedtime', 'setype', 'deleted', 'cbuuid', 'presence', 'version', 'status'])
+/** Fields coreBOS writes on create: displaytype 1, 3, 4 and 5 (insertIntoEntityTable's $creatingdisplay). */
+const CREATE_DISPLAYTYPES = new Set([1, 3, 4, 5])
+const MAX_ROWS_PER_INSERT = 500
+const ID_CHUNK = 1000
+
+const DEFAULT = Symbol('DEFAULT')
+type SqlValue = string | number | null | typeof DEFAULT
+
+/** mysql2 typeCast: every value as the text MySQL sent (numbers and dates included), NULL as null. */
+const asText = (field: {string(): string | null}): string | null => field.string()
+
+interface ReadPlan {
+  /** FROM … JOIN … for the id scan: entity table (+ base table) */
+  scanFrom: string
+  /** FROM … with every module table joined */
+  fullFrom: string
+  /** expressions of the entity alias */
+  idExpr: string
+  mtExpr: string
+  deletedExpr: string
+  convertedExpr: string | null
+  /** the select list after id, mt, deleted[, converted] */
+  columns: string[]
+  /** fieldname → index into `columns` */
+  fieldIndex: Array<[string, number]>
+}
+
+interface WriteColumn {
+  field: string
+  column: string
+  uitype: number
+  info: ColumnInfo
+  displaytype: number
+}
+
+const planCache = new WeakMap<ModuleStorage, ReadPlan>()
+
+function readPlan(st: ModuleStorage): ReadPlan {
+  const cached = planCache.get(st)
+  if (cached) return cached
+  const {meta} = st
+  const q = quoteIdent
+  const alias = new Map<string, string>()
+  alias.set(meta.baseTable, 'b')
+  meta.tables.forEach((t, i) => {
+    if (i > 0) alias.set(t.name, `t${i}`)
+  })
+  const e = meta.denormalized ? 'b' : 'e'
+  if (!meta.denormalized) alias.set(meta.entityTable, 'e')
+  const base = meta.tables[0]
+  const idExpr = `${e}.${q(st.entityKey)}`
+  const scanFrom = meta.denormalized
+    ? `${q(meta.baseTable)} b`
+    : `${q(meta.entityTable)} e INNER JOIN ${q(meta.baseTable)} b ON b.${q(base.key)} = e.${q('crmid')}`
+  const joins = meta.tables
+    .slice(1)
+    .map((t) => `LEFT JOIN ${q(t.name)} ${alias.get(t.name)} ON ${alias.get(t.name)}.${q(t.key)} = ${idExpr}`)
+    .join(' ')
+  // a denormalized table allows NULL modifiedtime; the epoch keeps such rows in the keyset order
+  const mtCol = st.entityColumns.get('modifiedtime')
+  const mtExpr = mtCol?.nullable ? `COALESCE(${e}.${q('modifiedtime')}, '1970-01-01 00:00:00')` : `${e}.${q('modifiedtime')}`
+
+  const columns: string[] = []
+  const byExpr = new Map<string, number>()
+  const fieldIndex: Array<[string, number]> = []
+  for (const f of meta.fields.values()) {
+    const a = alias.get(f.table)
+    if (!a) continue
+    const expr = `${a}.${q(f.column)}`
+    let idx = byExpr.get(expr)
+    if (idx === undefined) {
+      idx = columns.length
+      columns.push(expr)
+      byExpr.set(expr, idx)
+    }
+    fieldIndex.push([f.name, idx])
+  }
+  const plan: ReadPlan = {
+    scanFrom,
+    fullFrom: `${scanFrom} ${joins}`,
+    idExpr,
+    mtExpr,
+    deletedExpr: `${e}.${q('deleted')}`,
+    convertedExpr: st.hasConverted ? `COALESCE(b.${q('converted')}, 0)` : null,
+    columns,
+    fieldIndex,
+  }
+  planCache.set(st, plan)
+  return plan
+}
+
+function controlsMissing(st: ModuleStorage, column: string): ConfigError {
+  return new ConfigError('CONTROL_FIELDS_MISSING', `${st.meta.module} has no ${column} column on ${st.meta.baseTable}; the coreBOS side is not set up.`, {
+    suggestion: 'Run `cbhs setup` to add the HubSpot control fields.',
+  })
+}
+
+function errMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A server error caused by the data of a row (bad value, duplicate, constraint), not by the connection. */
+function isRowLevelDbError(error: unknown): boolean {
+  const err = error as {sqlState?: string; errno?: number}
+  if (!err?.sqlState) return false
+  return err.sqlState.startsWith('22') || err.sqlState.startsWith('23') || [1048, 1364, 1366, 1406, 1292, 1264].includes(err.errno ?? 0)
+}
+
+function insertStatement(table: string, columns: string[], rows: SqlValue[][]): {sql: string; params: unknown[]} {
+  const params: unknown[] = []
+  const tuples = rows.map((row) => {
+    const parts = row.map((v) => {
+      if (v === DEFAULT) return 'DEFAULT'
+      params.push(v)
+      return '?'
+    })
+    return `(${parts.join(',')})`
+  })
+  return {sql: `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(',')}) VALUES ${tuples.join(',')}`, params}
+}
+
+interface PreparedCreate {
+  index: number
+  /** table → column → value, for the module tables (entity columns added at insert time) */
+  values: Map<string, Map<string, SqlValue>>
+  owner: number
+  number: string | null
+}
+
+export class CoreBosRecords implements CrmRecords {
+  private readonly timezone: string
+  private readonly defaultUserId: number
+  private readonly readWindow: number
+
+  constructor(
+    private readonly pool: Pool,
+    options: CoreBosRecordsOptions,
+  ) {
+    checkTimezone(options.timezone)
+    this.timezone = options.timezone
+    this.defaultUserId = options.defaultUserId ?? 1
+    this.readWindow = options.readWindow ?? 0
+  }
+
+  private storage(module: CrmModule): Promise<ModuleStorage> {
+    return loadModuleStorage(this.pool, module)
+  }
+
+  async meta(module: CrmModule): Promise<ModuleMeta> {
+    return (await this.storage(module)).meta
+  }
+
+  async now(): Promise<string> {
+    return naiveNow(this.timezone)
+  }
+
+  private user(userId: number): number {
+    return Number.isInteger(userId) && userId > 0 ? userId : this.defaultUserId
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // reads
+  // -------------------------------------------------------------------------------------------
+
+  /** The storage, re-read once if the control columns are missing (setup may have run since). */
+  private async storageWithControls(module: CrmModule): Promise<ModuleStorage> {
+    let st = await this.storage(module)
+    if (!st.controlColumns.has('hubspotsyncwith')) {
+      forgetModuleMeta(this.pool, module)
+      st = await this.storage(module)
+    }
+    if (!st.controlColumns.has('hubspotsyncwith')) throw controlsMissing(st, 'hubspotsyncwith')
+    return st
+  }
+
+  /** Conditions shared by the id scan and the row fetch (module, deletion, opt-in). */
+  private filters(st: ModuleStorage, plan: ReadPlan, options: Pick<ReadChangedOptions, 'optIn' | 'includeDeleted'>): {sql: string[]; params: unknown[]} {
+    const sql: string[] = []
+    const params: unknown[] = []
+    if (!st.meta.denormalized) {
+      sql.push(`e.${quoteIdent('setype')} = ?`)
+      params.push(st.meta.module)
+    }
+    if (!options.includeDeleted) {
+      sql.push(`${plan.deletedExpr} = 0`)
+      if (plan.convertedExpr) sql.push(`${plan.convertedExpr} = 0`)
+    }
+    const syncwith = `b.${quoteIdent('hubspotsyncwith')}`
+    sql.push(options.optIn === 'explicit' ? `${syncwith} = '1'` : `COALESCE(${syncwith}, '') <> '0'`)
+    return {sql, params}
+  }
+
+  private toRecord(st: ModuleStorage, plan: ReadPlan, row: Array<string | null>): CrmRecord {
+    const base = plan.convertedExpr ? 4 : 3
+    const fields: Record<string, string | null> = {}
+    for (const [name, idx] of plan.fieldIndex) fields[name] = row[base + idx]
+    const deleted = row[2] !== null && row[2] !== '0'
+    const record: CrmRecord = {module: st.meta.module, crmid: Number(row[0]), modifiedtime: row[1] ?? '', deleted, fields}
+    if (plan.convertedExpr) {
+      const converted = row[3] !== null && row[3] !== '0'
+      record.converted = converted
+      record.deleted = deleted || converted
+    }
+    return record
+  }
+
+  /** Full records matching `where`, in crmid order. */
+  private async selectRecords(st: ModuleStorage, plan: ReadPlan, where: {sql: string[]; params: unknown[]}): Promise<CrmRecord[]> {
+    const select = [plan.idExpr, plan.mtExpr, plan.deletedExpr, ...(plan.convertedExpr ? [plan.convertedExpr] : []), ...plan.columns]
+    const sql = `SELECT ${select.join(', ')} FROM ${plan.fullFrom} WHERE ${where.sql.join(' AND ')} ORDER BY ${plan.idExpr}`
+    const [rows] = await this.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, where.params)
+    return (rows as Array<Array<string | null>>).map((row) => this.toRecord(st, plan, row))
+  }
+
+  private async fetchRows(st: ModuleStorage, plan: ReadPlan, ids: number[], where: {sql: string[]; params: unknown[]}): Promise<Map<number, CrmRecord>> {
+    const records = await this.selectRecords(st, plan, {sql: [`${plan.idExpr} IN (?)`, ...where.sql], params: [ids, ...where.params]})
+    return new Map(records.map((r) => [r.crmid, r]))
+  }
+
+  readChanged(module: CrmModule, options: ReadChangedOptions): AsyncIterable<CrmRecord[]> {
+    const self = this
+    return {
+      async *[Symbol.asyncIterator]() {
+        const st = await self.storageWithControls(module)
+        const plan = readPlan(st)
+        const where = self.filters(st, plan, options)
+        const pageSize = Math.max(1, Math.floor(options.pageSize))
+        // ids are scanned in windows of many pages: with no index on modifiedtime every scan reads
+        // the whole entity table, so fewer scans is what makes large reads fast
+        const window = self.readWindow > 0 ? self.readWindow : Math.min(Math.max(pageSize * 20, 5000), 50_000)
+        let cursor = options.since ? {mt: options.since.modifiedtime, id: options.since.crmid, inclusive: true} : null
+        for (;;) {
+          const cond = [...where.sql]
+          const params = [...where.params]
+          if (cursor) {
+            cond.push(`(${plan.mtExpr} > ? OR (${plan.mtExpr} = ? AND ${plan.idExpr} ${cursor.inclusive ? '>=' : '>'} ?))`)
+            params.push(cursor.mt, cursor.mt, cursor.id)
+          }
+          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.join(' AND ')} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
+          const [scan] = await self.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, [...params, window])
+          const ids = scan as Array<[string, string]>
+          for (let i = 0; i < ids.length; i += pageSize) {
+            const slice = ids.slice(i, i + pageSize)
+            const found = await self.fetchRows(st, plan, slice.map((r) => Number(r[0])), where)
+            const page: CrmRecord[] = []
+            for (const [id, mt] of slice) {
+              const rec = found.get(Number(id))
+              // changed since the scan: it now sorts later in the stream and is read there
+              if (rec && rec.modifiedtime === mt) page.push(rec)
+            }
+            if (page.length > 0) yield page
+          }
+          if (ids.length < window) return
+          const last = ids[ids.length - 1]
+          cursor = {mt: last[1], id: Number(last[0]), inclusive: false}
+        }
+      },
+    }
+  }
+
+  async readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]> {
+    const st = await this.storage(module)
+    const plan = readPlan(st)
+    const where = {sql: st.meta.denormalized ? [] : [`e.${quoteIdent('setype')} = ?`], params: st.meta.denormalized ? [] : [module]}
+    const unique = [...new Set(crmids.map(Number).filter((n) => Number.isInteger(n) && n > 0))]
+    const out: CrmRecord[] = []
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk = unique.slice(i, i + ID_CHUNK)
+      const found = await this.fetchRows(st, plan, chunk, where)
+      for (const id of chunk) {
+        const rec = found.get(id)
+        if (rec) out.push(rec)
+      }
+    }
+    return out
+  }
+
+  async findByHubSpotIds(module: CrmModule, hubspotIds: string[]): Promise<Map<string, CrmRecord>> {
+    let st = await this.storage(module)
+    if (!st.controlColumns.has('hubspotid')) {
+      forgetModuleMeta(this.pool, module)
+      st = await this.storage(module)
+    }
+    if (!st.controlColumns.has('hubspotid')) throw controlsMissing(st, 'hubspotid')
+    const plan = readPlan(st)
+    const live = this.filters(st, plan, {includeDeleted: false, optIn: 'default-on'})
+    // opt-in does not matter here: a record linked to a HubSpot id is that object's record either way
+    live.sql.pop()
+    const out = new Map<string, CrmRecord>()
+    const unique = [...new Set(hubspotIds.map(String).filter((s) => s !== ''))]
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk = unique.slice(i, i + ID_CHUNK)
+      const records = await this.selectRecords(st, plan, {sql: [`b.${quoteIdent('hubspotid')} IN (?)`, ...live.sql], params: [chunk, ...live.params]})
+      // duplicates (two records claiming one object) resolve to the oldest record, the one the link most likely named
+      for (const rec of records) {
+        const id = rec.fields.hubspotid
+        if (id && !out.has(id)) out.set(id, rec)
+      }
+    }
+    return out
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // writes
+  // -------------------------------------------------------------------------------------------
+
+  /** Fields a caller may set, by name, with their column; entity bookkeeping columns excluded. */
+  private writable(st: ModuleStorage): Map<string, WriteColumn & {table: string}> {
+    const out = new Map<string, WriteColumn & {table: string}>()
+    const {meta} = st
+    for (const f of meta.fields.values()) {
+      if (f.table === meta.entityTable && SYSTEM_ENTITY_COLUMNS.has(f.column)) continue
+      const info = f.table === meta.entityTable && !meta.denormalized ? st.entityColumns.get(f.column) : st.columns.get(f.table)?.get(f.column)
+      if (!info) continue
+      out.set(f.name, {field: f.name, table: f.table, column: f.column, uitype: f.uitype, info, displaytype: f.displaytype})
+    }
+    return out
+  }
+
+  /** Converts one field value, collecting a message naming the field instead of throwing. */
+  private convert(w: WriteColumn & {table: string}, value: string | null | undefined, errors: string[]): SqlValue {
+    try {
+      return toColumnValue(value, w.info, w.uitype)
+    } catch (error) {
+      if (error instanceof ValueError) {
+        errors.push(`field '${w.field}' (${w.table}.${w.column}) ${error.message}`)
+        return null
+      }
+      throw error
+    }
+  }
+
+  private convertControl(st: ModuleStorage, values: ControlValues, errors: string[]): Map<string, SqlValue> {
+    const out = new Map<string, SqlValue>()
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) continue
+      if (!(CONTROL_FIELDS as readonly string[]).includes(name)) {
+        errors.push(`'${name}' is not a HubSpot control field`)
+        continue
+      }
+      const info = st.controlColumns.get(name as ControlField)
+      if (!info) throw controlsMissing(st, name)
+      // control values are written as given: NULL clears, so no coreBOS "empty" substitution
+      if (value === null || value === '') {
+        out.set(name, info.nullable ? null : emptyValue(info, 1))
+        continue
+      }
+      const uitype = name === 'hubspotcreated' || name === 'hubspotdeleted' || name === 'hubspotsyncwith' ? 56 : 1
+      try {
+        out.set(name, toColumnValue(value, info, uitype))
+      } catch (error) {
+        if (!(error instanceof ValueError)) throw error
+        errors.push(`control field '${name}' ${error.message}`)
+      }
+    }
+    return out
+  }
+
+  private prepareCreate(st: ModuleStorage, input: CreateInput, index: number, userId: number): PreparedCreate | string {
+    const {meta} = st
+    const writable = this.writable(st)
+    const errors: string[] = []
+    const values = new Map<string, Map<string, SqlValue>>()
+    const set = (table: string, column: string, value: SqlValue): void => {
+      let t = values.get(table)
+      if (!t) values.set(table, (t = new Map()))
+      t.set(column, value)
+    }
+    const given = input.fields ?? {}
+    for (const name of Object.keys(given)) {
+      if (!meta.fields.has(name)) errors.push(`unknown field '${name}' for ${meta.module}`)
+    }
+    let number: string | null = null
+    for (const w of writable.values()) {
+      if (w.field === meta.numberField) {
+        const v = given[w.field]
+        if (v !== undefined && v !== null && v !== '') number = this.convert(w, v, errors) as string | null
+        continue
+      }
+      if (w.field === 'assigned_user_id') continue
+      const has = Object.prototype.hasOwnProperty.call(given, w.field) && given[w.field] !== undefined
+      const raw = has ? given[w.field] : undefined
+      const f = meta.fields.get(w.field)!
+      if (f.mandatory && (raw === undefined || raw === null || String(raw).trim() === '') && f.uitype !== 4 && f.displaytype !== 2) {
+        errors.push(`field '${w.field}' is mandatory and has no value`)
+        continue
+      }
+      // coreBOS writes every displaytype 1/3/4 field on create, empty ones with their empty value;
+      // others (displaytype 2) only when given, else the column default
+      if (!has && !CREATE_DISPLAYTYPES.has(w.displaytype)) continue
+      if (st.controlColumns.has(w.field as ControlField) && w.table === meta.baseTable) {
+        if (has) set(w.table, w.column, this.convertControl(st, {[w.field]: raw}, errors).get(w.field) ?? null)
+        continue
+      }
+      set(w.table, w.column, this.convert(w, raw, errors))
+    }
+    let owner = userId
+    const ownerRaw = given.assigned_user_id
+    if (ownerRaw !== undefined && ownerRaw !== null && String(ownerRaw).trim() !== '') {
+      const s = String(ownerRaw).trim()
+      if (/^\d+$/.test(s) && Number(s) > 0) owner = Number(s)
+      else errors.push(`field 'assigned_user_id' '${s}' is not a user or group id`)
+    }
+    if (input.control) {
+      for (const [column, v] of this.convertControl(st, input.control, errors)) set(meta.baseTable, column, v)
+    }
+    if (errors.length > 0) return `${meta.module} input #${index + 1}: ${errors.join('; ')}`
+    return {index, values, owner, number}
+  }
+
+  async create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]> {
+    const st = await this.storage(module)
+    const user = this.user(userId)
+    const results: WriteResult[] = inputs.map(() => ({crmid: 0, ok: false}))
+    const ready: PreparedCreate[] = []
+    inputs.forEach((input, i) => {
+      const prepared = this.prepareCreate(st, input, i, user)
+      if (typeof prepared === 'string') results[i] = {crmid: 0, ok: false, error: prepared}
+      else ready.push(prepared)
+    })
+    if (ready.length === 0) return results
+    try {
+      const ids = await this.insertBatch(st, ready, user)
+      ready.forEach((p, k) => (results[p.index] = {crmid: ids[k], ok: true}))
+    } catch (error) {
+      if (error instanceof NumberingError) {
+        for (const p of ready) results[p.index] = {crmid: 0, ok: false, error: `${module} input #${p.index + 1}: ${error.message}`}
+        return results
+      }
+      if (!isRowLevelDbError(error)) throw error
+      if (ready.length === 1) {
+        results[ready[0].index] = {crmid: 0, ok: false, error: `${module} input #${ready[0].index + 1}: ${errMessage(error)}`}
+        return results
+      }
+      // the batch statement failed on some row we could not foresee: find it by writing one by one
+      for (const p of ready) {
+        try {
+          const [id] = await this.insertBatch(st, [p], user)
+          results[p.index] = {crmid: id, ok: true}
+        } catch (single) {
+          if (!(single instanceof NumberingError) && !isRowLevelDbError(single)) throw single
+          results[p.index] = {crmid: 0, ok: false, error: `${module} input #${p.index + 1}: ${errMessage(single)}`}
+        }
+      }
+    }
+    return results
+  }
+
+  /** Takes `count` crmids with one short autocommit statement, so the sequence row is not held by our transaction. */
+  private async reserveIds(conn: PoolConnection, count: number): Promise<number[]> {
+    await conn.query('UPDATE vtiger_crmentity_seq SET id = LAST_INSERT_ID(id + ?)', [count])
+    const [rows] = await conn.query('SELECT LAST_INSERT_ID() AS id')
+    const last = Number((rows as Array<{id: number | string}>)[0].id)
+    return Array.from({length: count}, (_, i) => last - count + 1 + i)
+  }
+
+  private async insertBatch(st: ModuleStorage, batch: PreparedCreate[], user: number): Promise<number[]> {
+    const {meta} = st
+    const conn = await this.pool.getConnection()
+    try {
+      const ids = await this.reserveIds(conn, batch.length)
+      const now = naiveNow(this.timezone)
+      await conn.beginTransaction()
+      try {
+        const numberField = meta.fields.get(meta.numberField)
+        const need = numberField ? batch.filter((p) => p.number === null).length : 0
+        const numbers = await allocateNumbers(conn, meta.module, need, this.timezone)
+
+        // per table: the column list (union over the batch) and one row per record
+        const tableRows = new Map<string, Array<Map<string, SqlValue>>>()
+        const tableNames = [...new Set([...(meta.denormalized ? [] : [meta.entityTable]), ...meta.tables.map((t) => t.name)])]
+        for (const t of tableNames) tableRows.set(t, [])
+        const keyOf = new Map(meta.tables.map((t) => [t.name, t.key]))
+        const crmobject: SqlValue[][] = []
+        let n = 0
+        batch.forEach((p, k) => {
+          const crmid = ids[k]
+          const cbuuid = createHash('sha1').update(`${meta.module}:${crmid}:${now}:${randomBytes(8).toString('hex')}`).digest('hex')
+          for (const t of tableNames) {
+            const row = new Map(p.values.get(t) ?? [])
+            const key = keyOf.get(t)
+            if (key) row.set(key, crmid)
+            if (t === meta.entityTable) {
+              const entity: Record<string, SqlValue> = {
+                crmid,
+                smcreatorid: user,
+                smownerid: p.owner,
+                modifiedby: user,
+                setype: meta.module,
+                createdtime: now,
+                modifiedtime: now,
+                cbuuid,
+                deleted: 0,
+                presence: 1,
+                version: 0,
+              }
+              const cols = st.entityColumns
+              for (const [c, v] of Object.entries(entity)) if (cols.has(c)) row.set(c, v)
+              if (cols.has('description') && !row.has('description')) row.set('description', '')
+            }
+            if (numberField && t === numberField.table) row.set(numberField.column, p.number ?? numbers[n])
+            if (t === meta.baseTable && st.hasConverted) row.set('converted', 0)
+            // a NOT NULL column without default that no field covers would fail in strict mode
+            const cols = t === meta.entityTable ? st.entityColumns : st.columns.get(t)!
+            for (const c of cols.values()) {
+              if (!c.hasDefault && !row.has(c.name)) row.set(c.name, emptyValue(c, 1) ?? '')
+            }
+            tableRows.get(t)!.push(row)
+          }
+          if (numberField && p.number === null) n++
+          crmobject.push([crmid, cbuuid, 0, meta.module, p.owner, now])
+        })
+
+        // parents first: the 2021 schema still has the foreign keys crmentity ← base ← other tables
+        for (const t of tableNames) {
+          const rowsOfTable = tableRows.get(t)!
+          const columns = [...new Set(rowsOfTable.flatMap((r) => [...r.keys()]))]
+          for (let i = 0; i < rowsOfTable.length; i += MAX_ROWS_PER_INSERT) {
+            const chunk = rowsOfTable.slice(i, i + MAX_ROWS_PER_INSERT).map((r) => columns.map((c) => (r.has(c) ? r.get(c)! : DEFAULT)))
+            const {sql, params} = insertStatement(t, columns, chunk)
+            await conn.query(sql, params)
+          }
+        }
+        if (st.hasCrmobject) {
+          for (let i = 0; i < crmobject.length; i += MAX_ROWS_PER_INSERT) {
+            const {sql, params} = insertStatement('vtiger_crmobject', ['crmid', 'cbuuid', 'deleted', 'setype', 'smownerid', 'modifiedtime'], crmobject.slice(i, i + MAX_ROWS_PER_INSERT))
+            await conn.query(sql, params)
+          }
+        }
+        await conn.commit()
+        return ids
+      } catch (error) {
+        await conn.rollback().catch(() => undefined)
+        throw error
+      }
+    } finally {
+      conn.release()
+    }
+  }
+
+  /** The entity row's WHERE: by id, and by setype when rows of every module share vtiger_crmentity. */
+  private entityWhere(st: ModuleStorage, crmid: number): {sql: string; params: unknown[]} {
+    const key = `${quoteIdent(st.entityKey)} = ?`
+    return st.meta.denormalized ? {sql: key, params: [crmid]} : {sql: `${key} AND ${quoteIdent('setype')} = ?`, params: [crmid, st.meta.module]}
+  }
+
+  async update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void> {
+    const st = await this.storage(module)
+    const {meta} = st
+    const user = this.user(userId)
+    const writable = this.writable(st)
+    const errors: string[] = []
+    const sets = new Map<string, Map<string, SqlValue>>()
+    let owner: number | null = null
+    for (const [name, raw] of Object.entries(fields)) {
+      if (raw === undefined) continue
+      const f = meta.fields.get(name)
+      if (!f) {
+        errors.push(`unknown field '${name}' for ${module}`)
+        continue
+      }
+      if (name === 'assigned_user_id') {
+        const s = String(raw ?? '').trim()
+        if (/^\d+$/.test(s) && Number(s) > 0) owner = Number(s)
+        else errors.push(`field 'assigned_user_id' '${s}' is not a user or group id`)
+        continue
+      }
+      const w = writable.get(name)
+      // coreBOS never rewrites the entity number on edit, nor the bookkeeping columns
+      if (!w || f.uitype === 4) continue
+      if (f.mandatory && (raw === null || String(raw).trim() === '') && f.displaytype !== 2) {
+        errors.push(`field '${name}' is mandatory and cannot be emptied`)
+        continue
+      }
+      let value: SqlValue
+      if (st.controlColumns.has(name as ControlField) && w.table === meta.baseTable) value = this.convertControl(st, {[name]: raw}, errors).get(name) ?? null
+      else value = this.convert(w, raw, errors)
+      let t = sets.get(w.table)
+      if (!t) sets.set(w.table, (t = new Map()))
+      t.set(w.column, value)
+    }
+    if (errors.length > 0) {
+      throw new RecordWriteError('RECORD_INVALID', `${module} ${crmid}: ${errors.join('; ')}`)
+    }
+    const now = naiveNow(this.timezone)
+    const q = quoteIdent
+    await inTransaction(this.pool, async (conn) => {
+      const where = this.entityWhere(st, crmid)
+      const [found] = await conn.query(`SELECT ${q('smownerid')} AS owner FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, where.params)
+      const current = (found as Array<{owner: number | string}>)[0]
+      if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
+      for (const t of meta.tables) {
+        const s = sets.get(t.name)
+        if (!s || s.size === 0 || t.name === meta.entityTable) continue
+        if (t.name === meta.baseTable) {
+          await conn.query(`UPDATE ${q(t.name)} SET ${[...s.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(t.key)} = ?`, [...s.values(), crmid])
+        } else {
+          // coreBOS inserts a missing secondary row on edit (insertIntoEntityTable falls back to insert mode)
+          const cols = [t.key, ...s.keys()]
+          await conn.query(
+            `INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+             ON DUPLICATE KEY UPDATE ${[...s.keys()].map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`,
+            [crmid, ...s.values()],
+          )
+        }
+      }
+      const entitySets = new Map(sets.get(meta.entityTable) ?? [])
+      if (owner !== null) entitySets.set('smownerid', owner)
+      entitySets.set('modifiedtime', now)
+      entitySets.set('modifiedby', user)
+      await conn.query(`UPDATE ${q(meta.entityTable)} SET ${[...entitySets.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${where.sql}`, [
+        ...entitySets.values(),
+        ...where.params,
+      ])
+      if (st.hasCrmobject) {
+        await conn.query('UPDATE vtiger_crmobject SET smownerid = ?, modifiedtime = ? WHERE crmid = ?', [owner ?? Number(current.owner), now, crmid])
+      }
+    })
+  }
+
+  async trash(module: CrmModule, crmid: number, userId: number): Promise<void> {
+    const st = await this.storage(module)
+    const now = naiveNow(this.timezone)
+    const user = this.user(userId)
+    const where = this.entityWhere(st, crmid)
+    await inTransaction(this.pool, async (conn) => {
+      const [res] = await conn.query(`UPDATE ${quoteIdent(st.meta.entityTable)} SET deleted = 1, modifiedtime = ?, modifiedby = ? WHERE ${where.sql}`, [now, user, ...where.params])
+      // a purged record has nothing left to trash
+      if ((res as {affectedRows: number}).affectedRows === 0) return
+      if (st.hasCrmobject) await conn.query('UPDATE vtiger_crmobject SET deleted = 1, modifiedtime = ? WHERE crmid = ?', [now, crmid])
+    })
+  }
+
+  async setControl(module: CrmModule, crmid: number, values: ControlValues): Promise<void> {
+    let st = await this.storage(module)
+    if (Object.keys(values).some((k) => !st.controlColumns.has(k as ControlField))) {
+      forgetModuleMeta(this.pool, module)
+      st = await this.storage(module)
+    }
+    const errors: string[] = []
+    const sets = this.convertControl(st, values, errors)
+    if (errors.length > 0) throw new RecordWriteError('RECORD_INVALID', `${module} ${crmid}: ${errors.join('; ')}`)
+    if (sets.size === 0) return
+    const q = quoteIdent
+    // plain UPDATE of the base table: modifiedtime stays, so the write never reads back as a change
+    await this.pool.query(`UPDATE ${q(st.meta.baseTable)} SET ${[...sets.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(st.meta.baseKey)} = ?`, [
+      ...sets.values(),
+      crmid,
+    ])
+  }
+}
