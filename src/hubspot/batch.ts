@@ -53,7 +53,7 @@ export function describeError(message: string | undefined, category: string | un
   try {
     const inner = JSON.parse(message.slice(start)) as Array<{message?: string; error?: string; name?: string}>
     if (!Array.isArray(inner) || inner.length === 0) return fallback
-    const parts = inner.map((e) => (e.name && e.message && !e.message.includes(e.name) ? `${e.name}: ${e.message}` : e.message ?? e.error ?? ''))
+    const parts = inner.map((e) => (e.name && e.message && !e.message.toLowerCase().includes(e.name.toLowerCase()) ? `${e.name}: ${e.message}` : e.message ?? e.error ?? ''))
     const codes = [...new Set(inner.map((e) => e.error).filter((c): c is string => !!c))]
     return {message: parts.filter(Boolean).join('; ') || message, category: codes.length === 1 ? codes[0] : category ?? 'VALIDATION_ERROR'}
   } catch {

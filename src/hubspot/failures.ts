@@ -204,7 +204,7 @@ export function describeTransportError(err: unknown): string {
  */
 export function backoffDelay(attempt: number, minDelayMs: number, random: () => number, baseMs = 500, capMs = 30_000): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt)
-  return Math.round(minDelayMs + random() * ceiling)
+  return Math.floor(minDelayMs + random() * ceiling)
 }
 
 export const REQUIRED_SCOPES = [
