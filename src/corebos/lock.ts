@@ -95,8 +95,9 @@ export class DbPassLock implements PassLock {
     this.held.delete(name)
     try {
       await this.conn?.query('SELECT RELEASE_LOCK(?)', [name])
-    } catch {
-      // a dead session has released the lock already
+    } catch (error) {
+      // a dead session has released the lock already; it must not go back to the pool
+      this.lost = error
     }
     if (this.held.size === 0) this.releaseConnection()
   }
@@ -155,6 +156,7 @@ export class DbPassLock implements PassLock {
       if (Number((rows as Array<{mine: number | null}>)[0]?.mine) !== 1) throw new LockLostError(name)
     } catch (error) {
       if (error instanceof LockLostError) throw error
+      this.lost = error
       throw new LockLostError(name, error)
     }
   }
