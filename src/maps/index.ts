@@ -24,3 +24,4 @@ export {
   type CrmModuleLike,
 } from './validate.js'
 export {isValidTimezone} from './time.js'
+export {HUBSPOT_DEFAULT_PROPERTIES, HUBSPOT_DEFAULT_PIPELINE} from './hubspot-defaults.js'

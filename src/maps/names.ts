@@ -52,9 +52,10 @@ export const CRM_CREATE_REQUIREMENTS: Readonly<Record<CrmModule, readonly string
   Potentials: ['potentialname', 'sales_stage', 'closingdate'],
 }
 
-/** coreBOS fields cbhs sets itself; a pull map writing them is an error. */
+/** coreBOS fields cbhs sets itself (account_id: Contacts' account, from associations); a pull map writing them is an error. */
 export const CRM_FIELDS_SET_BY_CBHS: ReadonlySet<string> = new Set([
   'related_to',
+  'account_id',
   'assigned_user_id',
   'created_user_id',
   'modifiedby',
