@@ -72,10 +72,8 @@ export function printR(value: unknown, indent = 0): string {
   const pad = ' '.repeat(indent)
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>)
   let out = `Array\n${pad}(\n`
-  for (const [key, v] of entries) {
-    const nested = v !== null && typeof v === 'object'
-    out += `${pad}    [${key}] => ${printR(v, indent + 8)}${nested ? '\n' : ''}\n`
-  }
+  // a nested array's text ends with ')\n', so the entry's newline leaves PHP's blank line after it
+  for (const [key, v] of entries) out += `${pad}    [${key}] => ${printR(v, indent + 8)}\n`
   return out + `${pad})\n`
 }
 
