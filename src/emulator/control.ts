@@ -76,13 +76,17 @@ export interface EmulatorControl {
   overBudget(): number
   injectFaults(spec: FaultSpec): void
   clearFaults(): void
+  /** The request log, oldest first (the most recent 100,000–200,000 entries). */
   requests(): RequestLogEntry[]
-  /** Calls per endpoint label. */
+  /** Calls per endpoint label, every request that reached the API (429s and faults included). */
   counts(): Record<string, number>
+  /** Clears the log, the counts and the over-budget counter. */
   resetLog(): void
   /** The emulator's clock. */
   nowMs(): number
 }
+
+const MAX_LOG = 200_000
 
 function toMs(v: Instant): number {
   const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(v)
@@ -113,6 +117,8 @@ export class Control implements EmulatorControl {
   ) {}
 
   record(entry: RequestLogEntry): void {
+    // long benchmarks would otherwise grow the log without bound; counts() keeps the full tally
+    if (this.log.length >= MAX_LOG) this.log.splice(0, MAX_LOG / 2)
     this.log.push(entry)
     this.endpointCounts.set(entry.endpoint, (this.endpointCounts.get(entry.endpoint) ?? 0) + 1)
   }
