@@ -8,9 +8,8 @@ import {
   normalizeCrmValue,
   toCoreBos,
   toHubSpot,
-  type CrmFieldMeta,
 } from '../../src/maps/index.js'
-import type {Pipeline, PropertyDefinition} from '../../src/sync/ports.js'
+import type {CrmFieldMeta, Pipeline, PropertyDefinition} from '../../src/sync/ports.js'
 import {context, crmField, hsProp} from './maps/support.js'
 
 const ctx = context('Europe/Madrid')
