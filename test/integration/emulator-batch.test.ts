@@ -134,6 +134,21 @@ describe('emulator: batch upsert', () => {
     })
   })
 
+  it('refuses to give a unique value to a second object (409)', async () => {
+    await withUniqueProp(async (emu, client) => {
+      const [a, b] = emu.control.seed('companies', [{name: 'A', external_crm_id: 'k-a'}, {name: 'B', external_crm_id: 'k-b'}])
+      const taken = await rejection(client.crm.companies.batchApi.update({inputs: [{id: b!.id, properties: {external_crm_id: 'k-a'}}]}))
+      expect(taken.code).toBe(409)
+      expect(taken.body).toMatchObject({category: 'CONFLICT', message: expect.stringContaining(`Existing ID: ${a!.id}`)})
+      const sameBatch = await rejection(client.crm.companies.batchApi.create({inputs: [
+        {properties: {name: 'C', external_crm_id: 'k-c'}, associations: []},
+        {properties: {name: 'D', external_crm_id: 'k-c'}, associations: []},
+      ]}))
+      expect(sameBatch.code).toBe(409)
+      expect(emu.control.all('companies')).toHaveLength(2)
+    })
+  })
+
   it('rejects duplicate ids within one batch', async () => {
     await withEmulator({}, async (_emu, client) => {
       const dup = await rejection(client.crm.contacts.batchApi.upsert({inputs: [
