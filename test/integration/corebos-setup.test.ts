@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {ConfigError} from '../../src/errors.js'
+import {createPool, type Pool} from '../../src/corebos/connection.js'
 import {CBHS_TABLES, CONTROL_FIELD_SPECS, HUBSPOT_BLOCK_LABEL, setupCoreBos} from '../../src/corebos/setup.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
 
@@ -38,15 +39,21 @@ async function snapshot(db: TestDatabase): Promise<Record<string, unknown>> {
 
 describe('setupCoreBos on a fresh coreBOS database', () => {
   let db: TestDatabase
+  let pool: Pool
   beforeAll(async () => {
     db = await createTestDatabase()
+    // the pool as cbhs makes it (big numbers as strings, utf8mb4 on the wire)
+    pool = createPool({...db.settings, timezone: 'UTC'})
   })
-  afterAll(async () => db?.drop())
+  afterAll(async () => {
+    await pool?.end()
+    await db?.drop()
+  })
 
   let dryChanges: unknown
   it('dry run lists the changes and writes nothing', async () => {
     const before = await snapshot(db)
-    const result = await setupCoreBos(db.pool, {dryRun: true, database: db.settings.database})
+    const result = await setupCoreBos(pool, {dryRun: true, database: db.settings.database})
     expect(await snapshot(db)).toEqual(before)
     const kinds = result.changes.map((c) => c.kind)
     expect(kinds.filter((k) => k === 'create-table')).toHaveLength(CBHS_TABLES.length)
@@ -61,7 +68,7 @@ describe('setupCoreBos on a fresh coreBOS database', () => {
   })
 
   it('a real run makes exactly the changes the dry run listed', async () => {
-    const result = await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
+    const result = await setupCoreBos(pool, {dryRun: false, database: db.settings.database})
     expect(result.changes).toEqual(dryChanges)
     expect(result.warnings).toEqual([])
   })
@@ -164,17 +171,17 @@ describe('setupCoreBos on a fresh coreBOS database', () => {
 
   it('a second run (and its dry run) changes nothing', async () => {
     const before = await snapshot(db)
-    const dry = await setupCoreBos(db.pool, {dryRun: true, database: db.settings.database})
+    const dry = await setupCoreBos(pool, {dryRun: true, database: db.settings.database})
     expect(dry.changes).toEqual([])
-    const again = await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
+    const again = await setupCoreBos(pool, {dryRun: false, database: db.settings.database})
     expect(again.changes).toEqual([])
     expect(await snapshot(db)).toEqual(before)
   })
 
   it('adds the modifiedtime index only when asked, once', async () => {
-    const dry = await setupCoreBos(db.pool, {dryRun: true, database: db.settings.database, addModifiedTimeIndex: true})
+    const dry = await setupCoreBos(pool, {dryRun: true, database: db.settings.database, addModifiedTimeIndex: true})
     expect(dry.changes).toEqual([expect.objectContaining({kind: 'add-index', target: 'vtiger_crmentity.cbhs_setype_modifiedtime'})])
-    const result = await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database, addModifiedTimeIndex: true})
+    const result = await setupCoreBos(pool, {dryRun: false, database: db.settings.database, addModifiedTimeIndex: true})
     expect(result.changes).toEqual(dry.changes)
     const idx = await db.query<{col: string}>(
       `SELECT COLUMN_NAME AS col FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'vtiger_crmentity'
@@ -182,21 +189,21 @@ describe('setupCoreBos on a fresh coreBOS database', () => {
       [db.settings.database],
     )
     expect(idx.map((r) => r.col)).toEqual(['setype', 'modifiedtime', 'crmid'])
-    const again = await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database, addModifiedTimeIndex: true})
+    const again = await setupCoreBos(pool, {dryRun: false, database: db.settings.database, addModifiedTimeIndex: true})
     expect(again.changes).toEqual([])
     expect(again.suggestions).toEqual([])
   })
 
   it('adds columns a later cbhs version introduced to an existing state table', async () => {
     await db.query('ALTER TABLE cbhs_run DROP COLUMN lock_connection_id')
-    const result = await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
+    const result = await setupCoreBos(pool, {dryRun: false, database: db.settings.database})
     expect(result.changes).toEqual([expect.objectContaining({kind: 'add-column', target: 'cbhs_run.lock_connection_id'})])
-    expect((await setupCoreBos(db.pool, {dryRun: true, database: db.settings.database})).changes).toEqual([])
+    expect((await setupCoreBos(pool, {dryRun: true, database: db.settings.database})).changes).toEqual([])
   })
 
   it('refuses a database set up by a newer cbhs', async () => {
     await db.query("UPDATE cbhs_meta SET meta_value = '99' WHERE meta_key = 'schema_version'")
-    await expect(setupCoreBos(db.pool, {dryRun: true, database: db.settings.database})).rejects.toMatchObject({code: 'STATE_SCHEMA_NEWER'})
+    await expect(setupCoreBos(pool, {dryRun: true, database: db.settings.database})).rejects.toMatchObject({code: 'STATE_SCHEMA_NEWER'})
     await db.query("UPDATE cbhs_meta SET meta_value = '1' WHERE meta_key = 'schema_version'")
   })
 })

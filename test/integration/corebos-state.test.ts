@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {registerSecret} from '../../src/errors.js'
+import {createPool, type Pool} from '../../src/corebos/connection.js'
 import {setupCoreBos} from '../../src/corebos/setup.js'
 import {CoreBosStateStore, LinkConflictError, retryDelayMs} from '../../src/corebos/state.js'
 import type {Link} from '../../src/sync/ports.js'
@@ -45,13 +46,19 @@ describe('CoreBosStateStore', () => {
   let db: TestDatabase
   let clock = Date.parse('2025-03-01T12:00:00.000Z')
   let store: CoreBosStateStore
+  let pool: Pool
 
   beforeAll(async () => {
     db = await createTestDatabase()
     await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
-    store = new CoreBosStateStore(db.pool, {now: () => clock, maxAttempts: 4})
+    // the pool as cbhs makes it (big numbers as strings, utf8mb4 on the wire)
+    pool = createPool({...db.settings, timezone: 'UTC'})
+    store = new CoreBosStateStore(pool, {now: () => clock, maxAttempts: 4})
   })
-  afterAll(async () => db?.drop())
+  afterAll(async () => {
+    await pool?.end()
+    await db?.drop()
+  })
 
   describe('watermarks', () => {
     it('starts empty, then round-trips value and cursor with a UTC update time', async () => {
@@ -210,7 +217,7 @@ describe('CoreBosStateStore', () => {
         "INSERT INTO vtiger_crmentity (crmid, setype, createdtime, modifiedtime, deleted) VALUES (400002, 'Potentials', '2025-01-01', '2025-01-01', 0)",
       )
       await store.saveLinks([link('Potentials', 400_001, '41'), link('Potentials', 400_002, '42'), link('Potentials', 400_003, '43')])
-      const fresh = new CoreBosStateStore(db.pool)
+      const fresh = new CoreBosStateStore(pool)
       const gone = await fresh.linksWithGoneRecords('Potentials', 100)
       expect(gone.map((l) => l.crmid)).toEqual([400_002, 400_003])
     })
