@@ -68,6 +68,7 @@ interface WriteColumn {
 }
 
 const planCache = new WeakMap<ModuleStorage, ReadPlan>()
+const writableCache = new WeakMap<ModuleStorage, Map<string, WriteColumn & {table: string}>>()
 
 function readPlan(st: ModuleStorage): ReadPlan {
   const cached = planCache.get(st)
@@ -261,7 +262,7 @@ export class CoreBosRecords implements CrmRecords {
         const pageSize = Math.max(1, Math.floor(options.pageSize))
         // ids are scanned in windows of many pages: with no index on modifiedtime every scan reads
         // the whole entity table, so fewer scans is what makes large reads fast
-        const window = self.readWindow > 0 ? self.readWindow : Math.min(Math.max(pageSize * 20, 5000), 50_000)
+        const window = self.readWindow > 0 ? self.readWindow : Math.min(Math.max(pageSize * 50, 5000), 50_000)
         let cursor = options.since ? {mt: options.since.modifiedtime, id: options.since.crmid, inclusive: true} : null
         for (;;) {
           const cond = [...where.sql]
@@ -340,7 +341,10 @@ export class CoreBosRecords implements CrmRecords {
 
   /** Fields a caller may set, by name, with their column; entity bookkeeping columns excluded. */
   private writable(st: ModuleStorage): Map<string, WriteColumn & {table: string}> {
+    const cached = writableCache.get(st)
+    if (cached) return cached
     const out = new Map<string, WriteColumn & {table: string}>()
+    writableCache.set(st, out)
     const {meta} = st
     for (const f of meta.fields.values()) {
       if (f.table === meta.entityTable && SYSTEM_ENTITY_COLUMNS.has(f.column)) continue
