@@ -28,8 +28,14 @@ export interface ModuleMapper {
   pushProperties: string[]
   /** coreBOS fields written on pull (targets of HubSpot2<Module>) */
   pullFields: string[]
+  /** properties sent only when the object is created (CONST values such as lifecyclestage, the deal pipeline) */
+  createOnly: Set<string>
   toHubSpot(record: CrmRecord): MappedValues<Record<string, string>>
-  toCrm(object: HubSpotObject): MappedValues<Record<string, string | null>>
+  /** `current`: the record's present values, which some conversions keep when equivalent (sales stage groups) */
+  toCrm(object: HubSpotObject, current?: Record<string, string | null>): MappedValues<Record<string, string | null>>
+  /** equality after normalising by type ('1500.00' = '1500', null = '') */
+  sameHubSpotValue(property: string, a: string | null | undefined, b: string | null | undefined): boolean
+  sameCrmValue(field: string, a: string | null | undefined, b: string | null | undefined): boolean
 }
 
 export interface EngineSettings {

@@ -35,6 +35,8 @@ export interface MergeInput {
   policy: ConflictPolicy
   /** which side changed last, for the 'newest' policy */
   newest: Side
+  /** value equality per key; plain string equality (null = '') by default */
+  equal?: (key: string, a: string | null | undefined, b: string | null | undefined) => boolean
 }
 
 export interface MergeResult {
@@ -57,18 +59,19 @@ export function mergeFields(input: MergeInput): MergeResult {
   const write: Record<string, string | null> = {}
   const conflicts: FieldConflict[] = []
   const keptOnTarget: string[] = []
+  const same = (key: string, a: string | null | undefined, b: string | null | undefined) => (input.equal ? input.equal(key, a, b) : sameValue(a, b))
   for (const key of input.keys) {
     const base = input.base[key]
     const incoming = input.incoming[key]
-    if (sameValue(incoming, base)) continue
+    if (same(key, incoming, base)) continue
     const current = input.current ? input.current[key] : undefined
     const targetBase = input.currentBase ? input.currentBase[key] : base
-    if (input.current === null || sameValue(current, targetBase)) {
+    if (input.current === null || same(key, current, targetBase)) {
       write[key] = incoming ?? null
       continue
     }
     // both sides changed this key since the last sync
-    if (sameValue(current, incoming)) continue
+    if (same(key, current, incoming)) continue
     const winner = decideWinner(input.policy, input.newest)
     const values = input.from === 'crm' ? {crm: incoming, hubspot: current} : {crm: current, hubspot: incoming}
     conflicts.push({

@@ -18,7 +18,7 @@ import {
   type PassOptions,
   type PassReport,
 } from './engine.js'
-import {mergeFields, sameValue} from './merge.js'
+import {mergeFields} from './merge.js'
 import type {Link, Reporter} from './ports.js'
 import {failRecord, markDeletedInHubSpot, mergeCalls, summarize} from './push.js'
 import {naiveToEpochMs} from './time.js'
@@ -220,7 +220,7 @@ async function pullBatch(
     const counts = (report.modules[item.module] ??= emptyCounts())
     counts.read++
     const mapper = engine.mappers[item.module]
-    const mapped = mapper.toCrm(item.object)
+    const mapped = mapper.toCrm(item.object, item.record?.fields)
     for (const w of mapped.warnings) report.warnings.push(`${type} ${item.object.id}: ${w}`)
     if (mapped.errors.length > 0) {
       await failRecord(engine, report, counts, options, item.module, item.record?.crmid ?? null, item.object.id, 'INVALID_VALUE',
@@ -262,11 +262,12 @@ async function pullBatch(
       continue
     }
     const snapshot = item.link?.snapshot ?? {crm: {...record.fields}, hs: {}}
-    const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}).values as Record<string, string | null>
+    const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}, record.fields).values as Record<string, string | null>
     if (referenceField) baseFromHubSpot[referenceField] = snapshot.crm[referenceField] ?? null
     const keys = Object.keys(fields).filter((k) => !(referenceField === k && !reference?.crmid))
     const newest = Date.parse(item.object.updatedAt ?? '') >= naiveToEpochMs(record.modifiedtime, engine.settings.timezone) ? 'hubspot' : 'crm'
     const merged = mergeFields({
+      equal: (key, a, b) => mapper.sameCrmValue(key, a, b),
       from: 'hubspot',
       base: baseFromHubSpot,
       currentBase: snapshot.crm,
@@ -281,7 +282,7 @@ async function pullBatch(
       counts.conflicts++
     }
     const write: Record<string, string | null> = {}
-    for (const [k, v] of Object.entries(merged.write)) if (!sameValue(v, record.fields[k])) write[k] = v
+    for (const [k, v] of Object.entries(merged.write)) if (!mapper.sameCrmValue(k, v, record.fields[k])) write[k] = v
     const link = linkFor(item, record.crmid, type, nowIso, {...record.fields, ...write}, mapper.pullFields)
     if (Object.keys(write).length === 0) {
       counts.skipped++

@@ -21,7 +21,7 @@ import {
   type PassReport,
   type PlanItem,
 } from './engine.js'
-import {mergeFields, sameValue} from './merge.js'
+import {mergeFields} from './merge.js'
 import type {AssociationPair, Link, Reporter} from './ports.js'
 import {epochMsToNaive, naiveToEpochMs} from './time.js'
 import {OBJECT_TYPE_OF_MODULE, type CrmCursor, type CrmModule, type CrmRecord, type HubSpotObjectType} from './types.js'
@@ -204,7 +204,10 @@ async function pushBatch(
       continue
     }
     const send: Record<string, string> = {}
-    for (const [key, value] of Object.entries(properties)) if (!sameValue(value, link.snapshot.hs[key])) send[key] = value
+    for (const [key, value] of Object.entries(properties)) {
+      if (mapper.createOnly.has(key)) continue
+      if (!mapper.sameHubSpotValue(key, value, link.snapshot.hs[key])) send[key] = value
+    }
     if (Object.keys(send).length > 0) {
       planned.push({record, link, properties, send, hubspotId: link.hubspotId, action: 'update', reason: 'changed in coreBOS'})
     } else {
@@ -400,7 +403,9 @@ async function checkConflicts(engine: Engine, module: CrmModule, planned: Planne
     if (!p.link) continue
     const updatedMs = Date.parse(object.updatedAt ?? object.properties[modifiedProperty(type)] ?? '') || 0
     const crmMs = naiveToEpochMs(p.record.modifiedtime, engine.settings.timezone)
+    const mapper = engine.mappers[module]
     const merged = mergeFields({
+      equal: (key, a, b) => mapper.sameHubSpotValue(key, a, b),
       from: 'crm',
       base: p.link.snapshot.hs,
       incoming: p.send,

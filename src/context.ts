@@ -1,0 +1,145 @@
+/**
+ * The composition root: turns a configuration into live adapters (pool, records, state, lock,
+ * HubSpot gateway, maps) and the engine. Commands use this; the engine never does.
+ */
+import {applyLegacySettings, type CbhsConfig} from './config.js'
+import {checkConnection, createPool, type DbSettings, type Pool} from './corebos/connection.js'
+import {DbPassLock} from './corebos/lock.js'
+import {CoreBosRecords} from './corebos/records.js'
+import {readLegacySettings} from './corebos/settings.js'
+import {CoreBosStateStore} from './corebos/state.js'
+import {ConfigError, MapError, registerSecret} from './errors.js'
+import {createHubSpotGateway, type HubSpotGateway} from './hubspot/gateway.js'
+import {readCbMaps} from './corebos/maps.js'
+import {DEFAULT_MAP_NAMES, hasErrors, loadMapsFromDb, loadMapsFromDir, type FieldMap, type MapIssue} from './maps/index.js'
+import {buildMappers} from './sync/mapper.js'
+import type {Engine} from './sync/engine.js'
+import type {Clock} from './sync/ports.js'
+import {CRM_MODULES} from './sync/types.js'
+
+export interface Database {
+  pool: Pool
+  settings: DbSettings
+  records: CoreBosRecords
+  state: CoreBosStateStore
+  close(): Promise<void>
+}
+
+export function dbSettings(config: CbhsConfig): DbSettings {
+  return {...config.db, timezone: config.timezone}
+}
+
+/** Opens the coreBOS database and proves it answers (exit 4 naming host and port otherwise). */
+export async function openDatabase(config: CbhsConfig): Promise<Database> {
+  const settings = dbSettings(config)
+  const pool = createPool(settings)
+  try {
+    await checkConnection(pool, settings)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw error
+  }
+  return {
+    pool,
+    settings,
+    records: new CoreBosRecords(pool, {timezone: config.timezone, defaultUserId: config.sync.userId}),
+    state: new CoreBosStateStore(pool, {maxAttempts: config.sync.maxAttempts}),
+    close: () => pool.end(),
+  }
+}
+
+/** The settings a pass may take from the legacy integration's cb_settings (relateDealWith, portal id). */
+export async function withLegacySettings(config: CbhsConfig, db: Database): Promise<CbhsConfig> {
+  const legacy = await readLegacySettings(db.pool)
+  return applyLegacySettings(config, legacy)
+}
+
+export function openHubSpot(config: CbhsConfig, onRetry?: (message: string) => void): HubSpotGateway {
+  const token = config.hubspot.accessToken
+  if (!token) {
+    throw new ConfigError('HUBSPOT_TOKEN_MISSING', 'No HubSpot access token: set HUBSPOT_ACCESS_TOKEN (or CBHS_HUBSPOT_TOKEN_FILE).', {
+      suggestion: 'Create a private app (or service key) in HubSpot with the crm.objects.* scopes, export its token as HUBSPOT_ACCESS_TOKEN, then run `cbhs setup`.',
+    })
+  }
+  registerSecret(token)
+  return createHubSpotGateway({
+    baseUrl: config.hubspot.baseUrl,
+    accessToken: token,
+    tier: config.hubspot.tier,
+    searchPerSecond: config.hubspot.searchPerSecond,
+    uniqueProperty: config.hubspot.uniqueProperty,
+    requestTimeoutMs: config.hubspot.requestTimeoutMs,
+    onRetry: onRetry ? (info) => onRetry(describeRetry(info)) : undefined,
+  })
+}
+
+function describeRetry(info: unknown): string {
+  const i = info as {label?: string; attempt?: number; delayMs?: number; reason?: string}
+  return `HubSpot ${i.label ?? 'call'}: ${i.reason ?? 'retry'}, retry ${i.attempt ?? '?'} in ${Math.round((i.delayMs ?? 0) / 100) / 10}s`
+}
+
+export interface LoadedMaps {
+  byName: Map<string, FieldMap>
+  issues: MapIssue[]
+}
+
+/** The eight maps, from maps/ (or --maps-dir) or from vtiger_cbmap; errors stop the pass (exit 3). */
+export async function loadSyncMaps(config: CbhsConfig, pool: Pool): Promise<LoadedMaps> {
+  const loaded =
+    config.maps.source === 'database'
+      ? loadMapsFromDb(await readCbMaps(pool, DEFAULT_MAP_NAMES))
+      : await loadMapsFromDir(config.maps.dir).catch((error: NodeJS.ErrnoException) => {
+          throw new ConfigError('MAPS_UNREADABLE', `Cannot read the maps folder ${config.maps.dir}: ${error.code ?? error.message}`, {
+            suggestion: 'Point --maps-dir (or CBHS_MAPS_DIR) at a folder holding the eight map XML files.',
+          })
+        })
+  if (hasErrors(loaded.issues)) {
+    const errors = loaded.issues.filter((i) => i.severity === 'error')
+    const lines = errors.slice(0, 10).map((i) => `  ${i.file ?? i.map ?? ''}${i.line ? `:${i.line}` : ''} ${i.code}: ${i.message}`)
+    throw new MapError('MAP_INVALID', `${errors.length} map error(s):\n${lines.join('\n')}`, {
+      suggestion: `Run \`cbhs map:validate ${config.maps.source === 'database' ? '--source database' : config.maps.dir}\` for the full list.`,
+    })
+  }
+  return {byName: new Map(loaded.maps.map((m) => [m.name, m])), issues: loaded.issues}
+}
+
+export const systemClock: Clock = {nowMs: () => Date.now()}
+
+/** Everything a push or pull pass needs. */
+export async function buildEngine(config: CbhsConfig, db: Database, hubspot: HubSpotGateway, clock: Clock = systemClock): Promise<{engine: Engine; maps: LoadedMaps}> {
+  const maps = await loadSyncMaps(config, db.pool)
+  const portalId = config.hubspot.portalId ?? (await hubspot.getPortalId())
+  const mappers = await buildMappers({
+    maps: maps.byName,
+    crmMeta: (module) => db.records.meta(module),
+    hubspotProperties: (type) => hubspot.getProperties(type),
+    pipelines: () => hubspot.getDealPipelines(),
+    timezone: config.timezone,
+    dealPipeline: config.sync.dealPipeline,
+    stageMapping: config.sync.stageMapping,
+    modules: [...CRM_MODULES],
+  })
+  const engine: Engine = {
+    crm: db.records,
+    state: db.state,
+    hubspot,
+    mappers,
+    clock,
+    settings: {
+      optIn: config.sync.optIn,
+      conflictPolicy: config.sync.conflictPolicy,
+      relateDealWith: config.sync.relateDealWith,
+      leadLifecycleStages: config.sync.leadLifecycleStages,
+      pushLookbackSeconds: config.sync.pushLookbackSeconds,
+      pullLagSeconds: config.sync.pullLagSeconds,
+      pageSize: config.sync.pageSize,
+      userId: config.sync.userId,
+      uniqueProperty: config.hubspot.uniqueProperty,
+      timezone: config.timezone,
+      portalId,
+    },
+  }
+  return {engine, maps}
+}
+
+export {DbPassLock}
