@@ -1,0 +1,111 @@
+import {Flags} from '@oclif/core'
+import {CbhsCommand} from '../base-command.js'
+import {openDatabase, openHubSpot} from '../context.js'
+import {DbPassLock, lockNameFor} from '../corebos/lock.js'
+import {forgetModuleMeta} from '../corebos/metadata.js'
+import {readLegacySettings} from '../corebos/settings.js'
+import {setupCoreBos} from '../corebos/setup.js'
+import {ensureSyncProperties} from '../hubspot/setup.js'
+import {renderTable} from '../output/table.js'
+
+export interface SetupResult {
+  dryRun: boolean
+  corebos: Array<{kind: string; target: string; detail: string}>
+  suggestions: Array<{kind: string; target: string; detail: string}>
+  hubspot: Array<{objectType: string; kind: string; name: string; description: string; applied: boolean}> | null
+  legacy: {found: boolean; linkedRecords: Record<string, number>; suggestedCronMinutes: number | null}
+}
+
+export default class Setup extends CbhsCommand<typeof Setup> {
+  static override description = `prepare coreBOS and HubSpot for syncing (idempotent)
+
+coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control fields on Accounts,
+Contacts, Leads and Potentials (block LBL_HUBSPOT_INFORMATION), as vtlib installs fields; columns
+left by the legacy integration are adopted with their data. HubSpot: a "coreBOS" property group and
+the unique property corebos_crmid on contacts, companies and deals. Never drops anything; run it
+again after an upgrade. --dry-run lists what it would change.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --corebos-dir /var/www/corebos --add-index',
+  ]
+
+  static override flags = {
+    'add-index': Flags.boolean({description: 'also add an index for incremental scans on modifiedtime (a schema change on a core table)'}),
+    'dry-run': Flags.boolean({description: 'list what would change and change nothing'}),
+    'skip-hubspot': Flags.boolean({description: 'prepare only the coreBOS side'}),
+  }
+
+  async run(): Promise<SetupResult> {
+    const config = this.loadConfig()
+    const dryRun = this.flags['dry-run']
+    const db = await openDatabase(config)
+    const lock = new DbPassLock(db.pool)
+    try {
+      const lockName = lockNameFor(db.settings.database)
+      if (!dryRun && !(await lock.acquire(lockName))) {
+        process.stderr.write('cbhs setup: a cbhs pass is running; setup waits for the next quiet moment. Nothing done.\n')
+        return {dryRun, corebos: [], suggestions: [], hubspot: null, legacy: {found: false, linkedRecords: {}, suggestedCronMinutes: null}}
+      }
+      const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index']})
+      forgetModuleMeta(db.pool)
+      for (const warning of corebos.warnings) this.note(warning)
+      const legacy = await readLegacySettings(db.pool)
+      for (const warning of legacy.warnings ?? []) this.note(warning)
+      if (legacy.hasLegacyApiKey && !legacy.hasOAuthTokens) {
+        this.note('The legacy integration used a HubSpot API key (hapikey); HubSpot retired those in 2022. Create a private app or service key and set HUBSPOT_ACCESS_TOKEN.')
+      }
+
+      let hubspot: SetupResult['hubspot'] = null
+      if (this.flags['skip-hubspot']) {
+        this.note('HubSpot side skipped (--skip-hubspot).')
+      } else if (!config.hubspot.accessToken) {
+        this.note('HubSpot side skipped: no HUBSPOT_ACCESS_TOKEN. Set it and run `cbhs setup` again.')
+      } else {
+        const gateway = openHubSpot(config, (line) => this.debugLine(line))
+        hubspot = await ensureSyncProperties(gateway, {propertyName: config.hubspot.uniqueProperty, groupName: config.hubspot.propertyGroup, dryRun})
+      }
+
+      const result: SetupResult = {
+        dryRun,
+        corebos: corebos.changes,
+        suggestions: corebos.suggestions,
+        hubspot,
+        legacy: {
+          found: legacy.found,
+          linkedRecords: corebos.legacyLinkedRecords as Record<string, number>,
+          suggestedCronMinutes: legacy.pollFrequencySeconds ? Math.max(1, Math.round(legacy.pollFrequencySeconds / 60)) : null,
+        },
+      }
+      this.print(renderSetup(result))
+      return result
+    } finally {
+      await lock.releaseAll().catch(() => undefined)
+      await db.close().catch(() => undefined)
+    }
+  }
+}
+
+function renderSetup(result: SetupResult): string {
+  const out: string[] = []
+  const verb = result.dryRun ? 'would change' : 'changed'
+  const rows = [
+    ...result.corebos.map((c) => ['coreBOS', c.kind, c.target, c.detail]),
+    ...(result.hubspot ?? []).map((c) => ['HubSpot', c.kind, `${c.objectType}.${c.name}`, c.description]),
+  ]
+  if (rows.length === 0) out.push(`Setup ${verb} nothing: coreBOS${result.hubspot ? ' and HubSpot are' : ' is'} already set up.`)
+  else {
+    out.push(`Setup ${verb} ${rows.length} thing(s)${result.dryRun ? ' (dry run)' : ''}:`)
+    out.push(renderTable(['side', 'kind', 'target', 'detail'], rows))
+  }
+  for (const s of result.suggestions) out.push(`Suggestion: ${s.detail} (${s.target}); run \`cbhs setup --add-index\` to apply.`)
+  const linked = Object.entries(result.legacy.linkedRecords).filter(([, n]) => n > 0)
+  if (linked.length > 0) {
+    out.push(`Legacy HubSpot links kept: ${linked.map(([m, n]) => `${m} ${n}`).join(', ')}; the first push verifies each one.`)
+  }
+  if (result.legacy.suggestedCronMinutes) {
+    out.push(`The legacy integration polled every ${result.legacy.suggestedCronMinutes} min: a matching cron line is */${result.legacy.suggestedCronMinutes} * * * * cbhs sync`)
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,94 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
+
+describe('push: coreBOS → HubSpot', () => {
+  let env: SyncEnv
+  let accounts: number[]
+  let contacts: number[]
+  let potentials: number[]
+
+  beforeAll(async () => {
+    env = await createSyncEnv()
+    accounts = await env.create('Accounts', [
+      {accountname: 'Acme Ltd', phone: '+34 600 000 001', website: 'acme.example'},
+      {accountname: 'Globex', phone: '+34 600 000 002'},
+    ])
+    contacts = await env.create('Contacts', [
+      {firstname: 'Ada', lastname: 'Lovelace', email: 'ada@acme.example', account_id: String(accounts[0])},
+      {firstname: 'Alan', lastname: 'Turing', email: 'alan@globex.example', account_id: String(accounts[1])},
+      {firstname: 'Grace', lastname: 'Hopper', email: 'grace@example.org'},
+    ])
+    potentials = await env.create('Potentials', [
+      {potentialname: 'Big deal', related_to: String(accounts[0]), sales_stage: 'Prospecting', closingdate: '2026-12-31', amount: '1500.50'},
+      {potentialname: 'Small deal', related_to: String(contacts[2]), sales_stage: 'Closed Won', closingdate: '2026-06-30', amount: '99'},
+    ])
+  })
+  afterAll(async () => env?.close())
+
+  it('creates every record once, with its associations, and links it back', async () => {
+    const [report] = await env.pass('push')
+    expect(report.failures).toEqual([])
+    expect(report.modules.Accounts).toMatchObject({created: 2, failed: 0})
+    expect(report.modules.Contacts).toMatchObject({created: 3, failed: 0})
+    expect(report.modules.Potentials).toMatchObject({created: 2, failed: 0})
+
+    const companies = env.emu.control.all('companies')
+    expect(companies.map((c) => c.properties.name).sort()).toEqual(['Acme Ltd', 'Globex'])
+    const ada = env.emu.control.all('contacts').find((c) => c.properties.email === 'ada@acme.example')!
+    expect(ada.properties.corebos_crmid).toBe(String(contacts[0]))
+    const acme = companies.find((c) => c.properties.name === 'Acme Ltd')!
+    expect(env.emu.control.associations('contacts', ada.id, 'companies').map((a) => a.toId)).toEqual([acme.id])
+
+    const deals = env.emu.control.all('deals')
+    const big = deals.find((d) => d.properties.dealname === 'Big deal')!
+    expect(big.properties.dealstage).toBe('appointmentscheduled')
+    expect(big.properties.pipeline).toBe('default')
+    expect(big.properties.closedate).toMatch(/^2026-12-31T00:00:00(\.000)?Z$/)
+    expect(env.emu.control.associations('deals', big.id, 'companies').map((a) => a.toId)).toEqual([acme.id])
+    const small = deals.find((d) => d.properties.dealname === 'Small deal')!
+    const grace = env.emu.control.all('contacts').find((c) => c.properties.email === 'grace@example.org')!
+    expect(env.emu.control.associations('deals', small.id, 'contacts').map((a) => a.toId)).toEqual([grace.id])
+
+    const [row] = await env.testDb.query<{hubspotid: string; hubspotrecord: string; hubspotlastsync: string | null}>(
+      'SELECT hubspotid, hubspotrecord, hubspotlastsync FROM vtiger_contactdetails WHERE contactid = ?',
+      [contacts[0]],
+    )
+    expect(row.hubspotid).toBe(ada.id)
+    expect(row.hubspotrecord).toBe(`https://app.hubspot.com/contacts/12345678/record/0-1/${ada.id}`)
+    expect(row.hubspotlastsync).not.toBeNull()
+  })
+
+  it('makes no write call on a second push with nothing changed', async () => {
+    const mark = env.mark()
+    const [report] = await env.pass('push')
+    expect(env.writesSince(mark)).toEqual([])
+    expect(report.failures).toEqual([])
+  })
+
+  it('sends only the changed properties of edited records', async () => {
+    await env.db.records.update('Contacts', contacts[1], {phone: '+44 1234'}, 1)
+    await env.db.records.update('Accounts', accounts[1], {accountname: 'Globex Corp'}, 1)
+    const mark = env.mark()
+    const [report] = await env.pass('push')
+    expect(report.modules.Contacts).toMatchObject({updated: 1})
+    expect(report.modules.Accounts).toMatchObject({updated: 1})
+    const writes = env.writesSince(mark)
+    expect(writes.map((w) => w.endpoint).sort()).toEqual([
+      'POST /crm/v3/objects/companies/batch/update',
+      'POST /crm/v3/objects/contacts/batch/update',
+    ])
+    const alan = env.emu.control.all('contacts').find((c) => c.properties.email === 'alan@globex.example')!
+    expect(alan.properties.phone).toBe('+44 1234')
+  })
+
+  it('archives a trashed account and its cascaded potentials', async () => {
+    // coreBOS trash of an account marks its potentials deleted without a modifiedtime change
+    await env.db.records.trash('Accounts', accounts[0], 1)
+    await env.testDb.query('UPDATE vtiger_crmentity SET deleted = 1 WHERE crmid = ?', [potentials[0]])
+    const [report] = await env.pass('push')
+    expect(report.modules.Accounts).toMatchObject({archived: 1})
+    expect(report.modules.Potentials).toMatchObject({archived: 1})
+    expect(env.emu.control.all('companies').map((c) => c.properties.name)).toEqual(['Globex Corp'])
+    expect(env.emu.control.all('deals').map((d) => d.properties.dealname)).toEqual(['Small deal'])
+  })
+})
