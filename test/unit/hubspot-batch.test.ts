@@ -40,7 +40,7 @@ describe('207 decoding', () => {
 })
 
 describe('findCulprits', () => {
-  const inputs = [
+  const inputs: Array<{key: string; properties: Record<string, string>}> = [
     {key: '1', properties: {email: 'ok@example.com'}},
     {key: '2', properties: {email: 'Bad@@Example'}},
     {key: '3', properties: {firstname: 'x', shoesize: '42'}},
