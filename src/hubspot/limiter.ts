@@ -62,6 +62,7 @@ export class RateLimiter {
   private readonly pausedUntil: Record<Bucket, number> = {general: 0, search: 0}
   /** requests HubSpot counted in its window that we did not send (another app or process on the token) */
   private foreign = {count: 0, until: 0}
+  private foreignObservedAt = 0
   private readonly queues: Record<Bucket, Waiter[]> = {general: [], search: []}
   private readonly draining: Record<Bucket, boolean> = {general: false, search: false}
   private slotWaiters: Array<() => void> = []
@@ -90,17 +91,21 @@ export class RateLimiter {
     this.pausedUntil[bucket] = Math.max(this.pausedUntil[bucket], untilMs)
   }
 
-  /** Feed back `X-HubSpot-RateLimit-*` from a response, so usage by others on the same app slows us down. */
-  observe(headers: RateHeaders): void {
-    const now = this.clock.nowMs()
+  /**
+   * Feed back `X-HubSpot-RateLimit-*` from a response, so usage by others on the same app slows us
+   * down. `sentAt` is when the request left: HubSpot counted its window then, so ours is counted
+   * over the same span (at response time some of ours would already have aged out).
+   */
+  observe(headers: RateHeaders, sentAt = this.clock.nowMs()): void {
     if (headers.intervalMs && headers.intervalMs > this.windowMs) this.windowMs = headers.intervalMs
     if (headers.max && headers.max > 0 && headers.max < this.windowMax) this.windowMax = headers.max
     if (headers.max === undefined || headers.remaining === undefined) return
     const serverUsed = headers.max - headers.remaining
-    const ours = this.countSince(this.sent, now - this.windowMs)
+    const ours = this.countBetween(this.sent, sentAt - this.windowMs, sentAt)
     const foreign = serverUsed - ours
-    // our count includes requests HubSpot may not have seen yet, so this errs towards "no foreign usage"
-    this.foreign = foreign > 0 ? {count: foreign, until: now + this.windowMs} : {count: 0, until: 0}
+    if (foreign > 0) this.foreign = {count: foreign, until: sentAt + this.windowMs}
+    else if (sentAt >= this.foreignObservedAt) this.foreign = {count: 0, until: 0}
+    this.foreignObservedAt = Math.max(this.foreignObservedAt, sentAt)
   }
 
   /** The number of requests we allow ourselves per window right now. */
@@ -184,9 +189,10 @@ export class RateLimiter {
     if (drop > 0) times.splice(0, drop)
   }
 
-  private countSince(times: number[], cutoff: number): number {
+  /** requests sent in (from, to] */
+  private countBetween(times: number[], from: number, to: number): number {
     let n = 0
-    for (let i = times.length - 1; i >= 0 && times[i] > cutoff; i--) n++
+    for (let i = times.length - 1; i >= 0 && times[i] > from; i--) if (times[i] <= to) n++
     return n
   }
 }

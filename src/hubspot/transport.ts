@@ -102,14 +102,15 @@ export class Transport {
     const {limiter, clock, maxRetries} = this.options
     for (let attempt = 0; ; attempt++) {
       const release = await limiter.acquire(bucket)
+      const sentAt = clock.nowMs()
       this.count(label)
       let failure: Classified
       try {
         const response = await this.watch(send(), label)
-        limiter.observe(rateHeaders(response.headers))
+        limiter.observe(rateHeaders(response.headers), sentAt)
         return response
       } catch (err) {
-        if (isHttpFailure(err)) limiter.observe(rateHeaders(err.headers))
+        if (isHttpFailure(err)) limiter.observe(rateHeaders(err.headers), sentAt)
         failure = classifyFailure(err, label, clock.nowMs())
       } finally {
         release()

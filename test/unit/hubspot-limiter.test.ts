@@ -101,6 +101,21 @@ describe('RateLimiter', () => {
     expect(limiter.currentBudget(clock.nowMs() + 10_001)).toBe(budgetFor(100))
   })
 
+  it('does not mistake its own requests that aged out during the round trip for foreign usage', async () => {
+    const {t, clock, sleep} = fakeTime()
+    const limiter = new RateLimiter({windowMax: 100, searchPerSecond: 4, clock, sleep})
+    for (let i = 0; i < 50; i++) {
+      ;(await limiter.acquire('general'))()
+      t.now += 100
+    }
+    const sentAt = t.now
+    ;(await limiter.acquire('general'))()
+    // HubSpot counted all 51 when the request arrived; the answer is read 3 s later
+    t.now += 3000
+    limiter.observe({max: 100, remaining: 49}, sentAt)
+    expect(limiter.currentBudget()).toBe(budgetFor(100))
+  })
+
   it('adopts a lower Max from the headers than the configured tier', () => {
     const {clock, sleep} = fakeTime()
     const limiter = new RateLimiter({windowMax: 190, searchPerSecond: 4, clock, sleep})
