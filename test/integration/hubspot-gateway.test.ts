@@ -128,6 +128,16 @@ describe('HubSpot gateway against the emulator', () => {
     expect(gateway.totalCalls()).toBe(1)
   })
 
+  it('names the reset time in the portal time zone once the account details are known', async () => {
+    const emu = await emulator({limits: {tenSecondly: 100, daily: 1000}})
+    const gateway = gatewayFor(emu)
+    await gateway.getPortalId()
+    emu.control.setDailyUsage(1000)
+    const error = await collect(gateway.list('deals', {properties: ['dealname']})).catch((e: unknown) => e)
+    expect(error).toMatchObject({code: 'HUBSPOT_DAILY_LIMIT', exitCode: 4})
+    expect((error as Error).message).toMatch(/resets at midnight US\/Eastern \(.+Z\), in about \d+ h \d+ min/)
+  })
+
   it('refuses a wrong token with exit code 4 and never shows it', async () => {
     const emu = await emulator()
     const token = 'pat-na1-wrong-0123456789abcdef'
