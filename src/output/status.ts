@@ -1,0 +1,169 @@
+/** Human rendering of `cbhs status`: problems first, then one row per module and direction. */
+import type {DirectionStatus, FailureInfo, LockStatus, RunInfo, StatusResult} from '../commands/status.js'
+import {formatAge} from '../health.js'
+import {renderTable} from './table.js'
+
+/** 'push run #12 (host db1, pid 4242)' or 'database connection 57'. */
+export function describeHolder(lock: LockStatus): string {
+  const run = lock.holder?.run
+  if (run) return `${run.command} run #${run.id}${run.host ? ` (${run.host}${run.pid ? `, pid ${run.pid}` : ''})` : ''}`
+  return `database connection ${lock.holder?.connectionId ?? '?'}`
+}
+
+export interface RenderStatusOptions {
+  nowMs: number
+  timezone: string
+  /** list the failures ledger */
+  failures?: boolean
+  /** list the run history */
+  runs?: boolean
+}
+
+/** '2025-06-30 22:30 UTC' */
+function utc(iso: string | null): string {
+  if (!iso) return '—'
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) return iso
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+}
+
+function ago(iso: string | null, nowMs: number): string {
+  if (!iso) return 'never'
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) return iso
+  return nowMs >= ms ? `${formatAge(nowMs - ms)} ago` : `in ${formatAge(ms - nowMs)}`
+}
+
+function clip(value: string, width: number): string {
+  const flat = value.replace(/\s+/g, ' ').trim()
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
+}
+
+const n = (value: number) => value.toLocaleString('en-US')
+
+function directionRow(module: string, direction: string, d: DirectionStatus, linked: number, nowMs: number): Array<string | number> {
+  let watermark = d.watermarkAt ? utc(d.watermarkAt) : d.watermark ?? '—'
+  if (d.watermarkOf) watermark += ` (${d.watermarkOf})`
+  if (d.resumable) watermark += ' (resumable)'
+  const behind = d.behindSeconds === null ? '—' : formatAge(d.behindSeconds * 1000)
+  let completed = ago(d.lastCompletedAt, nowMs)
+  if (d.stale) completed += ' STALE'
+  const outcome = d.lastOutcome ? `${d.lastOutcome} ${ago(d.lastOutcomeAt, nowMs)}` : 'never run'
+  const failed = d.givenUp > 0 ? `${d.failed} (${d.givenUp} given up)` : d.failed
+  return [module, direction, watermark, behind, completed, outcome, linked, d.pending ?? '—', failed]
+}
+
+export function renderStatus(status: StatusResult, options: RenderStatusOptions): string {
+  const {nowMs} = options
+  const out: string[] = []
+  const db = status.database
+  const problems = status.health.problems
+  out.push(
+    `cbhs status: ${status.health.state}${problems.length > 0 ? `, ${problems.length} problem(s)` : ''} ` +
+      `(database ${db.name} on ${db.host}:${db.port}, ${utc(status.generatedAt)})`,
+  )
+  for (const p of problems) out.push(`  ${p.severity.padEnd(8)} ${p.subject}: ${p.message}`)
+  out.push('')
+
+  const rows: Array<Array<string | number>> = []
+  for (const m of status.modules) {
+    rows.push(directionRow(m.module, 'push', m.push, m.linked, nowMs))
+    rows.push(directionRow(m.module, 'pull', m.pull, m.linked, nowMs))
+  }
+  out.push(renderTable(['module', 'dir', 'watermark', 'behind', 'last completed pass', 'last outcome', 'linked', 'pending', 'failed'], rows))
+
+  const lock = status.lock
+  if (!lock.held) out.push('Lock: free (no pass running)')
+  else {
+    const since = lock.since ? ` since ${utc(lock.since)} (${formatAge((lock.heldSeconds ?? 0) * 1000)})` : ' (since: unknown, the holder recorded no run)'
+    out.push(`Lock: held by ${describeHolder(lock)}${since}`)
+  }
+
+  const f = status.failures
+  out.push(
+    f.open === 0
+      ? 'Failures: none open'
+      : `Failures: ${f.open} open, ${f.due} due for retry, ${f.givenUp} given up${options.failures ? '' : ' (`cbhs status --failures` lists them)'}`,
+  )
+
+  const api = status.api
+  const pct = api.dailyLimit > 0 ? ` (${Math.floor((api.today / api.dailyLimit) * 1000) / 10} %)` : ''
+  out.push(
+    `HubSpot API calls today (since 00:00 UTC, cbhs runs only): ${n(api.today)} of ${n(api.dailyLimit)}${pct}, ` +
+      (api.limitFrom === 'flag' ? 'limit from --daily-limit' : `${api.tier} tier`),
+  )
+
+  const last = status.runs[0]
+  if (last && !options.runs) out.push(`Last run: ${runLine(last, nowMs)}`)
+  if (status.legacy.found && (status.legacy.lastPollAt || status.legacy.pollSyncing)) {
+    out.push(`Legacy poller: last poll ${ago(status.legacy.lastPollAt, nowMs)}${status.legacy.pollSyncing ? `, hubspot_pollsyncing = '${status.legacy.pollSyncing}'` : ''}`)
+  }
+
+  const a = status.actions
+  if (a.retried + a.dismissed + a.mirrored > 0) {
+    const done = [a.retried ? `${a.retried} retried` : '', a.dismissed ? `${a.dismissed} dismissed` : '', a.mirrored ? `${a.mirrored} errorlog message(s) written` : '']
+    out.push(`Done: ${done.filter(Boolean).join(', ')}`)
+  }
+
+  if (options.failures) out.push('', renderFailures(f.entries, nowMs, f.truncated ? f.open : null))
+  if (options.runs) out.push('', renderRuns(status.runs, nowMs))
+  return out.join('\n')
+}
+
+function runLine(run: RunInfo, nowMs: number): string {
+  const parts = [`#${run.id} ${run.command}${run.dryRun ? ' (dry run)' : ''}`, `started ${ago(run.startedAt, nowMs)}`]
+  if (run.state === 'running') parts.push('running now')
+  else if (run.state === 'unfinished') parts.push('did not finish')
+  else parts.push(`exit ${run.exitCode ?? '?'}`, `${run.durationSeconds ?? '?'} s`, `${run.apiCalls} API calls`)
+  return parts.join(', ')
+}
+
+function failureRecord(f: FailureInfo): string {
+  if (f.crmid !== null) return `${f.module} ${f.crmid}${f.hubspotId ? ` / HubSpot ${f.hubspotId}` : ''}`
+  return `${f.module} ← HubSpot ${f.hubspotId ?? '?'}`
+}
+
+export function renderFailures(entries: FailureInfo[], nowMs: number, total: number | null): string {
+  if (entries.length === 0) return 'Failures ledger: empty.'
+  const rows = entries.map((f) => [
+    f.id,
+    failureRecord(f),
+    f.direction,
+    f.category ?? '',
+    clip(f.message, 70),
+    f.attempts,
+    f.givenUp ? 'given up' : f.nextRetryAt && Date.parse(f.nextRetryAt) <= nowMs ? 'due now' : ago(f.nextRetryAt, nowMs),
+    ago(f.firstFailedAt, nowMs),
+  ])
+  const out = [
+    `Failures ledger (open${total !== null ? `, ${entries.length} of ${total}` : ''}; \`--retry <id|all>\` retries on the next pass, \`--dismiss <id>\` closes):`,
+    renderTable(['id', 'record', 'dir', 'category', 'error', 'attempts', 'next retry', 'first failed'], rows),
+  ]
+  return out.join('\n')
+}
+
+/** 'created 3, updated 1, failed 1' over every module and direction of a run. */
+function countsText(counts: Record<string, number>): string {
+  const totals = new Map<string, number>()
+  for (const [key, value] of Object.entries(counts)) {
+    const counter = key.split('.').pop() ?? key
+    if (counter === 'read' || counter === 'skipped') continue
+    totals.set(counter, (totals.get(counter) ?? 0) + value)
+  }
+  return [...totals].map(([k, v]) => `${k} ${v}`).join(', ')
+}
+
+export function renderRuns(runs: RunInfo[], nowMs: number): string {
+  if (runs.length === 0) return 'Runs: none yet.'
+  const rows = runs.map((r) => [
+    r.id,
+    r.command + (r.dryRun ? ' (dry)' : ''),
+    utc(r.startedAt),
+    r.state === 'finished' ? `${r.durationSeconds ?? '?'} s` : r.state === 'running' ? `running ${ago(r.startedAt, nowMs).replace(' ago', '')}` : 'did not finish',
+    r.exitCode ?? '—',
+    r.apiCalls,
+    clip(countsText(r.counts), 50) || '—',
+    clip(r.message ?? '', 50),
+  ])
+  return ['Runs (newest first):', renderTable(['id', 'command', 'started', 'duration', 'exit', 'API calls', 'counts', 'message'], rows)].join('\n')
+}
