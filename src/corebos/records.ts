@@ -221,7 +221,8 @@ export class CoreBosRecords implements CrmRecords {
       if (plan.convertedExpr) sql.push(`${plan.convertedExpr} = 0`)
     }
     const syncwith = `b.${quoteIdent('hubspotsyncwith')}`
-    sql.push(options.optIn === 'explicit' ? `${syncwith} = '1'` : `COALESCE(${syncwith}, '') <> '0'`)
+    if (options.optIn === 'explicit') sql.push(`${syncwith} = '1'`)
+    else if (options.optIn === 'default-on') sql.push(`COALESCE(${syncwith}, '') <> '0'`)
     return {sql, params}
   }
 
@@ -291,6 +292,22 @@ export class CoreBosRecords implements CrmRecords {
         }
       },
     }
+  }
+
+  /**
+   * How many live, opted-in records changed strictly after `after` (a naive datetime; null: all of
+   * them): what the next push has waiting, for `status`. One COUNT, no rows read.
+   */
+  async countChanged(module: CrmModule, options: {after: string | null; optIn: ReadChangedOptions['optIn']}): Promise<number> {
+    const st = await this.storageWithControls(module)
+    const plan = readPlan(st)
+    const where = this.filters(st, plan, {optIn: options.optIn, includeDeleted: false})
+    if (options.after) {
+      where.sql.push(`${plan.mtExpr} > ?`)
+      where.params.push(options.after)
+    }
+    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
+    return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
   }
 
   async readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]> {

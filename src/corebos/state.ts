@@ -709,6 +709,14 @@ export class CoreBosStateStore implements StateStore {
     return rows.map(runFromRow)
   }
 
+  /** HubSpot API calls of runs that finished at or after `sinceMs` (a run records its calls when it finishes). */
+  async apiCallsSince(sinceMs: number): Promise<number> {
+    const rows = await this.q<Array<{n: number | string | null}>>('SELECT COALESCE(SUM(api_calls), 0) AS n FROM cbhs_run WHERE finished_at >= ?', [
+      utcDatetime(sinceMs),
+    ])
+    return Number(rows[0]?.n ?? 0)
+  }
+
   async getRun(id: number): Promise<RunRecordDetail | null> {
     const rows = await this.q<RunRow[]>('SELECT * FROM cbhs_run WHERE id = ?', [id])
     return rows[0] ? runFromRow(rows[0]) : null
