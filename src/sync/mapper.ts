@@ -7,7 +7,9 @@ import {
   applyMap,
   buildLeadStatusMapping,
   buildStageMapping,
+  crmKind,
   directCopies,
+  hubSpotKind,
   mapName,
   mapSources,
   normalizeCrmValue,
@@ -141,13 +143,25 @@ export function createMapper(
     sameHubSpotValue(property, a, b) {
       const prop = props.get(property)
       if (!prop) return (a ?? '') === (b ?? '')
-      return normalizeHubSpotValue(a ?? null, prop) === normalizeHubSpotValue(b ?? null, prop)
+      // coreBOS stores an empty number as 0, so 0 and empty cannot be told apart coming from it
+      const norm = hubSpotKind(prop) === 'number' ? zeroForEmpty : identity
+      return normalizeHubSpotValue(norm(a), prop) === normalizeHubSpotValue(norm(b), prop)
     },
 
     sameCrmValue(name, a, b) {
       const f = field(name)
       if (!f) return (a ?? '') === (b ?? '')
-      return normalizeCrmValue(a ?? null, f) === normalizeCrmValue(b ?? null, f)
+      const kind = crmKind(f)
+      const norm = kind === 'number' || kind === 'reference' || kind === 'owner' ? zeroForEmpty : identity
+      return normalizeCrmValue(norm(a), f) === normalizeCrmValue(norm(b), f)
     },
   }
+}
+
+function zeroForEmpty(value: string | null | undefined): string {
+  return value === null || value === undefined || value === '' ? '0' : value
+}
+
+function identity(value: string | null | undefined): string | null {
+  return value ?? null
 }

@@ -156,6 +156,13 @@ function landingModule(engine: Engine, type: HubSpotObjectType, object: HubSpotO
   return engine.settings.leadLifecycleStages.includes(stage) ? 'Leads' : 'Contacts'
 }
 
+interface Reference {
+  crmid: number | null
+  /** what push would create for this reference, so it does not create it again */
+  association?: Record<string, string[]>
+  pending?: string
+}
+
 interface Incoming {
   object: HubSpotObject
   module: CrmModule
@@ -212,7 +219,7 @@ async function pullBatch(
   const selected = incoming.filter((i) => modules.includes(i.module))
   const references = await resolveReferences(engine, type, selected)
 
-  const creates = new Map<CrmModule, Array<{item: Incoming; fields: Record<string, string | null>}>>()
+  const creates = new Map<CrmModule, Array<{item: Incoming; fields: Record<string, string | null>; echo: Record<string, string>}>>()
   const saved: Link[] = []
   const now = await crm.now()
   const nowIso = new Date(engine.clock.nowMs()).toISOString()
@@ -245,14 +252,14 @@ async function pullBatch(
         await failRecord(engine, report, counts, options, item.module, null, item.object.id, 'RELATED_PENDING', `HubSpot deal ${item.object.id} waits: ${why}`)
         continue
       }
-      fillRequired(item, fields, report)
+      const filled = fillRequired(item, fields, report)
       if (options.dryRun) {
         counts.created++
         report.plan.push({module: item.module, crmid: null, hubspotId: item.object.id, action: 'create', reason: 'new in HubSpot',
           changes: Object.entries(fields).map(([key, value]) => ({key, old: null, new: value}))})
         continue
       }
-      ;(creates.get(item.module) ?? creates.set(item.module, []).get(item.module)!).push({item, fields})
+      ;(creates.get(item.module) ?? creates.set(item.module, []).get(item.module)!).push({item, fields, echo: echoOfFilled(engine, item, filled)})
       continue
     }
 
@@ -261,6 +268,8 @@ async function pullBatch(
       counts.skipped++
       continue
     }
+    // the same stand-ins as on create, so an empty HubSpot value never empties a mandatory field
+    const stoodIn = echoOfFilled(engine, item, fillRequired(item, fields, null))
     const snapshot = item.link?.snapshot ?? {crm: {...record.fields}, hs: {}}
     const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}, record.fields).values as Record<string, string | null>
     if (referenceField) baseFromHubSpot[referenceField] = snapshot.crm[referenceField] ?? null
@@ -283,7 +292,8 @@ async function pullBatch(
     }
     const write: Record<string, string | null> = {}
     for (const [k, v] of Object.entries(merged.write)) if (!mapper.sameCrmValue(k, v, record.fields[k])) write[k] = v
-    const link = linkFor(item, record.crmid, type, nowIso, {...record.fields, ...write}, mapper.pullFields)
+    const link = linkFor(item, record.crmid, type, nowIso, {...record.fields, ...write}, mapper.pullFields, reference)
+    Object.assign(link.snapshot.hs, stoodIn)
     if (Object.keys(write).length === 0) {
       counts.skipped++
       // a legacy link, or HubSpot normalised a value: remember the new state without writing
@@ -324,25 +334,53 @@ async function pullBatch(
       engine.settings.userId,
     )
     for (let i = 0; i < results.length; i++) {
-      const {item, fields} = list[i]
+      const {item, fields, echo} = list[i]
       const result = results[i]
       if (!result.ok) {
         await failRecord(engine, report, counts, options, module, null, item.object.id, 'WRITE_FAILED', `HubSpot ${type} ${item.object.id}: ${result.error ?? 'not written'}`)
         continue
       }
       counts.created++
-      saved.push(linkFor(item, result.crmid, type, nowIso, fields, engine.mappers[module].pullFields))
+      const link = linkFor(item, result.crmid, type, nowIso, fields, engine.mappers[module].pullFields, references.get(item.object.id))
+      Object.assign(link.snapshot.hs, echo)
+      saved.push(link)
       await state.resolveFailure(module, 'pull', {hubspotId: item.object.id})
     }
   }
+  if (options.dryRun) return
+  await writeBackCrmids(engine, type, saved)
   if (saved.length > 0) await state.saveLinks(saved)
+}
+
+/**
+ * Objects that came from HubSpot learn their coreBOS id (the unique property push upserts on), so
+ * HubSpot shows it and a later upsert of the same record finds the same object.
+ */
+async function writeBackCrmids(engine: Engine, type: HubSpotObjectType, links: Link[]): Promise<void> {
+  const unique = engine.settings.uniqueProperty
+  const missing = links.filter((l) => l.snapshot.hs[unique] !== String(l.crmid))
+  if (missing.length === 0) return
+  const {errors} = await engine.hubspot.update(
+    type,
+    missing.map((l) => ({id: l.hubspotId, properties: {[unique]: String(l.crmid)}})),
+  )
+  const failed = new Set(errors.map((e) => e.key))
+  for (const link of missing) if (!failed.has(link.hubspotId)) link.snapshot.hs[unique] = String(link.crmid)
 }
 
 function sameSnapshot(a: Link, b: Link): boolean {
   return JSON.stringify(a.snapshot) === JSON.stringify(b.snapshot) && JSON.stringify(a.associations) === JSON.stringify(b.associations)
 }
 
-function linkFor(item: Incoming, crmid: number, type: HubSpotObjectType, nowIso: string, crmValues: Record<string, string | null>, pullFields: string[]): Link {
+function linkFor(
+  item: Incoming,
+  crmid: number,
+  type: HubSpotObjectType,
+  nowIso: string,
+  crmValues: Record<string, string | null>,
+  pullFields: string[],
+  reference: Reference | undefined,
+): Link {
   const crm: Record<string, string | null> = {}
   for (const f of [...pullFields, 'account_id', 'related_to']) if (crmValues[f] !== undefined) crm[f] = crmValues[f] ?? null
   return {
@@ -351,18 +389,24 @@ function linkFor(item: Incoming, crmid: number, type: HubSpotObjectType, nowIso:
     objectType: type,
     hubspotId: item.object.id,
     snapshot: {crm, hs: {...item.object.properties}},
-    associations: item.link?.associations ?? {},
+    associations: reference?.association ?? item.link?.associations ?? {},
     archived: false,
     syncedAt: nowIso,
   }
 }
 
-/** coreBOS cannot store a contact without a last name or a lead without a company; HubSpot can. */
-function fillRequired(item: Incoming, fields: Record<string, string | null>, report: PassReport): void {
+/**
+ * coreBOS cannot store a contact without a last name or a lead without a company; HubSpot can.
+ * Returns what was filled in, which must not be sent back to HubSpot as if the user had typed it.
+ */
+function fillRequired(item: Incoming, fields: Record<string, string | null>, report: PassReport | null): Record<string, string> {
+  const filled: Record<string, string> = {}
   const fill = (field: string, value: string) => {
-    if (fields[field]) return
+    // on updates only a value HubSpot sent counts: an absent property says nothing
+    if (fields[field] || (report === null && !(field in fields))) return
     fields[field] = value
-    report.warnings.push(`HubSpot ${item.object.id}: no ${field}; stored '${value}' in ${item.module}`)
+    filled[field] = value
+    report?.warnings.push(`HubSpot ${item.object.id}: no ${field}; stored '${value}' in ${item.module}`)
   }
   if (item.module === 'Contacts' || item.module === 'Leads') {
     const email = item.object.properties.email ?? ''
@@ -371,6 +415,17 @@ function fillRequired(item: Incoming, fields: Record<string, string | null>, rep
   if (item.module === 'Leads') fill('company', item.object.properties.company || '?')
   if (item.module === 'Accounts') fill('accountname', item.object.properties.domain || `HubSpot company ${item.object.id}`)
   if (item.module === 'Potentials') fill('potentialname', `HubSpot deal ${item.object.id}`)
+  return filled
+}
+
+/** The HubSpot values push would derive from filled-in fields, recorded as already in sync. */
+function echoOfFilled(engine: Engine, item: Incoming, filled: Record<string, string>): Record<string, string> {
+  if (Object.keys(filled).length === 0) return {}
+  const mapper = engine.mappers[item.module]
+  const {values} = mapper.toHubSpot({module: item.module, crmid: 0, modifiedtime: '', deleted: false, fields: filled})
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(values)) if (value !== '' && !mapper.createOnly.has(key) && !item.object.properties[key]) out[key] = value
+  return out
 }
 
 /**
@@ -382,8 +437,8 @@ async function resolveReferences(
   engine: Engine,
   type: HubSpotObjectType,
   items: Incoming[],
-): Promise<Map<string, {crmid: number | null; pending?: string}>> {
-  const out = new Map<string, {crmid: number | null; pending?: string}>()
+): Promise<Map<string, Reference>> {
+  const out = new Map<string, Reference>()
   if (type === 'companies' || items.length === 0) return out
   const ids = items.filter((i) => i.module !== 'Leads').map((i) => i.object.id)
   if (ids.length === 0) return out
@@ -402,17 +457,17 @@ async function resolveReferences(
   }
   for (const id of ids) {
     let pending: string | undefined
-    let crmid: number | null = null
+    let found: Reference | undefined
     for (const toType of order) {
       const targets = assoc.get(toType)?.get(id) ?? []
       const linked = targets.map((t) => relatedLinks.get(`${toType}:${t}`)).find(Boolean)
       if (linked) {
-        crmid = linked.crmid
+        found = {crmid: linked.crmid, association: {[toType]: [linked.hubspotId]}}
         break
       }
       if (targets.length > 0) pending ??= `associated ${toType === 'companies' ? 'company' : 'contact'} ${targets[0]}`
     }
-    out.set(id, {crmid, pending: crmid ? undefined : pending})
+    out.set(id, found ?? {crmid: null, pending})
   }
   return out
 }

@@ -35,11 +35,12 @@ export interface SyncEnv {
 const READ_ENDPOINT = /\/(search|batch\/read)$|^GET /
 
 export async function createSyncEnv(
-  options: {emulator?: EmulatorOptions; configFile?: Record<string, unknown>; env?: Record<string, string>} = {},
+  options: {emulator?: EmulatorOptions; configFile?: Record<string, unknown>; env?: Record<string, string>; clock?: Clock} = {},
 ): Promise<SyncEnv> {
   const testDb = await createTestDatabase()
   await setupCoreBos(testDb.pool, {dryRun: false, database: testDb.settings.database})
-  const emu = await startEmulator({shuffleBatchResults: true, ...options.emulator})
+  // one clock for HubSpot's timestamps and the passes' "now", so search lag and watermarks line up
+  const emu = await startEmulator({shuffleBatchResults: true, clock: options.clock, ...options.emulator})
   const env: Record<string, string> = {
     CBHS_DB_HOST: testDb.settings.host,
     CBHS_DB_PORT: String(testDb.settings.port),
@@ -61,7 +62,8 @@ export async function createSyncEnv(
     db,
     env,
     async pass(command, flags = {}, passOptions = {}) {
-      const outcome = await runPass({command, config, flags, renderer: 'silent', warn: () => undefined, clock: passOptions.clock})
+      const clock = passOptions.clock ?? options.clock
+      const outcome = await runPass({command, config, flags, renderer: 'silent', warn: () => undefined, clock})
       if (outcome.skippedBecauseLocked) throw new Error(`pass skipped: ${outcome.skippedBecauseLocked.holder}`)
       return outcome.reports
     },
