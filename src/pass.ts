@@ -11,6 +11,7 @@ import {runTasks, type RendererMode, type TaskSpec} from './output/tasks.js'
 import {newReport, totalCalls, type Engine, type PassOptions, type PassReport} from './sync/engine.js'
 import {PULL_MODULES, PULL_ORDER, pullObjectType} from './sync/pull.js'
 import {PUSH_ORDER, pushModule} from './sync/push.js'
+import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from './sync/reconcile.js'
 import type {Clock} from './sync/ports.js'
 import {parseSince} from './sync/time.js'
 import {CRM_MODULES, type CrmModule, type Direction} from './sync/types.js'
@@ -61,6 +62,63 @@ export interface RunPassInput {
 
 export async function runPass(input: RunPassInput): Promise<PassOutcome> {
   const options = passOptions(input.flags, input.config)
+  const outcome = await runUnderLock(input, options.dryRun, async (engine, db, runId) => {
+    const directions: Direction[] = input.command === 'sync' ? ['pull', 'push'] : [input.command]
+    const reports = directions.map((d) => newReport(d, options.dryRun))
+    const counts = () => {
+      const out: Record<string, number> = {}
+      for (const report of reports) {
+        for (const [module, c] of Object.entries(report.modules)) {
+          for (const [key, value] of Object.entries(c)) if (value) out[`${report.direction}.${module}.${key}`] = value
+        }
+      }
+      return out
+    }
+    const apiCalls = () => reports.reduce((n, r) => n + totalCalls(r.apiCalls), 0)
+    try {
+      const tasks: TaskSpec<Engine>[] = []
+      for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId))
+      await runTasks(tasks, engine, input.renderer, input.warn)
+    } catch (error) {
+      const message = (error as Error).message
+      for (const report of reports) {
+        for (const module of moduleList(report.direction, options)) {
+          await db.state.recordOutcome(module, report.direction, {runId, outcome: 'failed', message}).catch(() => undefined)
+        }
+      }
+      throw Object.assign(error as Error, {runCounts: counts(), runApiCalls: apiCalls()})
+    }
+    const exitCode = reports.some((r) => r.failures.length > 0) && !options.dryRun ? EXIT.PARTIAL : EXIT.OK
+    return {result: reports, exitCode, counts: counts(), apiCalls: apiCalls()}
+  })
+  if ('skippedBecauseLocked' in outcome) return {reports: [], skippedBecauseLocked: outcome.skippedBecauseLocked, exitCode: EXIT.OK}
+  return {reports: outcome.result, runId: outcome.runId, exitCode: outcome.exitCode}
+}
+
+export interface LockedInput {
+  command: string
+  config: CbhsConfig
+  warn: (message: string) => void
+  clock?: Clock
+}
+
+export interface LockedResult<R> {
+  result: R
+  exitCode: number
+  counts: Record<string, number>
+  apiCalls: number
+}
+
+/**
+ * The shell every writing command shares: the single-writer lock (a held lock means one line and
+ * exit 0), abandoned runs closed, a cbhs_run record opened and finished with counts and the exit
+ * code, and the engine built. `body` does the work; an error it throws still finishes the run.
+ */
+export async function runUnderLock<R>(
+  input: LockedInput,
+  dryRun: boolean,
+  body: (engine: Engine, db: Database, runId: number) => Promise<LockedResult<R>>,
+): Promise<(LockedResult<R> & {runId: number}) | {skippedBecauseLocked: {holder: string}}> {
   const db = await openDatabase(input.config)
   const lock = new DbPassLock(db.pool)
   const lockName = lockNameFor(db.settings.database)
@@ -68,51 +126,29 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
     if (!(await lock.acquire(lockName))) {
       const holder = await lock.describeHolder(lockName)
       const since = holder?.run?.startedAt ? ` (${holder.run.command} since ${holder.run.startedAt} UTC)` : ''
-      return {reports: [], skippedBecauseLocked: {holder: `another cbhs pass holds the lock${since}`}, exitCode: EXIT.OK}
+      return {skippedBecauseLocked: {holder: `another cbhs pass holds the lock${since}`}}
     }
-    return await runLocked(input, options, db, lock)
+    const config = await withLegacySettings(input.config, db)
+    await db.state.closeAbandonedRuns(lock.connectionId ?? 0)
+    const runId = await db.state.startRun(input.command, dryRun, {lockConnectionId: lock.connectionId})
+    let finish: {exitCode: number; counts: Record<string, number>; apiCalls: number; message?: string} = {exitCode: EXIT.BUG, counts: {}, apiCalls: 0}
+    try {
+      const hubspot = openHubSpot(config, (line) => input.warn(line))
+      const {engine} = await buildEngine(config, db, hubspot, input.clock)
+      const done = await body(engine, db, runId)
+      finish = {exitCode: done.exitCode, counts: done.counts, apiCalls: done.apiCalls}
+      return {...done, runId}
+    } catch (error) {
+      const e = error as Error & {exitCode?: number; runCounts?: Record<string, number>; runApiCalls?: number}
+      finish = {exitCode: e.exitCode ?? EXIT.BUG, counts: e.runCounts ?? {}, apiCalls: e.runApiCalls ?? 0, message: e.message}
+      throw error
+    } finally {
+      await db.state.finishRun(runId, finish).catch(() => undefined)
+    }
   } finally {
     await lock.releaseAll().catch(() => undefined)
     await db.close().catch(() => undefined)
   }
-}
-
-async function runLocked(input: RunPassInput, options: PassOptions, db: Database, lock: DbPassLock): Promise<PassOutcome> {
-  const config = await withLegacySettings(input.config, db)
-  await db.state.closeAbandonedRuns(lock.connectionId ?? 0)
-  const runId = await db.state.startRun(input.command, options.dryRun, {lockConnectionId: lock.connectionId})
-  const directions: Direction[] = input.command === 'sync' ? ['pull', 'push'] : [input.command]
-  const reports = directions.map((d) => newReport(d, options.dryRun))
-  let exitCode: number = EXIT.OK
-  let message: string | undefined
-  try {
-    const hubspot = openHubSpot(config, (line) => input.warn(line))
-    const {engine} = await buildEngine(config, db, hubspot, input.clock)
-    const tasks: TaskSpec<Engine>[] = []
-    for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId))
-    await runTasks(tasks, engine, input.renderer, input.warn)
-    if (reports.some((r) => r.failures.length > 0) && !options.dryRun) exitCode = EXIT.PARTIAL
-  } catch (error) {
-    exitCode = (error as {exitCode?: number}).exitCode ?? EXIT.BUG
-    message = (error as Error).message
-    for (const report of reports) {
-      for (const module of moduleList(report.direction, options)) {
-        await db.state.recordOutcome(module, report.direction, {runId, outcome: 'failed', message}).catch(() => undefined)
-      }
-    }
-    throw error
-  } finally {
-    const counts: Record<string, number> = {}
-    for (const report of reports) {
-      for (const [module, c] of Object.entries(report.modules)) {
-        for (const [key, value] of Object.entries(c)) if (value) counts[`${report.direction}.${module}.${key}`] = value
-      }
-    }
-    await db.state
-      .finishRun(runId, {exitCode, counts, apiCalls: reports.reduce((n, r) => n + totalCalls(r.apiCalls), 0), message})
-      .catch(() => undefined)
-  }
-  return {reports, runId, exitCode}
 }
 
 function moduleList(direction: Direction, options: PassOptions): CrmModule[] {
@@ -145,4 +181,51 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
       return summary
     },
   }))
+}
+
+export interface RunReconcileInput {
+  config: CbhsConfig
+  flags: {apply?: boolean; module?: string[]; details?: boolean}
+  renderer: RendererMode
+  warn: (message: string) => void
+  clock?: Clock
+}
+
+export interface ReconcileOutcome {
+  report: ReconcileReport | null
+  skippedBecauseLocked?: {holder: string}
+  runId?: number
+  exitCode: number
+}
+
+/**
+ * `reconcile`: under the same lock and run record as a pass (a dry run is recorded too, as a
+ * dry-run row), one task per HubSpot object type. Exit 5 when --apply left records in the ledger.
+ */
+export async function runReconcile(input: RunReconcileInput): Promise<ReconcileOutcome> {
+  const modules = (input.flags.module?.length ? input.flags.module : [...CRM_MODULES]) as CrmModule[]
+  const apply = Boolean(input.flags.apply)
+  const options = {modules, apply, details: Boolean(input.flags.details)}
+  const outcome = await runUnderLock({...input, command: 'reconcile'}, !apply, async (engine) => {
+    const report = newReconcileReport(options, engine.settings.conflictPolicy)
+    const counts = () => {
+      const out: Record<string, number> = {}
+      for (const [module, c] of Object.entries(report.modules)) for (const [k, v] of Object.entries(c)) if (v) out[`reconcile.${module}.${k}`] = v
+      for (const [module, c] of Object.entries(report.applied)) for (const [k, v] of Object.entries(c)) if (v) out[`apply.${module}.${k}`] = v
+      return out
+    }
+    const tasks: TaskSpec<Engine>[] = RECONCILE_ORDER.filter((t) => TYPE_MODULES[t].some((m) => modules.includes(m))).map((type) => ({
+      title: `reconcile ${type}`,
+      run: (e, reporter) => reconcileType(e, type, options, report, reporter),
+    }))
+    try {
+      await runTasks(tasks, engine, input.renderer, input.warn)
+    } catch (error) {
+      throw Object.assign(error as Error, {runCounts: counts(), runApiCalls: totalCalls(report.apiCalls)})
+    }
+    const exitCode = apply && report.failures.length > 0 ? EXIT.PARTIAL : EXIT.OK
+    return {result: report, exitCode, counts: counts(), apiCalls: totalCalls(report.apiCalls)}
+  })
+  if ('skippedBecauseLocked' in outcome) return {report: null, skippedBecauseLocked: outcome.skippedBecauseLocked, exitCode: EXIT.OK}
+  return {report: outcome.result, runId: outcome.runId, exitCode: outcome.exitCode}
 }

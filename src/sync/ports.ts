@@ -56,8 +56,11 @@ export interface ModuleMeta {
 export interface ReadChangedOptions {
   /** read records whose (modifiedtime, crmid) is at or after this position; null = from the beginning */
   since: CrmCursor | null
-  /** 'explicit': only hubspotsyncwith = '1'; 'default-on': every record except hubspotsyncwith = '0' */
-  optIn: 'explicit' | 'default-on'
+  /**
+   * 'explicit': only hubspotsyncwith = '1'; 'default-on': every record except hubspotsyncwith = '0';
+   * 'any': every record (reconcile must see opted-out records, or it would take their HubSpot twins for new ones)
+   */
+  optIn: 'explicit' | 'default-on' | 'any'
   /** include trashed records (and converted Leads), so deletes can be pushed */
   includeDeleted: boolean
   pageSize: number
