@@ -1,0 +1,72 @@
+import {writeFileSync} from 'node:fs'
+import {Flags} from '@oclif/core'
+import {CbhsCommand} from '../base-command.js'
+import {conflictFlag} from '../flags.js'
+import {renderReconcileReport} from '../output/reconcile.js'
+import {runReconcile} from '../pass.js'
+import {CRM_MODULES} from '../sync/types.js'
+import type {ReconcileReport} from '../sync/reconcile.js'
+
+export interface ReconcileResult {
+  runId: number | null
+  skipped: string | null
+  report: ReconcileReport | null
+}
+
+export default class Reconcile extends CbhsCommand<typeof Reconcile> {
+  static override description = `compare every record on both sides, and repair the differences with --apply
+
+Reads every Account, Contact, Lead and Potential in coreBOS and every company, contact and deal in
+HubSpot (list endpoint), and classifies them: in sync; linked but different (which side changed since
+the last sync); only in coreBOS; only in HubSpot; match candidates (unlinked on both sides with the same
+e-mail, or for companies the same domain or name), ambiguous matches; broken links (object or record
+gone); association drift; coreBOS records sharing one e-mail.
+
+A dry run by default: nothing is written. --apply links the unambiguous matches, settles differing
+values (the side that changed wins; the conflict policy decides when both did or nobody can tell),
+creates what is missing (opted-in records in HubSpot, HubSpot objects in coreBOS), repairs
+associations and broken links, under the pass lock, recorded as a run; failures go to the ledger
+(exit 5). Ambiguous matches and duplicates are listed, never guessed.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --details --module Contacts',
+    '<%= config.bin %> <%= command.id %> --output reconcile.json',
+    '<%= config.bin %> <%= command.id %> --apply',
+  ]
+
+  static override flags = {
+    apply: Flags.boolean({description: 'repair: link matches, settle differences, create what is missing, fix links and associations'}),
+    'dry-run': Flags.boolean({description: 'plan only (the default; conflicts with --apply)', exclusive: ['apply']}),
+    details: Flags.boolean({description: 'list every record that is not in sync, with its per-field diff'}),
+    output: Flags.string({description: 'write the full report (every item, JSON) to this file for review'}),
+    module: Flags.string({description: 'only this module (repeatable)', multiple: true, options: [...CRM_MODULES]}),
+    ...conflictFlag,
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const config = this.loadConfig()
+    const details = Boolean(this.flags.details || this.flags.output)
+    const outcome = await runReconcile({
+      config,
+      flags: {apply: this.flags.apply, module: this.flags.module, details},
+      renderer: this.renderer,
+      warn: (message) => this.note(message),
+    })
+    if (outcome.skippedBecauseLocked || !outcome.report) {
+      const holder = outcome.skippedBecauseLocked?.holder ?? 'locked'
+      process.stderr.write(`cbhs reconcile: ${holder}; nothing done.\n`)
+      return {runId: null, skipped: holder, report: null}
+    }
+    const report = outcome.report
+    for (const warning of report.warnings.slice(0, 50)) this.note(warning)
+    if (report.warnings.length > 50) this.note(`${report.warnings.length - 50} more warnings (see --output)`)
+    if (this.flags.output) {
+      writeFileSync(this.flags.output, JSON.stringify({runId: outcome.runId ?? null, ...report}, null, 2) + '\n')
+      if (!this.jsonEnabled()) process.stderr.write(`Report written to ${this.flags.output} (${report.items.length} items).\n`)
+    }
+    this.print(renderReconcileReport(report, {details: Boolean(this.flags.details)}))
+    if (outcome.exitCode !== 0) process.exitCode = outcome.exitCode
+    return {runId: outcome.runId ?? null, skipped: null, report}
+  }
+}

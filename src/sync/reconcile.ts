@@ -1,0 +1,1295 @@
+/**
+ * Reconcile: a diff of both sides (the go-live check) and, with apply, the repair of what
+ * incremental passes cannot see (associations changed without a modified date, cascades, purges,
+ * drift after an outage).
+ *
+ * One object type at a time (companies, contacts, deals, so references find their targets linked):
+ *
+ *   1. stream every coreBOS record of the type's modules into a compact index: crmid, flags,
+ *      the match key (e-mail, domain, name), the crm reference, the link's HubSpot id and a hash
+ *      of the record's values mapped to HubSpot — never the record itself
+ *   2. stream every HubSpot object (list endpoint) and classify it against the index; a pair whose
+ *      hashes differ (or that needs an association check) is compared in batches, re-reading only
+ *      those coreBOS records
+ *   3. what the stream did not see: links to gone objects, records only in coreBOS, duplicates
+ *   4. with apply: repair the items of this type (links, merged values, creates, associations)
+ *
+ * Memory is the index (≈ 200 bytes a record) plus the items kept for --details or apply.
+ */
+import {createHash} from 'node:crypto'
+import {callsSince, emptyCounts, hubspotRecordUrl, newReport, type Engine, type ModuleMapper} from './engine.js'
+import type {Link, Reporter} from './ports.js'
+import {markDeletedInHubSpot} from './push.js'
+import {naiveToEpochMs} from './time.js'
+import {MODIFIED_PROPERTY, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
+
+export const RECONCILE_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
+export const TYPE_MODULES: Record<HubSpotObjectType, CrmModule[]> = {
+  companies: ['Accounts'],
+  contacts: ['Contacts', 'Leads'],
+  deals: ['Potentials'],
+}
+
+export const RECONCILE_CLASSES = [
+  'inSync',
+  'different',
+  'match',
+  'ambiguous',
+  'onlyCrm',
+  'onlyHubSpot',
+  'brokenLink',
+  'associationDrift',
+  'duplicate',
+] as const
+export type ReconcileClass = (typeof RECONCILE_CLASSES)[number]
+
+/** Per module: one count per class, plus records outside sync (not opted in, opted out, marked deleted). */
+export type ReconcileCounts = Record<ReconcileClass, number> & {notOptedIn: number; excluded: number}
+
+export interface ApplyCounts {
+  linked: number
+  updatedCrm: number
+  updatedHubSpot: number
+  createdCrm: number
+  createdHubSpot: number
+  archivedHubSpot: number
+  markedDeleted: number
+  relinked: number
+  linksRetired: number
+  associationsRepaired: number
+  failed: number
+}
+
+export interface FieldDiff {
+  /** the HubSpot property (values compared in HubSpot's form) */
+  key: string
+  crm: string | null
+  hubspot: string | null
+  /** the value at the last sync; absent for unlinked matches */
+  base?: string | null
+  changed: 'crm' | 'hubspot' | 'both' | 'unknown'
+  winner: 'crm' | 'hubspot'
+}
+
+export interface AssociationDiff {
+  /** HubSpot id the coreBOS reference stands for (null: no reference) */
+  crm: string | null
+  /** what HubSpot has, as type:id */
+  hubspot: string[]
+  /** as last synced; null when never synced */
+  base: string[] | null
+  changed: 'crm' | 'hubspot' | 'both' | 'unknown'
+  winner: 'crm' | 'hubspot'
+}
+
+export interface ReconcileItem {
+  class: ReconcileClass
+  module: CrmModule
+  crmid: number | null
+  hubspotId: string | null
+  reason: string
+  /** what apply does (or did) about it */
+  action: 'link' | 'update' | 'create-hubspot' | 'create-crm' | 'mark-deleted' | 'archive-hubspot' | 'relink' | 'retire-link' | 'repair-associations' | 'none'
+  changes?: FieldDiff[]
+  association?: AssociationDiff
+  /** the other records involved (duplicates, ambiguous matches) */
+  candidates?: {crmids?: number[]; hubspotIds?: string[]}
+  /** merge survivor for relinks */
+  target?: string
+}
+
+export interface ReconcileOptions {
+  modules: CrmModule[]
+  apply: boolean
+  /** keep the per-record items in the report (--details, --json, --output) */
+  details: boolean
+}
+
+export interface ReconcileReport {
+  apply: boolean
+  policy: ConflictPolicy
+  modules: Partial<Record<CrmModule, ReconcileCounts>>
+  applied: Partial<Record<CrmModule, ApplyCounts>>
+  items: ReconcileItem[]
+  failures: Array<{module: CrmModule; crmid: number | null; hubspotId: string | null; category: string; message: string}>
+  warnings: string[]
+  read: {crm: number; hubspot: number}
+  apiCalls: Record<string, number>
+}
+
+export function emptyReconcileCounts(): ReconcileCounts {
+  const out = {notOptedIn: 0, excluded: 0} as ReconcileCounts
+  for (const c of RECONCILE_CLASSES) out[c] = 0
+  return out
+}
+
+export function emptyApplyCounts(): ApplyCounts {
+  return {
+    linked: 0,
+    updatedCrm: 0,
+    updatedHubSpot: 0,
+    createdCrm: 0,
+    createdHubSpot: 0,
+    archivedHubSpot: 0,
+    markedDeleted: 0,
+    relinked: 0,
+    linksRetired: 0,
+    associationsRepaired: 0,
+    failed: 0,
+  }
+}
+
+export function newReconcileReport(options: ReconcileOptions, policy: ConflictPolicy): ReconcileReport {
+  return {apply: options.apply, policy, modules: {}, applied: {}, items: [], failures: [], warnings: [], read: {crm: 0, hubspot: 0}, apiCalls: {}}
+}
+
+// ---------------------------------------------------------------------------------------------
+// the compact index
+// ---------------------------------------------------------------------------------------------
+
+const DELETED = 1
+const CONVERTED = 2
+const OPTED_IN = 4
+const OPTED_OUT = 8
+const HS_DELETED = 16
+const LINK_ARCHIVED = 32
+const MAP_ERROR = 64
+
+interface Entry {
+  module: CrmModule
+  crmid: number
+  flags: number
+  /** e-mail (contacts, leads) or domain (accounts), normalised */
+  key: string | null
+  /** accounts: the normalised name */
+  name: string | null
+  /** hash of the values mapped to HubSpot */
+  hash: string
+  /** account_id / related_to crmid, 0 when none */
+  ref: number
+  /** HubSpot id of the live link */
+  linkedTo: string | null
+  /** the legacy hubspotid control field, when there is no link */
+  legacyId: string | null
+  /** the linked object was seen in HubSpot's list */
+  seen: boolean
+  /** unlinked HubSpot objects that matched this record */
+  claims: number
+  /** modifiedtime as epoch ms, for the 'newest' policy */
+  mt: number
+}
+
+const PAIR_BATCH = 200
+const APPLY_BATCH = 100
+/** a contact's reference, and the types a deal's reference may point to */
+const REFERENCE_FIELD: Partial<Record<CrmModule, string>> = {Contacts: 'account_id', Potentials: 'related_to'}
+
+interface TypeContext {
+  engine: Engine
+  type: HubSpotObjectType
+  modules: CrmModule[]
+  options: ReconcileOptions
+  report: ReconcileReport
+  /** property types, for the hash's normalisation */
+  propTypes: Map<string, string>
+  entries: Map<CrmModule, Map<number, Entry>>
+  byKey: Map<string, Entry[]>
+  byName: Map<string, Entry[]>
+  byLegacy: Map<string, Entry>
+  byLink: Map<string, Entry>
+  /** items this type's apply step works through */
+  work: ReconcileItem[]
+  /** class given to each unlinked HubSpot object, so a merge found later can take it back */
+  unlinkedClass: Map<string, {module: CrmModule; cls: ReconcileClass}>
+  /** crmids whose broken link was reported during the stream */
+  brokenSeen: Set<string>
+}
+
+function counts(report: ReconcileReport, module: CrmModule): ReconcileCounts {
+  return (report.modules[module] ??= emptyReconcileCounts())
+}
+
+export function applied(report: ReconcileReport, module: CrmModule): ApplyCounts {
+  return (report.applied[module] ??= emptyApplyCounts())
+}
+
+function selected(ctx: TypeContext, module: CrmModule): boolean {
+  return ctx.options.modules.includes(module)
+}
+
+/** Counts an item and keeps it when it is reported in detail or applied. */
+function classify(ctx: TypeContext, item: ReconcileItem): void {
+  if (!selected(ctx, item.module)) return
+  counts(ctx.report, item.module)[item.class]++
+  if (item.class === 'inSync') return
+  if (ctx.options.apply && item.action !== 'none') ctx.work.push(item)
+  if (ctx.options.details) ctx.report.items.push(item)
+}
+
+export function normalizeEmail(value: string | null | undefined): string | null {
+  const v = (value ?? '').trim().toLowerCase()
+  return v.includes('@') ? v : null
+}
+
+export function normalizeDomain(value: string | null | undefined): string | null {
+  let v = (value ?? '').trim().toLowerCase()
+  if (!v) return null
+  v = v.replace(/^[a-z]+:\/\//, '').replace(/^www\./, '')
+  v = v.split(/[/?#:]/)[0]
+  return v.includes('.') ? v : null
+}
+
+export function normalizeName(value: string | null | undefined): string | null {
+  const v = (value ?? '')
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim()
+  return v || null
+}
+
+/** The properties compared: what push writes on updates (create-only constants never drift). */
+function compareKeys(engine: Engine, mapper: ModuleMapper): string[] {
+  return mapper.pushProperties.filter((p) => !mapper.createOnly.has(p) && p !== engine.settings.uniqueProperty)
+}
+
+/**
+ * A canonical form for hashing only: numbers as numbers, instants as epoch ms, multi-valued
+ * enumerations sorted. Equal hashes skip the exact comparison; different ones are compared with
+ * the mapper's own equality, so this only has to be right about what is equal.
+ */
+function canonical(value: string | null | undefined, propType: string | undefined): string {
+  const v = value ?? ''
+  if (v === '') return ''
+  if (propType === 'number' && /^-?\d+(\.\d+)?$/.test(v)) return String(Number(v))
+  if (propType === 'date' || propType === 'datetime') {
+    const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v)
+    if (Number.isFinite(ms)) return propType === 'date' ? new Date(ms).toISOString().slice(0, 10) : String(ms)
+  }
+  if (propType === 'enumeration' && v.includes(';')) return v.split(';').sort().join(';')
+  if (propType === 'bool') return v.toLowerCase()
+  return v
+}
+
+function hashValues(values: Record<string, string | null | undefined>, keys: string[], propTypes: Map<string, string>): string {
+  const h = createHash('sha1')
+  for (const k of keys) h.update(`${k}\u0000${canonical(values[k], propTypes.get(k))}\u0001`)
+  return h.digest('base64').slice(0, 12)
+}
+
+function modifiedMs(object: HubSpotObject, type: HubSpotObjectType): number {
+  const raw = object.updatedAt ?? object.properties[MODIFIED_PROPERTY[type]] ?? ''
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
+  return Number.isNaN(ms) ? 0 : ms
+}
+
+function winnerOf(policy: ConflictPolicy, crmMs: number, hsMs: number): 'crm' | 'hubspot' {
+  if (policy === 'crm') return 'crm'
+  if (policy === 'hubspot') return 'hubspot'
+  return crmMs >= hsMs ? 'crm' : 'hubspot'
+}
+
+function addEntryToIndex(ctx: TypeContext, entry: Entry): void {
+  ctx.entries.get(entry.module)!.set(entry.crmid, entry)
+  const live = !(entry.flags & (DELETED | HS_DELETED))
+  if (entry.linkedTo) ctx.byLink.set(entry.linkedTo, entry)
+  if (!live) return
+  if (entry.key) (ctx.byKey.get(entry.key) ?? ctx.byKey.set(entry.key, []).get(entry.key)!).push(entry)
+  if (entry.name) (ctx.byName.get(entry.name) ?? ctx.byName.set(entry.name, []).get(entry.name)!).push(entry)
+  if (entry.legacyId && !entry.linkedTo) ctx.byLegacy.set(entry.legacyId, entry)
+}
+
+async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
+  const {engine} = ctx
+  let read = 0
+  for (const module of ctx.modules) {
+    ctx.entries.set(module, new Map())
+    const mapper = engine.mappers[module]
+    const keys = compareKeys(engine, mapper)
+    const stream = engine.crm.readChanged(module, {since: null, optIn: 'any', includeDeleted: true, pageSize: Math.max(200, engine.settings.pageSize)})
+    for await (const page of stream) {
+      const links = await engine.state.getLinksByCrmids(
+        module,
+        page.map((r) => r.crmid),
+      )
+      for (const record of page) {
+        const link = links.get(record.crmid)
+        const syncwith = record.fields.hubspotsyncwith
+        let flags = 0
+        if (record.deleted) flags |= DELETED
+        if (record.converted) flags |= CONVERTED
+        if (syncwith === '1' || (engine.settings.optIn[module] === 'default-on' && syncwith !== '0')) flags |= OPTED_IN
+        if (syncwith === '0') flags |= OPTED_OUT
+        if (record.fields.hubspotdeleted === '1') flags |= HS_DELETED
+        if (link?.archived) flags |= LINK_ARCHIVED
+        const mapped = mapper.canPush ? mapper.toHubSpot(record) : {values: {}, errors: [], warnings: []}
+        if (mapped.errors.length > 0) flags |= MAP_ERROR
+        const refField = REFERENCE_FIELD[module]
+        ctx.report.read.crm++
+        addEntryToIndex(ctx, {
+          module,
+          crmid: record.crmid,
+          flags,
+          key: module === 'Accounts' ? normalizeDomain(record.fields.website) : normalizeEmail(record.fields.email),
+          name: module === 'Accounts' ? normalizeName(record.fields.accountname) : null,
+          hash: hashValues(mapped.values, keys, ctx.propTypes),
+          ref: refField ? Number(record.fields[refField] ?? 0) || 0 : 0,
+          linkedTo: link && !link.archived ? link.hubspotId : null,
+          legacyId: record.fields.hubspotid?.trim() || null,
+          seen: false,
+          claims: 0,
+          mt: naiveToEpochMs(record.modifiedtime, engine.settings.timezone),
+        })
+      }
+      read += page.length
+      reporter.progress(`${ctx.type}: coreBOS`, read)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// classification
+// ---------------------------------------------------------------------------------------------
+
+interface Pair {
+  entry: Entry
+  object: HubSpotObject
+  link: Link | null
+}
+
+function hubspotProperties(engine: Engine, type: HubSpotObjectType, modules: CrmModule[]): string[] {
+  const props = new Set<string>([engine.settings.uniqueProperty, MODIFIED_PROPERTY[type]])
+  if (type === 'contacts') props.add('email').add('lifecyclestage')
+  if (type === 'companies') props.add('domain').add('website').add('name')
+  for (const m of modules) for (const p of engine.mappers[m].pushProperties) props.add(p)
+  return [...props]
+}
+
+function pullProperties(engine: Engine, type: HubSpotObjectType, modules: CrmModule[]): string[] {
+  const props = new Set(hubspotProperties(engine, type, modules))
+  props.add('hs_merged_object_ids')
+  for (const m of modules) for (const p of engine.mappers[m].pullProperties) props.add(p)
+  return [...props]
+}
+
+/** The landing module of a contact new to coreBOS, as pull decides it (lifecycle stage). */
+function landingModule(engine: Engine, type: HubSpotObjectType, object: HubSpotObject): CrmModule {
+  if (type === 'companies') return 'Accounts'
+  if (type === 'deals') return 'Potentials'
+  const stage = (object.properties.lifecyclestage ?? '').toLowerCase()
+  return engine.settings.leadLifecycleStages.includes(stage) ? 'Leads' : 'Contacts'
+}
+
+function isLive(entry: Entry): boolean {
+  return !(entry.flags & (DELETED | HS_DELETED))
+}
+
+async function streamHubSpot(ctx: TypeContext, reporter: Reporter): Promise<void> {
+  const {engine, type} = ctx
+  const properties = hubspotProperties(engine, type, ctx.modules)
+  let buffer: Pair[] = []
+  let read = 0
+  for await (const page of engine.hubspot.list(type, {properties})) {
+    ctx.report.read.hubspot += page.length
+    const links = await engine.state.getLinksByHubSpotIds(
+      type,
+      page.map((o) => o.id),
+    )
+    for (const object of page) {
+      const link = links.get(object.id)
+      if (link) {
+        if (link.archived) {
+          if (selected(ctx, link.module)) counts(ctx.report, link.module).excluded++
+          continue
+        }
+        const entry = ctx.entries.get(link.module)?.get(link.crmid)
+        if (!entry || entry.flags & DELETED) {
+          ctx.brokenSeen.add(`${link.module}:${link.crmid}`)
+          const converted = entry && entry.flags & CONVERTED
+          const optedOut = entry && entry.flags & OPTED_OUT
+          classify(ctx, {
+            class: 'brokenLink',
+            module: link.module,
+            crmid: link.crmid,
+            hubspotId: object.id,
+            reason: !entry ? 'coreBOS record purged' : converted ? 'lead converted in coreBOS' : 'trashed in coreBOS',
+            action: converted || optedOut ? 'retire-link' : 'archive-hubspot',
+          })
+          if (entry) entry.seen = true
+          continue
+        }
+        entry.seen = true
+        buffer.push({entry, object, link})
+      } else {
+        const pair = matchUnlinked(ctx, object)
+        if (pair) buffer.push(pair)
+      }
+      if (buffer.length >= PAIR_BATCH) {
+        await classifyPairs(ctx, buffer)
+        buffer = []
+      }
+    }
+    read += page.length
+    reporter.progress(`${type}: HubSpot`, read)
+  }
+  if (buffer.length > 0) await classifyPairs(ctx, buffer)
+}
+
+/** An unlinked HubSpot object: a match candidate, ambiguous, or only in HubSpot. */
+function matchUnlinked(ctx: TypeContext, object: HubSpotObject): Pair | null {
+  const {engine, type} = ctx
+  const note = (module: CrmModule, cls: ReconcileClass) => ctx.unlinkedClass.set(object.id, {module, cls})
+  // cbhs's own crmid property (a create whose link was lost) and the legacy hubspotid are certain
+  let strong: Entry | undefined = ctx.byLegacy.get(object.id)
+  const crmidProp = Number(object.properties[engine.settings.uniqueProperty] ?? 0)
+  if (!strong && crmidProp > 0) {
+    for (const m of ctx.modules) {
+      const e = ctx.entries.get(m)?.get(crmidProp)
+      if (e && isLive(e) && !e.linkedTo) strong = e
+    }
+  }
+  let candidates: Entry[]
+  let by: string
+  if (strong) {
+    candidates = [strong]
+    by = strong.legacyId === object.id ? 'legacy hubspotid' : engine.settings.uniqueProperty
+  } else if (type === 'contacts') {
+    const email = normalizeEmail(object.properties.email)
+    candidates = email ? (ctx.byKey.get(email) ?? []) : []
+    by = 'e-mail'
+  } else if (type === 'companies') {
+    const domain = normalizeDomain(object.properties.domain) ?? normalizeDomain(object.properties.website)
+    candidates = domain ? (ctx.byKey.get(domain) ?? []) : []
+    by = 'domain'
+    if (candidates.length === 0) {
+      const name = normalizeName(object.properties.name)
+      candidates = name ? (ctx.byName.get(name) ?? []) : []
+      by = 'name'
+    }
+  } else {
+    candidates = []
+    by = ''
+  }
+  if (candidates.length === 0) {
+    const module = landingModule(engine, type, object)
+    note(module, 'onlyHubSpot')
+    classify(ctx, {class: 'onlyHubSpot', module, crmid: null, hubspotId: object.id, reason: 'not in coreBOS', action: engine.mappers[module].canPull ? 'create-crm' : 'none'})
+    return null
+  }
+  const linked = candidates.filter((e) => e.linkedTo)
+  const unlinked = candidates.filter((e) => !e.linkedTo)
+  const first = candidates[0]
+  const ambiguous = (reason: string) => {
+    note(first.module, 'ambiguous')
+    classify(ctx, {
+      class: 'ambiguous',
+      module: first.module,
+      crmid: null,
+      hubspotId: object.id,
+      reason,
+      action: 'none',
+      candidates: {crmids: candidates.map((e) => e.crmid)},
+    })
+    return null
+  }
+  if (unlinked.length === 0) {
+    return ambiguous(`same ${by} as ${linked.map((e) => `${e.module} ${e.crmid}`).join(', ')}, already linked to HubSpot ${linked.map((e) => e.linkedTo).join(', ')}`)
+  }
+  if (unlinked.length > 1) return ambiguous(`same ${by} as ${unlinked.length} coreBOS records: ${unlinked.map((e) => `${e.module} ${e.crmid}`).join(', ')}`)
+  const entry = unlinked[0]
+  if (entry.flags & OPTED_OUT) return ambiguous(`same ${by} as ${entry.module} ${entry.crmid}, which is opted out of sync`)
+  entry.claims++
+  if (entry.claims > 1) return ambiguous(`${entry.module} ${entry.crmid} matches more than one HubSpot object by ${by}`)
+  note(entry.module, 'match')
+  return {entry, object, link: null}
+}
+
+/**
+ * Compares pairs (linked, or matched by key): values where the hashes differ, associations for
+ * contacts and deals. Reads the coreBOS records, links and HubSpot associations of the batch.
+ */
+async function classifyPairs(ctx: TypeContext, pairs: Pair[]): Promise<void> {
+  const {engine, type} = ctx
+  const policy = engine.settings.conflictPolicy
+  const records = await readRecords(engine, pairs.filter((p) => needsRecord(ctx, p)).map((p) => p.entry))
+  const assoc = await associationState(ctx, pairs)
+  for (const pair of pairs) {
+    const {entry, object, link} = pair
+    const mapper = engine.mappers[entry.module]
+    const record = records.get(`${entry.module}:${entry.crmid}`)
+    const hsMs = modifiedMs(object, type)
+    const crmMs = entry.mt
+    const changes: FieldDiff[] = []
+    let invalid: string | null = null
+    if (record) {
+      const mapped = mapper.toHubSpot(record)
+      if (mapped.errors.length > 0) invalid = mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; ')
+      for (const key of compareKeys(engine, mapper)) {
+        const crm = mapped.values[key] ?? null
+        const hubspot = object.properties[key] ?? null
+        if (mapper.sameHubSpotValue(key, crm, hubspot)) continue
+        if (!link) {
+          changes.push({key, crm, hubspot, changed: 'unknown', winner: winnerOf(policy, crmMs, hsMs)})
+          continue
+        }
+        const base = link.snapshot.hs[key] ?? null
+        const crmChanged = !mapper.sameHubSpotValue(key, crm, base)
+        const hsChanged = !mapper.sameHubSpotValue(key, hubspot, base)
+        const changed = crmChanged && hsChanged ? 'both' : crmChanged ? 'crm' : hsChanged ? 'hubspot' : 'unknown'
+        const winner = changed === 'crm' ? 'crm' : changed === 'hubspot' ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
+        changes.push({key, crm, hubspot, base, changed, winner})
+      }
+    }
+    const association = assoc ? associationDiff(ctx, entry, object.id, link, assoc, policy, crmMs, hsMs) : null
+    const base = {module: entry.module, crmid: entry.crmid, hubspotId: object.id}
+    if (!link) {
+      const what = [changes.length > 0 ? `${changes.length} field(s) differ` : 'same values', association ? 'associations differ' : ''].filter(Boolean)
+      classify(ctx, {...base, class: 'match', reason: `unlinked on both sides; ${what.join(', ')}`, action: 'link', changes, ...(association ? {association} : {})})
+      continue
+    }
+    if (invalid) {
+      classify(ctx, {...base, class: 'different', reason: `coreBOS value cannot be mapped: ${invalid}`, action: 'none', changes})
+      continue
+    }
+    if (changes.length > 0) {
+      const sides = [...new Set(changes.map((c) => c.changed))].join('/')
+      classify(ctx, {...base, class: 'different', reason: `${changes.length} field(s) differ (changed: ${sides})`, action: 'update', changes, ...(association ? {association} : {})})
+    } else if (association) {
+      classify(ctx, {...base, class: 'associationDrift', reason: `associations differ (changed: ${association.changed})`, action: 'repair-associations', association})
+    } else {
+      classify(ctx, {...base, class: 'inSync', reason: '', action: 'none'})
+    }
+  }
+}
+
+function needsRecord(ctx: TypeContext, pair: Pair): boolean {
+  const mapper = ctx.engine.mappers[pair.entry.module]
+  if (!mapper.canPush) return false
+  if (pair.entry.flags & MAP_ERROR) return true
+  return hashValues(pair.object.properties, compareKeys(ctx.engine, mapper), ctx.propTypes) !== pair.entry.hash
+}
+
+async function readRecords(engine: Engine, entries: Entry[]): Promise<Map<string, CrmRecord>> {
+  const out = new Map<string, CrmRecord>()
+  const byModule = new Map<CrmModule, number[]>()
+  for (const e of entries) (byModule.get(e.module) ?? byModule.set(e.module, []).get(e.module)!).push(e.crmid)
+  for (const [module, ids] of byModule) for (const r of await engine.crm.readByIds(module, ids)) out.set(`${module}:${r.crmid}`, r)
+  return out
+}
+
+interface AssocState {
+  /** HubSpot object id → type:id of its associations (companies; for deals also contacts) */
+  hs: Map<string, string[]>
+  /** coreBOS crmid (referenced) → type:hubspotId of its live link */
+  crmToHs: Map<number, string>
+  /** type:hubspotId → crmid of the live link (not Leads) */
+  hsToCrm: Map<string, number>
+}
+
+function referenceTypes(engine: Engine, module: CrmModule): HubSpotObjectType[] {
+  if (module === 'Contacts') return ['companies']
+  if (module === 'Potentials') return engine.settings.relateDealWith === 'Accounts' ? ['companies', 'contacts'] : ['contacts', 'companies']
+  return []
+}
+
+/** The associations of the batch's objects and the links on both ends of every reference. */
+async function associationState(ctx: TypeContext, pairs: Pair[]): Promise<AssocState | null> {
+  const {engine, type} = ctx
+  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
+  // Contacts and Potentials carry references; Leads and Accounts do not
+  for (const module of ['Contacts', 'Potentials'] as CrmModule[]) {
+    const relevant = pairs.filter((p) => p.entry.module === module)
+    if (relevant.length === 0) continue
+    await loadAssociations(engine, type, referenceTypes(engine, module), relevant.map((p) => p.entry), relevant.map((p) => p.object.id), state)
+  }
+  return state.hs.size > 0 ? state : null
+}
+
+async function loadAssociations(
+  engine: Engine,
+  type: HubSpotObjectType,
+  toTypes: HubSpotObjectType[],
+  entries: Array<{ref: number}>,
+  hubspotIds: string[],
+  state: AssocState,
+): Promise<AssocState> {
+  for (const toType of toTypes) {
+    const found = hubspotIds.length > 0 ? await engine.hubspot.readAssociations(type, toType, hubspotIds) : new Map<string, string[]>()
+    const targets = new Set<string>()
+    for (const [id, list] of found) {
+      const keyed = list.map((t) => `${toType}:${t}`)
+      state.hs.set(id, [...(state.hs.get(id) ?? []), ...keyed])
+      for (const t of list) targets.add(t)
+    }
+    if (targets.size > 0) {
+      const links = await engine.state.getLinksByHubSpotIds(toType, [...targets])
+      for (const [id, l] of links) if (!l.archived && l.module !== 'Leads') state.hsToCrm.set(`${toType}:${id}`, l.crmid)
+    }
+  }
+  const refs = [...new Set(entries.map((e) => e.ref).filter((r) => r > 0))]
+  if (refs.length > 0) {
+    for (const module of toTypes.map((t) => (t === 'companies' ? 'Accounts' : 'Contacts')) as CrmModule[]) {
+      const links = await engine.state.getLinksByCrmids(module, refs)
+      for (const [crmid, l] of links) if (!l.archived && !state.crmToHs.has(crmid)) state.crmToHs.set(crmid, `${l.objectType}:${l.hubspotId}`)
+    }
+  }
+  return state
+}
+
+/**
+ * Whether the coreBOS reference and HubSpot's associations agree: the reference's object is among
+ * the associations (HubSpot may hold more than coreBOS can say), or neither side names a linked
+ * record. Which side changed is judged against the associations the link last synced.
+ */
+function associationDiff(
+  ctx: TypeContext,
+  entry: Entry,
+  hubspotId: string,
+  link: Link | null,
+  state: AssocState,
+  policy: ConflictPolicy,
+  crmMs: number,
+  hsMs: number,
+): AssociationDiff | null {
+  if (!REFERENCE_FIELD[entry.module]) return null
+  const types = referenceTypes(ctx.engine, entry.module)
+  if (!state.hs.has(hubspotId)) return null
+  const hs = (state.hs.get(hubspotId) ?? []).filter((t) => state.hsToCrm.has(t))
+  const crmTarget = entry.ref > 0 ? (state.crmToHs.get(entry.ref) ?? null) : null
+  // a reference to a record not in HubSpot yet: push reports it pending; nothing to compare
+  if (entry.ref > 0 && !crmTarget) return null
+  if (crmTarget ? hs.includes(crmTarget) : hs.length === 0) return null
+  let base: string[] | null = null
+  if (link) base = types.flatMap((t) => (link.associations[t] ?? []).map((id) => `${t}:${id}`))
+  let changed: AssociationDiff['changed'] = 'unknown'
+  if (base) {
+    const baseSet = new Set(base)
+    const hsAll = state.hs.get(hubspotId) ?? []
+    const hsChanged = hsAll.length !== baseSet.size || hsAll.some((t) => !baseSet.has(t))
+    const crmChanged = crmTarget ? !baseSet.has(crmTarget) : baseSet.size > 0
+    changed = hsChanged && crmChanged ? 'both' : hsChanged ? 'hubspot' : crmChanged ? 'crm' : 'unknown'
+  }
+  const winner = changed === 'crm' ? 'crm' : changed === 'hubspot' ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
+  return {crm: crmTarget, hubspot: state.hs.get(hubspotId) ?? [], base, changed, winner}
+}
+
+/** What the stream did not see: gone objects, records only in coreBOS, duplicates, double claims. */
+async function afterStream(ctx: TypeContext): Promise<void> {
+  const {engine, type} = ctx
+  const gone: Entry[] = []
+  for (const [module, entries] of ctx.entries) {
+    for (const entry of entries.values()) {
+      if (entry.linkedTo && !entry.seen) {
+        if (entry.flags & DELETED) {
+          classify(ctx, {class: 'brokenLink', module, crmid: entry.crmid, hubspotId: entry.linkedTo, reason: 'gone on both sides', action: 'retire-link'})
+        } else gone.push(entry)
+        continue
+      }
+      if (entry.linkedTo) continue
+      if (entry.flags & DELETED) continue
+      if (entry.flags & (HS_DELETED | OPTED_OUT) || entry.flags & LINK_ARCHIVED) {
+        if (selected(ctx, module)) counts(ctx.report, module).excluded++
+        continue
+      }
+      if (entry.claims > 0) continue
+      const group = entry.key ? (ctx.byKey.get(entry.key) ?? []) : []
+      // accounts share domains legitimately (branches); e-mails identify one person
+      if (module !== 'Accounts' && group.length > 1) continue
+      if (!(entry.flags & OPTED_IN)) {
+        if (selected(ctx, module)) counts(ctx.report, module).notOptedIn++
+        continue
+      }
+      classify(ctx, {
+        class: 'onlyCrm',
+        module,
+        crmid: entry.crmid,
+        hubspotId: null,
+        reason: 'not in HubSpot',
+        action: engine.mappers[module].canPush ? 'create-hubspot' : 'none',
+      })
+    }
+  }
+
+  // two coreBOS records with one e-mail: HubSpot can hold only one contact for it
+  if (type === 'contacts') {
+    for (const [email, group] of ctx.byKey) {
+      if (group.length < 2 || group.every((e) => e.linkedTo)) continue
+      const first = group[0]
+      classify(ctx, {
+        class: 'duplicate',
+        module: first.module,
+        crmid: first.crmid,
+        hubspotId: group.find((e) => e.linkedTo)?.linkedTo ?? null,
+        reason: `${group.length} coreBOS records share the e-mail ${email}; HubSpot keeps one contact per e-mail: merge them in coreBOS or change one e-mail`,
+        action: 'none',
+        candidates: {crmids: group.map((e) => e.crmid)},
+      })
+    }
+  }
+
+  // a record two HubSpot objects matched: every one of those matches is ambiguous
+  for (const entries of ctx.entries.values()) {
+    for (const entry of entries.values()) {
+      if (entry.claims < 2 || !selected(ctx, entry.module)) continue
+      // the first claim was counted a match; the later ones were already ambiguous
+      const c = counts(ctx.report, entry.module)
+      c.match--
+      c.ambiguous++
+      const demote = (item: ReconcileItem) => {
+        if (item.class === 'match' && item.crmid === entry.crmid && item.module === entry.module) {
+          item.class = 'ambiguous'
+          item.action = 'none'
+          item.reason = `${entry.module} ${entry.crmid} matches more than one HubSpot object`
+        }
+      }
+      ctx.report.items.forEach(demote)
+      ctx.work.forEach(demote)
+    }
+  }
+
+  // links whose HubSpot object is missing from the list: merged away, archived or deleted
+  for (let i = 0; i < gone.length; i += APPLY_BATCH) {
+    const part = gone.slice(i, i + APPLY_BATCH)
+    const {found} = await engine.hubspot.read(
+      type,
+      part.map((e) => e.linkedTo!),
+      [engine.settings.uniqueProperty],
+    )
+    const survivors = new Map(found.filter((o) => o.id !== o.requestedId).map((o) => [o.requestedId, o.id]))
+    const notFound = part.filter((e) => !survivors.has(e.linkedTo!)).map((e) => e.linkedTo!)
+    const archived = notFound.length > 0 ? (await engine.hubspot.read(type, notFound, [], {archived: true})).found : []
+    const archivedIds = new Set(archived.map((o) => o.requestedId))
+    const survivorLinks = await engine.state.getLinksByHubSpotIds(type, [...survivors.values()])
+    for (const entry of part) {
+      const survivor = survivors.get(entry.linkedTo!)
+      const item: ReconcileItem = {class: 'brokenLink', module: entry.module, crmid: entry.crmid, hubspotId: entry.linkedTo, reason: '', action: 'mark-deleted'}
+      const earlier = survivor ? ctx.unlinkedClass.get(survivor) : undefined
+      if (survivor && !survivorLinks.get(survivor) && earlier?.cls !== 'match') {
+        item.reason = `HubSpot merged ${entry.linkedTo} into ${survivor}`
+        item.action = 'relink'
+        item.target = survivor
+        // the survivor was classified on its own as unlinked (only in HubSpot): the relink takes its place
+        if (earlier && selected(ctx, earlier.module)) counts(ctx.report, earlier.module)[earlier.cls]--
+        const others = (w: ReconcileItem) => w.hubspotId !== survivor || w.class === 'brokenLink'
+        ctx.work.splice(0, ctx.work.length, ...ctx.work.filter(others))
+        ctx.report.items.splice(0, ctx.report.items.length, ...ctx.report.items.filter(others))
+      } else if (survivor && !survivorLinks.get(survivor)) {
+        item.reason = `HubSpot merged ${entry.linkedTo} into ${survivor}, which matches another coreBOS record`
+      } else if (survivor) {
+        item.reason = `HubSpot merged ${entry.linkedTo} into ${survivor}, which is linked to ${survivorLinks.get(survivor)!.module} ${survivorLinks.get(survivor)!.crmid}`
+      } else {
+        item.reason = archivedIds.has(entry.linkedTo!) ? 'archived in HubSpot' : 'deleted in HubSpot'
+      }
+      classify(ctx, item)
+    }
+  }
+
+  // links whose coreBOS record was purged and whose object is gone too (not met in the stream)
+  for (const module of ctx.modules) {
+    const links = await engine.state.linksWithGoneRecords(module, 10_000)
+    for (const link of links) {
+      if (ctx.entries.get(module)?.has(link.crmid) || ctx.brokenSeen.has(`${module}:${link.crmid}`)) continue
+      classify(ctx, {class: 'brokenLink', module, crmid: link.crmid, hubspotId: link.hubspotId, reason: 'gone on both sides', action: 'retire-link'})
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// entry point
+// ---------------------------------------------------------------------------------------------
+
+export async function reconcileType(engine: Engine, type: HubSpotObjectType, options: ReconcileOptions, report: ReconcileReport, reporter: Reporter): Promise<string> {
+  const modules = TYPE_MODULES[type]
+  if (!modules.some((m) => options.modules.includes(m))) return 'not selected'
+  const calls = engine.hubspot.callCounts()
+  const propTypes = new Map((await engine.hubspot.getProperties(type)).map((p) => [p.name, p.type]))
+  const ctx: TypeContext = {
+    engine,
+    type,
+    modules,
+    options,
+    report,
+    propTypes,
+    entries: new Map(),
+    byKey: new Map(),
+    byName: new Map(),
+    byLegacy: new Map(),
+    byLink: new Map(),
+    work: [],
+    unlinkedClass: new Map(),
+    brokenSeen: new Set(),
+  }
+  for (const m of modules) if (options.modules.includes(m)) counts(report, m)
+  await buildIndex(ctx, reporter)
+  await streamHubSpot(ctx, reporter)
+  await afterStream(ctx)
+  // the index is done with: free it before apply reads records again
+  ctx.entries.clear()
+  ctx.byKey.clear()
+  ctx.byName.clear()
+  ctx.byLegacy.clear()
+  ctx.byLink.clear()
+  ctx.unlinkedClass.clear()
+  if (options.apply) await applyItems(engine, type, ctx.work, report, reporter)
+  for (const [k, v] of Object.entries(callsSince(calls, engine.hubspot.callCounts()))) report.apiCalls[k] = (report.apiCalls[k] ?? 0) + v
+  return summarizeType(report, modules.filter((m) => options.modules.includes(m)))
+}
+
+function summarizeType(report: ReconcileReport, modules: CrmModule[]): string {
+  const total = emptyReconcileCounts()
+  for (const m of modules) for (const [k, v] of Object.entries(report.modules[m] ?? {})) total[k as ReconcileClass] += v
+  const parts = RECONCILE_CLASSES.filter((c) => total[c] > 0).map((c) => `${total[c]} ${c}`)
+  const failed = modules.reduce((n, m) => n + (report.applied[m]?.failed ?? 0), 0)
+  if (failed) parts.push(`${failed} failed`)
+  return parts.join(', ') || 'nothing'
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply
+// ---------------------------------------------------------------------------------------------
+
+async function fail(engine: Engine, report: ReconcileReport, item: {module: CrmModule; crmid: number | null; hubspotId: string | null}, direction: 'push' | 'pull', category: string, message: string): Promise<void> {
+  applied(report, item.module).failed++
+  report.failures.push({module: item.module, crmid: item.crmid, hubspotId: item.hubspotId, category, message})
+  await engine.state.recordFailure({module: item.module, direction, crmid: item.crmid, hubspotId: item.hubspotId, category, message})
+}
+
+async function applyItems(engine: Engine, type: HubSpotObjectType, work: ReconcileItem[], report: ReconcileReport, reporter: Reporter): Promise<void> {
+  const of = (...actions: ReconcileItem['action'][]) => work.filter((w) => actions.includes(w.action))
+  let done = 0
+  const step = async (items: ReconcileItem[], fn: (part: ReconcileItem[]) => Promise<void>) => {
+    for (let i = 0; i < items.length; i += APPLY_BATCH) {
+      await fn(items.slice(i, i + APPLY_BATCH))
+      done += Math.min(APPLY_BATCH, items.length - i)
+      reporter.progress(`${type}: apply`, done, work.length)
+    }
+  }
+  await step(of('mark-deleted', 'relink', 'archive-hubspot', 'retire-link'), (part) => applyBroken(engine, type, part, report))
+  await step(of('link', 'update', 'repair-associations'), (part) => applyPairs(engine, type, part, report))
+  await step(of('create-hubspot'), (part) => applyCreateHubSpot(engine, type, part, report))
+  await step(of('create-crm'), (part) => applyCreateCrm(engine, type, part, report))
+}
+
+async function applyBroken(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
+  const nowIso = new Date(engine.clock.nowMs()).toISOString()
+  const scratch = newReport('pull', false)
+  for (const item of items) {
+    const link = (await engine.state.getLinksByCrmids(item.module, [item.crmid!])).get(item.crmid!)
+    if (!link || link.archived) continue
+    const a = applied(report, item.module)
+    try {
+      if (item.action === 'mark-deleted') {
+        await markDeletedInHubSpot(engine, item.module, item.crmid!, link, scratch, emptyCounts())
+        a.markedDeleted++
+      } else if (item.action === 'relink') {
+        await engine.state.deleteLink(item.module, item.crmid!)
+        await engine.state.saveLinks([{...link, hubspotId: item.target!, syncedAt: nowIso}])
+        await engine.crm.setControl(item.module, item.crmid!, {hubspotid: item.target!, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, item.target!)})
+        a.relinked++
+      } else if (item.action === 'archive-hubspot') {
+        const {errors} = await engine.hubspot.archive(type, [link.hubspotId])
+        if (errors.length > 0) {
+          await fail(engine, report, item, 'push', errors[0].category, errors[0].message)
+          continue
+        }
+        await engine.state.saveLinks([{...link, archived: true, syncedAt: nowIso}])
+        a.archivedHubSpot++
+      } else {
+        await engine.state.saveLinks([{...link, archived: true, syncedAt: nowIso}])
+        a.linksRetired++
+      }
+    } catch (error) {
+      await fail(engine, report, item, 'push', 'WRITE_FAILED', (error as Error).message)
+    }
+  }
+}
+
+function pickSnapshot(fields: Record<string, string | null>, pullFields: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const f of [...pullFields, 'account_id', 'related_to']) if (fields[f] !== undefined) out[f] = fields[f] ?? null
+  return out
+}
+
+/**
+ * Links matches and settles differences: both sides end up with the merged values (each differing
+ * field taken from the side that changed it since the last sync, or from the policy's winner when
+ * that cannot be told or both changed), and the new link's snapshot is that common state — so the
+ * next pass sees nothing to do, instead of a conflict it would have to settle without context.
+ */
+async function applyPairs(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
+  const policy = engine.settings.conflictPolicy
+  const modules = [...new Set(items.map((i) => i.module))]
+  const records = new Map<string, CrmRecord>()
+  for (const m of modules) {
+    const ids = items.filter((i) => i.module === m).map((i) => i.crmid!)
+    for (const r of await engine.crm.readByIds(m, ids)) records.set(`${m}:${r.crmid}`, r)
+  }
+  const links = new Map<string, Link>()
+  for (const m of modules) {
+    for (const [crmid, l] of await engine.state.getLinksByCrmids(
+      m,
+      items.filter((i) => i.module === m).map((i) => i.crmid!),
+    ))
+      links.set(`${m}:${crmid}`, l)
+  }
+  const {found} = await engine.hubspot.read(
+    type,
+    items.map((i) => i.hubspotId!),
+    pullProperties(engine, type, TYPE_MODULES[type]),
+  )
+  const objects = new Map(found.map((o) => [o.requestedId, o]))
+  // associations as they are now, for the references that still differ
+  const assocItems = items.filter((i) => i.association)
+  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
+  if (assocItems.length > 0) {
+    const refs = assocItems.map((i) => ({ref: Number(records.get(`${i.module}:${i.crmid}`)?.fields[REFERENCE_FIELD[i.module]!] ?? 0) || 0}))
+    await loadAssociations(engine, type, referenceTypes(engine, assocItems[0].module), refs, assocItems.map((i) => i.hubspotId!), state)
+  }
+
+  const nowIso = new Date(engine.clock.nowMs()).toISOString()
+  const now = await engine.crm.now()
+  const hsUpdates: Array<{id: string; properties: Record<string, string>}> = []
+  const pending: Array<{item: ReconcileItem; record: CrmRecord; object: HubSpotObject; crmWrite: Record<string, string | null>; merged: Record<string, string | null>; link: Link | undefined; associations: Record<string, string[]>; assocOps: Array<{toType: HubSpotObjectType; add?: string; remove?: string}>}> = []
+  for (const item of items) {
+    const record = records.get(`${item.module}:${item.crmid}`)
+    const object = objects.get(item.hubspotId!)
+    if (!record || record.deleted || !object || object.id !== item.hubspotId) {
+      await fail(engine, report, item, 'push', 'CHANGED_SINCE_READ', `${item.module} ${item.crmid} or HubSpot ${item.hubspotId} changed during reconcile; run it again`)
+      continue
+    }
+    const link = links.get(`${item.module}:${item.crmid}`)
+    if (item.action === 'link' && link && !link.archived) continue
+    const mapper = engine.mappers[item.module]
+    const crmMs = naiveToEpochMs(record.modifiedtime, engine.settings.timezone)
+    const hsMs = modifiedMs(object, type)
+    const mapped = mapper.toHubSpot(record)
+    if (mapped.errors.length > 0) {
+      await fail(engine, report, item, 'push', 'INVALID_VALUE', mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
+      continue
+    }
+    const merged: Record<string, string | null> = {...object.properties}
+    const send: Record<string, string> = {}
+    for (const key of compareKeys(engine, mapper)) {
+      const crm = mapped.values[key] ?? null
+      const hubspot = object.properties[key] ?? null
+      if (mapper.sameHubSpotValue(key, crm, hubspot)) continue
+      let winner: 'crm' | 'hubspot'
+      if (link && !link.archived) {
+        const base = link.snapshot.hs[key] ?? null
+        const crmChanged = !mapper.sameHubSpotValue(key, crm, base)
+        const hsChanged = !mapper.sameHubSpotValue(key, hubspot, base)
+        winner = crmChanged && !hsChanged ? 'crm' : hsChanged && !crmChanged ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
+      } else winner = winnerOf(policy, crmMs, hsMs)
+      if (winner === 'crm') {
+        merged[key] = crm
+        send[key] = crm ?? ''
+      }
+    }
+    // coreBOS takes HubSpot's side of the merged values: only fields that really change are written
+    const target = mapper.toCrm({id: object.id, properties: merged}, record.fields)
+    const crmWrite: Record<string, string | null> = {}
+    if (target.errors.length === 0) {
+      for (const [field, value] of Object.entries(target.values)) if (!mapper.sameCrmValue(field, value, record.fields[field])) crmWrite[field] = value
+    }
+    if (target.errors.length > 0) {
+      await fail(engine, report, item, 'pull', 'INVALID_VALUE', target.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
+      continue
+    }
+
+    // references: the side that changed wins, as for fields
+    const associations: Record<string, string[]> = {...(link && !link.archived ? link.associations : {})}
+    const assocOps: Array<{toType: HubSpotObjectType; add?: string; remove?: string}> = []
+    const refField = REFERENCE_FIELD[item.module]
+    if (refField && item.association) {
+      const ref = Number(record.fields[refField] ?? 0) || 0
+      const crmTarget = ref > 0 ? (state.crmToHs.get(ref) ?? null) : null
+      const hsAll = state.hs.get(object.id) ?? []
+      const hsLinked = hsAll.filter((t) => state.hsToCrm.has(t))
+      const types = referenceTypes(engine, item.module)
+      const agree = crmTarget ? hsLinked.includes(crmTarget) : hsLinked.length === 0
+      if (!agree) {
+        const baseSet = new Set(item.association.base ?? [])
+        const known = item.association.base !== null
+        const hsChanged = known && (hsAll.length !== baseSet.size || hsAll.some((t) => !baseSet.has(t)))
+        const crmChanged = known && (crmTarget ? !baseSet.has(crmTarget) : baseSet.size > 0)
+        const winner = crmChanged && !hsChanged ? 'crm' : hsChanged && !crmChanged ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
+        if (winner === 'hubspot') {
+          const first = types.map((t) => hsLinked.find((x) => x.startsWith(`${t}:`))).find(Boolean)
+          crmWrite[refField] = first ? String(state.hsToCrm.get(first)) : ''
+          if (item.module === 'Potentials' && !first) {
+            await fail(engine, report, item, 'pull', 'RELATED_PENDING', `HubSpot deal ${object.id} has no linked contact or company; coreBOS needs related_to`)
+            continue
+          }
+        } else if (crmTarget) {
+          const [toType, id] = crmTarget.split(':') as [HubSpotObjectType, string]
+          assocOps.push({toType, add: id})
+          // what cbhs itself associated before goes; what people added in HubSpot stays
+          for (const t of baseSet) if (t !== crmTarget && hsAll.includes(t)) assocOps.push({toType: t.split(':')[0] as HubSpotObjectType, remove: t.split(':')[1]})
+        }
+      }
+      // the link remembers HubSpot's associations after the repair
+      const after = new Set(hsAll)
+      for (const op of assocOps) {
+        if (op.add) after.add(`${op.toType}:${op.add}`)
+        if (op.remove) after.delete(`${op.toType}:${op.remove}`)
+      }
+      for (const t of types) associations[t] = [...after].filter((x) => x.startsWith(`${t}:`)).map((x) => x.split(':')[1])
+    }
+    if (Object.keys(send).length > 0) hsUpdates.push({id: object.id, properties: send})
+    pending.push({item, record, object, crmWrite, merged, link, associations, assocOps})
+  }
+
+  const hsFailed = new Map<string, {category: string; message: string}>()
+  if (hsUpdates.length > 0) {
+    const {errors} = await engine.hubspot.update(type, hsUpdates)
+    for (const e of errors) hsFailed.set(e.key, e)
+  }
+  const creates = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
+  const removes = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
+  const saved: Link[] = []
+  for (const p of pending) {
+    const {item, record} = p
+    const a = applied(report, item.module)
+    const hsError = hsFailed.get(p.object.id)
+    if (hsError) {
+      await fail(engine, report, item, 'push', hsError.category, hsError.message)
+      continue
+    }
+    try {
+      if (Object.keys(p.crmWrite).length > 0) {
+        await engine.crm.update(item.module, record.crmid, p.crmWrite, engine.settings.userId)
+        a.updatedCrm++
+      }
+      await engine.crm.setControl(item.module, record.crmid, {
+        hubspotid: p.object.id,
+        hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, p.object.id),
+        hubspotlastsync: now,
+        ...(record.fields.hubspotsyncwith === null || record.fields.hubspotsyncwith === '' ? {hubspotsyncwith: '1'} : {}),
+      })
+    } catch (error) {
+      await fail(engine, report, item, 'pull', 'WRITE_FAILED', (error as Error).message)
+      continue
+    }
+    if (hsUpdates.some((u) => u.id === p.object.id)) a.updatedHubSpot++
+    if (item.action === 'link') a.linked++
+    for (const op of p.assocOps) {
+      const list = op.add ? creates : removes
+      ;(list.get(op.toType) ?? list.set(op.toType, []).get(op.toType)!).push({fromId: p.object.id, toId: (op.add ?? op.remove)!})
+    }
+    if (item.association) a.associationsRepaired++
+    saved.push({
+      module: item.module,
+      crmid: record.crmid,
+      objectType: type,
+      hubspotId: p.object.id,
+      snapshot: {crm: pickSnapshot({...record.fields, ...p.crmWrite}, engine.mappers[item.module].pullFields), hs: p.merged},
+      associations: p.associations,
+      archived: false,
+      syncedAt: nowIso,
+    })
+  }
+  for (const [toType, pairs] of creates) {
+    const {errors} = await engine.hubspot.createAssociations(type, toType, pairs)
+    for (const e of errors) report.warnings.push(`association ${type}→${toType} ${e.key}: ${e.message}`)
+  }
+  for (const [toType, pairs] of removes) {
+    const {errors} = await engine.hubspot.removeAssociations(type, toType, pairs)
+    for (const e of errors) report.warnings.push(`association removal ${type}→${toType} ${e.key}: ${e.message}`)
+  }
+  await saveLinksEach(engine, report, saved)
+}
+
+/** One batch, or one by one when a link would clash (another record took the object meanwhile). */
+async function saveLinksEach(engine: Engine, report: ReconcileReport, links: Link[]): Promise<void> {
+  if (links.length === 0) return
+  try {
+    await engine.state.saveLinks(links)
+  } catch {
+    for (const link of links) {
+      try {
+        await engine.state.saveLinks([link])
+      } catch (error) {
+        await fail(engine, report, {module: link.module, crmid: link.crmid, hubspotId: link.hubspotId}, 'push', 'LINK_CONFLICT', (error as Error).message)
+      }
+    }
+  }
+}
+
+/** Opted-in records only in coreBOS: upsert on the crmid property, as push creates them. */
+async function applyCreateHubSpot(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
+  const module = items[0].module
+  const sameModule = items.filter((i) => i.module === module)
+  if (sameModule.length < items.length) await applyCreateHubSpot(engine, type, items.filter((i) => i.module !== module), report)
+  const mapper = engine.mappers[module]
+  const records = await engine.crm.readByIds(
+    module,
+    sameModule.map((i) => i.crmid!),
+  )
+  const inputs: Array<{key: string; properties: Record<string, string>}> = []
+  const byKey = new Map<string, {item: ReconcileItem; record: CrmRecord; properties: Record<string, string>}>()
+  for (const item of sameModule) {
+    const record = records.find((r) => r.crmid === item.crmid)
+    if (!record || record.deleted) continue
+    const mapped = mapper.toHubSpot(record)
+    if (mapped.errors.length > 0) {
+      await fail(engine, report, item, 'push', 'INVALID_VALUE', mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
+      continue
+    }
+    const properties = {...mapped.values, [engine.settings.uniqueProperty]: String(record.crmid)}
+    inputs.push({key: String(record.crmid), properties})
+    byKey.set(String(record.crmid), {item, record, properties})
+  }
+  if (inputs.length === 0) return
+  const {results, errors} = await engine.hubspot.upsert(type, inputs)
+  for (const e of errors) {
+    const p = byKey.get(e.key)
+    if (p) await fail(engine, report, p.item, 'push', e.category, e.message)
+  }
+  const now = await engine.crm.now()
+  const nowIso = new Date(engine.clock.nowMs()).toISOString()
+  const saved: Link[] = []
+  const refField = REFERENCE_FIELD[module]
+  const refs = refField ? await refLinks(engine, module, [...byKey.values()].map((p) => Number(p.record.fields[refField] ?? 0) || 0)) : new Map<number, Link>()
+  const assoc = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
+  for (const r of results) {
+    const p = byKey.get(r.key)
+    if (!p) continue
+    const a = applied(report, module)
+    if (r.isNew) a.createdHubSpot++
+    else a.linked++
+    await engine.crm.setControl(module, p.record.crmid, {
+      hubspotid: r.id,
+      hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, r.id),
+      hubspotlastsync: now,
+    })
+    const associations: Record<string, string[]> = {}
+    const target = refField ? refs.get(Number(p.record.fields[refField] ?? 0)) : undefined
+    if (target) {
+      associations[target.objectType] = [target.hubspotId]
+      ;(assoc.get(target.objectType) ?? assoc.set(target.objectType, []).get(target.objectType)!).push({fromId: r.id, toId: target.hubspotId})
+    }
+    saved.push({
+      module,
+      crmid: p.record.crmid,
+      objectType: type,
+      hubspotId: r.id,
+      snapshot: {crm: pickSnapshot(p.record.fields, mapper.pullFields), hs: {...p.properties, ...r.properties}},
+      associations,
+      archived: false,
+      syncedAt: nowIso,
+    })
+  }
+  for (const [toType, pairs] of assoc) {
+    const {errors: aErrors} = await engine.hubspot.createAssociations(type, toType, pairs)
+    for (const e of aErrors) report.warnings.push(`association ${type}→${toType} ${e.key}: ${e.message}`)
+  }
+  await saveLinksEach(engine, report, saved)
+}
+
+async function refLinks(engine: Engine, module: CrmModule, refs: number[]): Promise<Map<number, Link>> {
+  const out = new Map<number, Link>()
+  const ids = [...new Set(refs.filter((r) => r > 0))]
+  if (ids.length === 0) return out
+  for (const t of referenceTypes(engine, module)) {
+    const m: CrmModule = t === 'companies' ? 'Accounts' : 'Contacts'
+    for (const [crmid, l] of await engine.state.getLinksByCrmids(m, ids)) if (!l.archived && !out.has(crmid)) out.set(crmid, l)
+  }
+  return out
+}
+
+/**
+ * Objects only in HubSpot: created in coreBOS as pull creates them (hubspotcreated = 1, the
+ * reference from the associations, mandatory fields filled), linked in the same step.
+ */
+async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
+  const {found, missing} = await engine.hubspot.read(
+    type,
+    items.map((i) => i.hubspotId!),
+    pullProperties(engine, type, TYPE_MODULES[type]),
+  )
+  for (const id of missing) {
+    const item = items.find((i) => i.hubspotId === id)!
+    await fail(engine, report, item, 'pull', 'CHANGED_SINCE_READ', `HubSpot ${type} ${id} is gone since reconcile read it`)
+  }
+  // references: the associated objects' links
+  const refTypes = type === 'companies' ? [] : type === 'contacts' ? (['companies'] as HubSpotObjectType[]) : referenceTypes(engine, 'Potentials')
+  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
+  if (refTypes.length > 0) await loadAssociations(engine, type, refTypes, [], found.map((o) => o.id), state)
+  const now = await engine.crm.now()
+  const nowIso = new Date(engine.clock.nowMs()).toISOString()
+  const byModule = new Map<CrmModule, Array<{item: ReconcileItem; object: HubSpotObject; fields: Record<string, string | null>; associations: Record<string, string[]>}>>()
+  for (const object of found) {
+    const item = items.find((i) => i.hubspotId === object.requestedId)!
+    const module = item.module
+    const mapper = engine.mappers[module]
+    const mapped = mapper.toCrm(object)
+    if (mapped.errors.length > 0) {
+      await fail(engine, report, item, 'pull', 'INVALID_VALUE', `HubSpot ${type} ${object.id}: ${mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; ')}`)
+      continue
+    }
+    const fields = {...mapped.values}
+    for (const w of mapped.warnings) report.warnings.push(`${type} ${object.id}: ${w}`)
+    const refField = REFERENCE_FIELD[module]
+    const hsAll = state.hs.get(object.id) ?? []
+    const first = refTypes.map((t) => hsAll.find((x) => x.startsWith(`${t}:`) && state.hsToCrm.has(x))).find(Boolean)
+    if (refField && first) fields[refField] = String(state.hsToCrm.get(first))
+    if (module === 'Potentials' && !fields.related_to) {
+      await fail(engine, report, item, 'pull', 'RELATED_PENDING', `HubSpot deal ${object.id} has no linked contact or company (coreBOS needs related_to)`)
+      continue
+    }
+    fillRequired(module, object, fields, report)
+    const associations: Record<string, string[]> = {}
+    for (const t of refTypes) associations[t] = hsAll.filter((x) => x.startsWith(`${t}:`)).map((x) => x.split(':')[1])
+    ;(byModule.get(module) ?? byModule.set(module, []).get(module)!).push({item, object, fields, associations})
+  }
+  for (const [module, list] of byModule) {
+    const results = await engine.crm.create(
+      module,
+      list.map(({object, fields}) => ({
+        fields,
+        control: {
+          hubspotid: object.id,
+          hubspotcreated: '1',
+          hubspotsyncwith: '1',
+          hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, object.id),
+          hubspotlastsync: now,
+        },
+      })),
+      engine.settings.userId,
+    )
+    const saved: Link[] = []
+    for (let i = 0; i < results.length; i++) {
+      const {item, object, fields, associations} = list[i]
+      if (!results[i].ok) {
+        await fail(engine, report, item, 'pull', 'WRITE_FAILED', `HubSpot ${type} ${object.id}: ${results[i].error ?? 'not written'}`)
+        continue
+      }
+      applied(report, module).createdCrm++
+      saved.push({
+        module,
+        crmid: results[i].crmid,
+        objectType: type,
+        hubspotId: object.id,
+        snapshot: {crm: pickSnapshot(fields, engine.mappers[module].pullFields), hs: {...object.properties}},
+        associations,
+        archived: false,
+        syncedAt: nowIso,
+      })
+    }
+    await saveLinksEach(engine, report, saved)
+  }
+}
+
+/** coreBOS cannot store a contact without a last name or a lead without a company; HubSpot can. */
+function fillRequired(module: CrmModule, object: HubSpotObject, fields: Record<string, string | null>, report: ReconcileReport): void {
+  const fill = (field: string, value: string) => {
+    if (fields[field]) return
+    fields[field] = value
+    report.warnings.push(`HubSpot ${object.id}: no ${field}; stored '${value}' in ${module}`)
+  }
+  if (module === 'Contacts' || module === 'Leads') fill('lastname', (object.properties.email ?? '').split('@')[0] || `HubSpot ${object.id}`)
+  if (module === 'Leads') fill('company', object.properties.company || '?')
+  if (module === 'Accounts') fill('accountname', object.properties.name || object.properties.domain || `HubSpot company ${object.id}`)
+  if (module === 'Potentials') fill('potentialname', `HubSpot deal ${object.id}`)
+}
