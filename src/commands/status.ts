@@ -18,7 +18,6 @@ import {
   lastCompletedAt,
   utcDayStart,
   type HealthProblem,
-  type HealthReport,
   type HealthThresholds,
 } from '../health.js'
 import {describeHolder, renderStatus} from '../output/status.js'
@@ -398,7 +397,7 @@ export async function collectStatus(
     database: {host: db.settings.host, port: db.settings.port, name: db.settings.database},
     health: {
       state: health.state,
-      summary: checkLine({report: health, okSummary: okSummary(modules, counts.open, apiToday, dailyLimit, nowMs), perfdata: perfdata(health, modules, counts, apiToday, dailyLimit, thresholds, lock, nowMs)}),
+      summary: checkLine({report: health, okSummary: okSummary(modules, counts.open, apiToday, dailyLimit, nowMs), perfdata: perfdata(modules, counts, apiToday, dailyLimit, thresholds, lock, nowMs)}),
       problems: health.problems,
       thresholds,
     },
@@ -491,7 +490,6 @@ function okSummary(modules: ModuleStatus[], open: number, apiToday: number, dail
 }
 
 function perfdata(
-  health: HealthReport,
   modules: ModuleStatus[],
   counts: {open: number; givenUp: number},
   apiToday: number,
@@ -500,7 +498,6 @@ function perfdata(
   lock: LockStatus,
   nowMs: number,
 ): NonNullable<Parameters<typeof checkLine>[0]['perfdata']> {
-  void health
   const ages = modules
     .flatMap((m) => [m.push, m.pull])
     .filter(hasRun)
