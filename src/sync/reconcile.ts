@@ -986,6 +986,12 @@ async function applyPairs(engine: Engine, type: HubSpotObjectType, items: Reconc
         send[key] = crm ?? ''
       }
     }
+    // the unique property is what push upserts on: a matched object learns its record's crmid
+    const unique = engine.settings.uniqueProperty
+    if (object.properties[unique] !== String(record.crmid)) {
+      merged[unique] = String(record.crmid)
+      send[unique] = String(record.crmid)
+    }
     // coreBOS takes HubSpot's side of the merged values: only fields that really change are written
     const target = mapper.toCrm({id: object.id, properties: merged}, record.fields)
     const crmWrite: Record<string, string | null> = {}
@@ -1071,7 +1077,8 @@ async function applyPairs(engine: Engine, type: HubSpotObjectType, items: Reconc
       await fail(engine, report, item, 'pull', 'WRITE_FAILED', (error as Error).message)
       continue
     }
-    if (hsUpdates.some((u) => u.id === p.object.id)) a.updatedHubSpot++
+    const sent = hsUpdates.find((u) => u.id === p.object.id)
+    if (sent && Object.keys(sent.properties).some((k) => k !== engine.settings.uniqueProperty)) a.updatedHubSpot++
     if (item.action === 'link') a.linked++
     for (const op of p.assocOps) {
       const list = op.add ? creates : removes
@@ -1276,6 +1283,17 @@ async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: Re
         archived: false,
         syncedAt: nowIso,
       })
+    }
+    // as pull does: the object learns its new record's crmid, so upserts on it find the object
+    const unique = engine.settings.uniqueProperty
+    const writeBack = saved.filter((l) => l.snapshot.hs[unique] !== String(l.crmid))
+    if (writeBack.length > 0) {
+      const {errors} = await engine.hubspot.update(
+        type,
+        writeBack.map((l) => ({id: l.hubspotId, properties: {[unique]: String(l.crmid)}})),
+      )
+      const failed = new Set(errors.map((e) => e.key))
+      for (const l of writeBack) if (!failed.has(l.hubspotId)) l.snapshot.hs[unique] = String(l.crmid)
     }
     await saveLinksEach(engine, report, saved)
   }
