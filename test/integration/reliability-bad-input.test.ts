@@ -1,0 +1,483 @@
+/**
+ * The bad-input corpus (DESIGN §5.7): records that coreBOS installs and HubSpot portals really hold
+ * — invalid e-mails, empty mandatory values, zero and impossible dates, unknown picklist values,
+ * 4-byte characters for utf8mb3 columns, NUL bytes, SQL metacharacters, huge and negative numbers,
+ * over-long text — plus broken configuration files, hostile maps, a denormalized module and odd
+ * config.inc.php quoting. One `it` per case.
+ *
+ * Record cases all go through one push and one pull, mixed with good records: a case passes when its
+ * record either failed with a ledger entry naming it, or synced — and where the value that arrived
+ * differs from the one sent, a warning names the record (never a silent change). The good records
+ * prove the rest of the batch went through.
+ */
+import {cpSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {EmulatorObject} from '../../src/emulator/index.js'
+import {runPass, type PassOutcome} from '../../src/pass.js'
+import type {CrmModule} from '../../src/sync/types.js'
+import {runCli, type CliResult} from '../support/cli.js'
+import {BASE_TABLE, denormalizeModule} from '../support/corebos-fixtures.js'
+import {capture, captureStoredState, secretEnvOptions} from '../support/secrets.js'
+import {createSyncEnv, PACKAGE_ROOT, type SyncEnv} from '../support/sync-env.js'
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/bad-input/', import.meta.url))
+const KEY: Record<CrmModule, string> = {Contacts: 'contactid', Leads: 'leadid', Accounts: 'accountid', Potentials: 'potentialid'}
+const HS_TYPE = {Contacts: 'contacts', Leads: 'contacts', Accounts: 'companies', Potentials: 'deals'} as const
+const LONG_70K = 'Lorem ipsum dolor sit amet, '.repeat(2500)
+const NUL = String.fromCharCode(0)
+
+type Same = (sent: string | null, arrived: string | null) => boolean
+
+interface PushCase {
+  name: string
+  module: CrmModule
+  /** valid values the record is created with */
+  fields: Record<string, string | null>
+  /** statements (under a permissive sql_mode) that put the bad value in place; `?id` is the crmid */
+  sql?: Array<[string, unknown[]]>
+  /** the coreBOS field whose value is checked against `property` in HubSpot */
+  field?: string
+  property?: string
+  /** 'fail': must fail; 'sync': must arrive unchanged; 'either': fail, or arrive (changed only with a warning) */
+  expect: 'fail' | 'sync' | 'either'
+  same?: Same
+  /** what a failure or warning must mention besides the record */
+  mention?: RegExp
+}
+
+const eq: Same = (a, b) => (a ?? '') === (b ?? '')
+const ci: Same = (a, b) => (a ?? '').trim().toLowerCase() === (b ?? '').trim().toLowerCase()
+const num: Same = (a, b) => (a === null || a === '' ? b === null || b === '' : Number(a) === Number(b))
+const dateEq: Same = (a, b) => (a ?? '').slice(0, 10) === (b ?? '').slice(0, 10)
+
+const C = (fields: Record<string, string | null>) => ({firstname: 'Bad', lastname: 'Input', ...fields})
+
+/** Push cases. Potentials get `related_to` filled in at creation. */
+const PUSH_CASES: PushCase[] = [
+  {name: 'contact e-mail without @', module: 'Contacts', fields: C({email: 'not-an-email'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact e-mail without a top-level domain', module: 'Contacts', fields: C({email: 'a@b'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact e-mail with two @', module: 'Contacts', fields: C({email: 'two@@example.org'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact e-mail with a leading and trailing space', module: 'Contacts', fields: C({email: ' spaced@example.org '}), field: 'email', property: 'email', expect: 'either', same: ci},
+  {name: 'contact e-mail with no local part', module: 'Contacts', fields: C({email: '@example.org'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact e-mail with a space inside the domain', module: 'Contacts', fields: C({email: 'name@exa mple.org'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact e-mail with consecutive dots', module: 'Contacts', fields: C({email: 'dots..twice@example.org'}), field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'contact with an empty e-mail', module: 'Contacts', fields: C({email: ''}), field: 'email', property: 'email', expect: 'sync', same: eq},
+  {name: 'contact e-mail of only spaces', module: 'Contacts', fields: C({email: 'placeholder@example.org'}), sql: [['UPDATE vtiger_contactdetails SET email = ? WHERE contactid = ?id', ['   ']]], field: 'email', property: 'email', expect: 'either', same: ci},
+  {name: 'contact e-mail in mixed case', module: 'Contacts', fields: C({email: 'MiXeD.Case@Example.ORG'}), field: 'email', property: 'email', expect: 'sync', same: ci},
+  {name: 'contact with an empty mandatory last name', module: 'Contacts', fields: C({}), sql: [["UPDATE vtiger_contactdetails SET lastname = '' WHERE contactid = ?id", []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact with a NULL mandatory last name', module: 'Contacts', fields: C({}), sql: [['UPDATE vtiger_contactdetails SET lastname = NULL WHERE contactid = ?id', []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact first name holding a NUL byte', module: 'Contacts', fields: C({}), sql: [['UPDATE vtiger_contactdetails SET firstname = ? WHERE contactid = ?id', [`Nul${NUL}Byte`]]], field: 'firstname', property: 'firstname', expect: 'either', same: eq},
+  {name: 'contact last name with an apostrophe', module: 'Contacts', fields: C({lastname: "O'Brien"}), field: 'lastname', property: 'lastname', expect: 'sync', same: eq},
+  {name: 'contact last name that is an SQL injection', module: 'Contacts', fields: C({lastname: "R'); DROP TABLE vtiger_crmentity;--"}), field: 'lastname', property: 'lastname', expect: 'sync', same: eq},
+  {name: 'contact last name with backslash, backtick and LIKE wildcards', module: 'Contacts', fields: C({lastname: 'back\\slash `tick` 100%_'}), field: 'lastname', property: 'lastname', expect: 'sync', same: eq},
+  {name: 'contact title with double quotes and a semicolon', module: 'Contacts', fields: C({title: '"CEO"; SELECT 1'}), field: 'title', property: 'jobtitle', expect: 'sync', same: eq},
+  {name: 'contact title with CR LF inside', module: 'Contacts', fields: C({title: 'Line one\r\nLine two'}), field: 'title', property: 'jobtitle', expect: 'either', same: eq},
+  {name: 'contact first name of 40 two-byte characters (column maximum)', module: 'Contacts', fields: C({firstname: 'é'.repeat(40)}), field: 'firstname', property: 'firstname', expect: 'sync', same: eq},
+  {name: 'contact street of 250 characters (column maximum)', module: 'Contacts', fields: C({mailingstreet: 'Calle '.repeat(41) + 'Mayo'}), field: 'mailingstreet', property: 'address', expect: 'sync', same: eq},
+  {name: 'contact phone with letters and a 3-byte symbol', module: 'Contacts', fields: C({phone: 'call me ☎ maybe'}), field: 'phone', property: 'phone', expect: 'either', same: eq},
+  {name: 'contact with a 0000-00-00 modified time (old data)', module: 'Contacts', fields: C({lastname: 'ZeroModified'}), sql: [["UPDATE vtiger_crmentity SET modifiedtime = '0000-00-00 00:00:00', createdtime = '0000-00-00 00:00:00' WHERE crmid = ?id", []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact whose account was purged (dangling reference)', module: 'Contacts', fields: C({lastname: 'Orphaned'}), sql: [['UPDATE vtiger_contactdetails SET accountid = 99999999 WHERE contactid = ?id', []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact whose account reference points at a contact', module: 'Contacts', fields: C({lastname: 'WrongModuleRef'}), sql: [['UPDATE vtiger_contactdetails SET accountid = contactid WHERE contactid = ?id', []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact with a legacy hubspotid that is not a HubSpot id', module: 'Contacts', fields: C({lastname: 'LegacyJunk'}), sql: [["UPDATE vtiger_contactdetails SET hubspotid = '1 OR 1=1' WHERE contactid = ?id", []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+  {name: 'contact with a legacy hubspotid of an object that does not exist', module: 'Contacts', fields: C({lastname: 'LegacyGone'}), sql: [["UPDATE vtiger_contactdetails SET hubspotid = '999999999999' WHERE contactid = ?id", []]], field: 'lastname', property: 'lastname', expect: 'sync', same: eq},
+  {name: 'two contacts sharing one e-mail (the second)', module: 'Contacts', fields: C({lastname: 'Twin B', email: 'shared@example.org'}), field: 'lastname', property: 'lastname', expect: 'either', same: eq, mention: /shared@example\.org|e-mail|email/i},
+  {name: 'contact with an odd opt-in value (not synced, not failed)', module: 'Contacts', fields: C({lastname: 'OddOptIn'}), sql: [["UPDATE vtiger_contactdetails SET hubspotsyncwith = 'yes' WHERE contactid = ?id", []]], expect: 'either'},
+
+  {name: 'account with an empty mandatory name', module: 'Accounts', fields: {accountname: 'placeholder'}, sql: [["UPDATE vtiger_account SET accountname = '' WHERE accountid = ?id", []]], field: 'accountname', property: 'name', expect: 'either', same: eq},
+  {name: 'account description of 70,000 characters', module: 'Accounts', fields: {accountname: 'Long Description Inc'}, sql: [['UPDATE vtiger_crmentity SET description = ? WHERE crmid = ?id', [LONG_70K]]], field: 'description', property: 'description', expect: 'either', same: eq, mention: /description|long|65/i},
+  {name: 'account website that is a javascript: URL', module: 'Accounts', fields: {accountname: 'Script Kiddies', website: 'javascript:alert(1)'}, field: 'website', property: 'website', expect: 'either', same: eq},
+  {name: 'account with a negative employee count', module: 'Accounts', fields: {accountname: 'Shrinking Ltd', employees: '-5'}, field: 'employees', property: 'numberofemployees', expect: 'either', same: num},
+  {name: 'account with a huge annual revenue', module: 'Accounts', fields: {accountname: 'Rich Corp'}, sql: [['UPDATE vtiger_account SET annualrevenue = ? WHERE accountid = ?id', ['99999999999999999.99999999']]], field: 'annual_revenue', property: 'annualrevenue', expect: 'either', same: num},
+  {name: 'account with a negative annual revenue', module: 'Accounts', fields: {accountname: 'Loss Making SL', annual_revenue: '-1234.5'}, field: 'annual_revenue', property: 'annualrevenue', expect: 'either', same: num},
+  {name: 'account postal code with HTML', module: 'Accounts', fields: {accountname: 'Markup SA', bill_code: '<b>28001</b>'}, field: 'bill_code', property: 'zip', expect: 'sync', same: eq},
+
+  {name: 'potential with a 0000-00-00 closing date (old data)', module: 'Potentials', fields: {potentialname: 'Zero Date Deal'}, sql: [["UPDATE vtiger_potential SET closingdate = '0000-00-00' WHERE potentialid = ?id", []]], field: 'closingdate', property: 'closedate', expect: 'either', same: dateEq, mention: /clos|date/i},
+  {name: 'potential with an impossible closing date (February 30)', module: 'Potentials', fields: {potentialname: 'Feb 30 Deal'}, sql: [["UPDATE vtiger_potential SET closingdate = '2023-02-30' WHERE potentialid = ?id", []]], field: 'closingdate', property: 'closedate', expect: 'either', same: dateEq, mention: /clos|date/i},
+  {name: 'potential closing in year 1', module: 'Potentials', fields: {potentialname: 'Ancient Deal'}, sql: [["UPDATE vtiger_potential SET closingdate = '0001-01-01' WHERE potentialid = ?id", []]], field: 'closingdate', property: 'closedate', expect: 'either', same: dateEq},
+  {name: 'potential closing on 9999-12-31', module: 'Potentials', fields: {potentialname: 'Far Future Deal', closingdate: '9999-12-31'}, field: 'closingdate', property: 'closedate', expect: 'either', same: dateEq},
+  {name: 'potential with an unknown sales stage', module: 'Potentials', fields: {potentialname: 'Bogus Stage Deal'}, sql: [["UPDATE vtiger_potential SET sales_stage = 'Bogus Stage' WHERE potentialid = ?id", []]], expect: 'either', mention: /stage/i},
+  {name: 'potential with an empty mandatory sales stage', module: 'Potentials', fields: {potentialname: 'No Stage Deal'}, sql: [["UPDATE vtiger_potential SET sales_stage = '' WHERE potentialid = ?id", []]], expect: 'either', mention: /stage/i},
+  {name: 'potential with a negative amount', module: 'Potentials', fields: {potentialname: 'Refund Deal', amount: '-5000'}, field: 'amount', property: 'amount', expect: 'either', same: num},
+  {name: 'potential with a huge amount', module: 'Potentials', fields: {potentialname: 'Whale Deal'}, sql: [['UPDATE vtiger_potential SET amount = ? WHERE potentialid = ?id', ['99999999999999999']]], field: 'amount', property: 'amount', expect: 'either', same: num},
+  {name: 'potential with an unknown opportunity type', module: 'Potentials', fields: {potentialname: 'Odd Type Deal'}, sql: [["UPDATE vtiger_potential SET potentialtype = 'Not A Type' WHERE potentialid = ?id", []]], expect: 'either'},
+  {name: 'potential related to nothing (mandatory related_to empty)', module: 'Potentials', fields: {potentialname: 'Unrelated Deal'}, sql: [['UPDATE vtiger_potential SET related_to = 0 WHERE potentialid = ?id', []]], field: 'potentialname', property: 'dealname', expect: 'either', same: eq},
+  {name: 'potential related to a purged record', module: 'Potentials', fields: {potentialname: 'Ghost Related Deal'}, sql: [['UPDATE vtiger_potential SET related_to = 88888888 WHERE potentialid = ?id', []]], field: 'potentialname', property: 'dealname', expect: 'either', same: eq},
+  {name: 'potential with an empty mandatory name', module: 'Potentials', fields: {potentialname: 'placeholder'}, sql: [["UPDATE vtiger_potential SET potentialname = '' WHERE potentialid = ?id", []]], field: 'potentialname', property: 'dealname', expect: 'either', same: eq},
+
+  {name: 'lead (denormalized module) with an empty mandatory company', module: 'Leads', fields: {lastname: 'NoCompany', company: 'placeholder'}, sql: [["UPDATE vtiger_leaddetails SET company = '' WHERE leadid = ?id", []]], field: 'company', property: 'company', expect: 'either', same: eq},
+  {name: 'lead (denormalized module) with an unknown lead status', module: 'Leads', fields: {lastname: 'OddStatus', company: 'X'}, sql: [["UPDATE vtiger_leaddetails SET leadstatus = 'Nonsense Status' WHERE leadid = ?id", []]], expect: 'either'},
+  {name: 'lead (denormalized module) with an invalid e-mail', module: 'Leads', fields: {lastname: 'BadMailLead', company: 'X', email: 'lead at example'}, field: 'email', property: 'email', expect: 'either', same: ci, mention: /email/i},
+  {name: 'lead (denormalized module) with a NUL byte in the company', module: 'Leads', fields: {lastname: 'NulLead', company: 'X'}, sql: [['UPDATE vtiger_leaddetails SET company = ? WHERE leadid = ?id', [`Acme${NUL}Corp`]]], field: 'company', property: 'company', expect: 'either', same: eq},
+  {name: 'lead (denormalized module) with a 0000-00-00 modified time', module: 'Leads', fields: {lastname: 'ZeroLead', company: 'X'}, sql: [["UPDATE vtiger_leaddetails SET modifiedtime = '0000-00-00 00:00:00' WHERE leadid = ?id", []]], field: 'lastname', property: 'lastname', expect: 'either', same: eq},
+]
+
+interface PullCase {
+  name: string
+  type: 'contacts' | 'companies' | 'deals'
+  properties: Record<string, string | null>
+  /** the HubSpot property checked against `field` of the record it lands in */
+  property?: string
+  field?: string
+  expect: 'fail' | 'sync' | 'either'
+  same?: Same
+  mention?: RegExp
+  /** associate a deal with the good company so it has its related_to */
+  related?: boolean
+}
+
+const P = (properties: Record<string, string | null>) => ({firstname: 'Hub', lastname: 'Spot', lifecyclestage: 'customer', ...properties})
+
+const PULL_CASES: PullCase[] = [
+  {name: 'HubSpot contact first name with an emoji (4-byte, utf8mb3 column)', type: 'contacts', properties: P({firstname: 'Grin 😀'}), property: 'firstname', field: 'firstname', expect: 'either', same: eq},
+  {name: 'HubSpot contact last name in mathematical letters (4-byte)', type: 'contacts', properties: P({lastname: '𝔘𝔫𝔦𝔠𝔬𝔡𝔢'}), property: 'lastname', field: 'lastname', expect: 'either', same: eq},
+  {name: 'HubSpot contact last name holding a NUL byte', type: 'contacts', properties: P({lastname: `Nul${NUL}Byte`}), property: 'lastname', field: 'lastname', expect: 'either', same: eq},
+  {name: 'HubSpot contact first name of 65,536 characters (HubSpot maximum) for a 40-character column', type: 'contacts', properties: P({firstname: 'x'.repeat(65_536)}), property: 'firstname', field: 'firstname', expect: 'either', same: eq},
+  {name: 'HubSpot contact job title of 300 characters for a 50-character column', type: 'contacts', properties: P({jobtitle: 'Senior '.repeat(42) + 'VP'}), property: 'jobtitle', field: 'title', expect: 'either', same: eq},
+  {name: 'HubSpot contact with neither last name nor e-mail', type: 'contacts', properties: {firstname: 'Nameless', lifecyclestage: 'customer'}, property: 'firstname', field: 'firstname', expect: 'either', same: eq},
+  {name: 'HubSpot contact last name that is an SQL injection', type: 'contacts', properties: P({lastname: "O'Hara\"; DROP TABLE vtiger_crmentity;--"}), property: 'lastname', field: 'lastname', expect: 'sync', same: eq},
+  {name: 'HubSpot contact city with backslashes and LIKE wildcards', type: 'contacts', properties: P({city: 'C:\\temp\\%_'}), property: 'city', field: 'mailingcity', expect: 'sync', same: eq},
+  {name: 'HubSpot lead with no company (mandatory in coreBOS)', type: 'contacts', properties: P({lastname: 'CompanylessLead', lifecyclestage: 'lead'}), property: 'lastname', field: 'lastname', expect: 'either', same: eq},
+  {name: 'HubSpot lead with an emoji company name', type: 'contacts', properties: P({lastname: 'EmojiCompanyLead', lifecyclestage: 'lead', company: 'Rocket 🚀 Labs'}), property: 'company', field: 'company', expect: 'either', same: eq},
+  {name: 'HubSpot contact zip in full-width characters', type: 'contacts', properties: P({zip: 'ＡＢＣ１２３'}), property: 'zip', field: 'mailingzip', expect: 'sync', same: eq},
+  {name: 'HubSpot contact first name with zero-width and right-to-left override characters', type: 'contacts', properties: P({firstname: 'Ze\u200bro\u202eRTL'}), property: 'firstname', field: 'firstname', expect: 'either', same: eq},
+  {name: 'HubSpot contact first name with CR LF', type: 'contacts', properties: P({firstname: 'Two\r\nLines'}), property: 'firstname', field: 'firstname', expect: 'either', same: eq},
+  {name: 'HubSpot contact phone with an emoji', type: 'contacts', properties: P({phone: '+34 600 📞 000'}), property: 'phone', field: 'phone', expect: 'either', same: eq},
+  {name: 'HubSpot company name with an emoji', type: 'companies', properties: {name: 'Tower 🏢 Holdings'}, property: 'name', field: 'accountname', expect: 'either', same: eq},
+  {name: 'HubSpot company description of 65,536 characters for a TEXT column', type: 'companies', properties: {name: 'Verbose Co', description: 'y'.repeat(65_536)}, property: 'description', field: 'description', expect: 'either', same: eq},
+  {name: 'HubSpot company with a negative employee count', type: 'companies', properties: {name: 'Negative Staff Co', numberofemployees: '-3'}, property: 'numberofemployees', field: 'employees', expect: 'either', same: num},
+  {name: 'HubSpot company with an annual revenue of 1e30', type: 'companies', properties: {name: 'Astronomical Co', annualrevenue: '1e30'}, property: 'annualrevenue', field: 'annual_revenue', expect: 'either', same: num},
+  {name: 'HubSpot company with a negative annual revenue', type: 'companies', properties: {name: 'Debt Co', annualrevenue: '-1'}, property: 'annualrevenue', field: 'annual_revenue', expect: 'either', same: num},
+  {name: 'HubSpot company with neither name nor domain', type: 'companies', properties: {phone: '+1 555 0000'}, property: 'phone', field: 'phone', expect: 'either', same: eq},
+  {name: 'HubSpot company name with quotes and backslashes', type: 'companies', properties: {name: `Q "uote" 'Co' \\ end`}, property: 'name', field: 'accountname', expect: 'sync', same: eq},
+  {name: 'HubSpot deal amount of 1e30', type: 'deals', related: true, properties: {dealname: 'Huge Amount', amount: '1e30', dealstage: 'appointmentscheduled', pipeline: 'default', closedate: '2027-01-01T00:00:00.000Z'}, property: 'amount', field: 'amount', expect: 'either', same: num},
+  {name: 'HubSpot deal with a negative amount', type: 'deals', related: true, properties: {dealname: 'Negative Amount', amount: '-250.75', dealstage: 'appointmentscheduled', pipeline: 'default', closedate: '2027-01-01T00:00:00.000Z'}, property: 'amount', field: 'amount', expect: 'either', same: num},
+  {name: 'HubSpot deal closing on 9999-12-31', type: 'deals', related: true, properties: {dealname: 'Far Close', closedate: '9999-12-31T00:00:00.000Z', dealstage: 'appointmentscheduled', pipeline: 'default'}, property: 'closedate', field: 'closingdate', expect: 'either', same: dateEq},
+  {name: 'HubSpot deal closing on 1900-01-01', type: 'deals', related: true, properties: {dealname: 'Old Close', closedate: '1900-01-01T00:00:00.000Z', dealstage: 'appointmentscheduled', pipeline: 'default'}, property: 'closedate', field: 'closingdate', expect: 'either', same: dateEq},
+  {name: 'HubSpot deal name with an emoji', type: 'deals', related: true, properties: {dealname: 'Party 🎉 Deal', closedate: '2027-01-01T00:00:00.000Z', dealstage: 'appointmentscheduled', pipeline: 'default'}, property: 'dealname', field: 'potentialname', expect: 'either', same: eq},
+  {name: 'HubSpot deal with no association (coreBOS needs related_to)', type: 'deals', properties: {dealname: 'Lonely Deal', dealstage: 'appointmentscheduled', pipeline: 'default'}, expect: 'fail', mention: /related_to|associated/i},
+  {name: 'HubSpot deal description with NUL bytes and 4-byte characters', type: 'deals', related: true, properties: {dealname: 'Messy Description', description: `a${NUL}b 🙂 c`, closedate: '2027-01-01T00:00:00.000Z', dealstage: 'appointmentscheduled', pipeline: 'default'}, property: 'description', field: 'description', expect: 'either', same: eq},
+  {name: 'HubSpot deal with no name', type: 'deals', related: true, properties: {amount: '10', closedate: '2027-01-01T00:00:00.000Z', dealstage: 'appointmentscheduled', pipeline: 'default'}, property: 'amount', field: 'amount', expect: 'either', same: num},
+]
+
+describe('reliability: bad input never stops a pass', () => {
+  let env: SyncEnv
+  let push: PassOutcome | Error
+  let pull: PassOutcome | Error
+  const pushWarnings: string[] = []
+  const pullWarnings: string[] = []
+  const pushIds = new Map<string, number>()
+  const pullIds = new Map<string, string>()
+  const goodPush: Array<[CrmModule, number]> = []
+  const afterPush = new Map<string, {object: EmulatorObject | undefined; sent: string | null}>()
+  let goodCompanyId = ''
+  let goodHubSpotIds: string[] = []
+
+  async function permissive(sql: string, params: unknown[]): Promise<void> {
+    const conn = await env.testDb.pool.getConnection()
+    try {
+      // old coreBOS data was written without strict mode: zero and impossible dates, silent truncation
+      await conn.query("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+      await conn.query(sql, params)
+    } finally {
+      await conn.query('SET SESSION sql_mode = DEFAULT').catch(() => undefined)
+      conn.release()
+    }
+  }
+
+  beforeAll(async () => {
+    env = await createSyncEnv(secretEnvOptions())
+    // a module denormalized (Settings > Denormalize), and a description column some installs widened
+    await denormalizeModule(env.testDb, 'Leads')
+    await env.testDb.query('ALTER TABLE vtiger_crmentity MODIFY description MEDIUMTEXT')
+    const [account] = await env.create('Accounts', [{accountname: 'Good Account'}])
+    goodPush.push(['Accounts', account])
+    await env.create('Contacts', [{firstname: 'Twin', lastname: 'Twin A', email: 'shared@example.org'}])
+    for (const c of PUSH_CASES) {
+      const fields = c.module === 'Potentials' ? {related_to: String(account), sales_stage: 'Prospecting', closingdate: '2026-12-31', ...c.fields} : c.fields
+      const [id] = await env.create(c.module, [fields])
+      pushIds.set(c.name, id)
+      for (const [sql, params] of c.sql ?? []) await permissive(sql.replace('?id', String(id)), params)
+      // good neighbours in the same batches
+      if (c.module === 'Contacts') goodPush.push(['Contacts', (await env.create('Contacts', [{firstname: 'Good', lastname: `Neighbour of ${id}`, email: `good${id}@example.org`}]))[0]])
+    }
+    goodPush.push(['Potentials', (await env.create('Potentials', [{potentialname: 'Good Deal', related_to: String(account), sales_stage: 'Prospecting', closingdate: '2026-12-31'}]))[0]])
+    goodPush.push(['Leads', (await env.create('Leads', [{lastname: 'Good Lead', company: 'Good Co'}]))[0]])
+    push = await runPass({command: 'push', config: env.config, flags: {}, renderer: 'silent', warn: (m) => pushWarnings.push(m)}).catch((e: Error) => e)
+    capture('bad-input push', push instanceof Error ? push.message : push.reports)
+    // what the push did, before the pull writes back into the same records
+    for (const c of PUSH_CASES) {
+      const crmid = pushIds.get(c.name)!
+      const object = env.emu.control.all(HS_TYPE[c.module]).find((o) => o.properties.corebos_crmid === String(crmid))
+      let sent: string | null = null
+      if (c.field) {
+        const [row] = await env.testDb.query<Record<string, string | null>>(
+          c.field === 'description'
+            ? 'SELECT e.description AS v FROM vtiger_crmentity e WHERE e.crmid = ?'
+            : `SELECT t.\`${columnOf(c.field)}\` AS v FROM ${tableOf(c.module, c.field)} t WHERE t.${keyOf(c.module, c.field)} = ?`,
+          [crmid],
+        )
+        sent = row?.v ?? null
+      }
+      afterPush.set(c.name, {object: object ? structuredClone(object) : undefined, sent})
+    }
+
+    const [company] = env.emu.control.seed('companies', [{name: 'Good HubSpot Company', domain: 'good-hs.example'}])
+    goodCompanyId = company.id
+    goodHubSpotIds = [company.id, env.emu.control.seed('contacts', [P({lastname: 'Good HubSpot Contact', email: 'good-hs@example.org'})])[0].id]
+    for (const c of PULL_CASES) {
+      const [object] = env.emu.control.seed(c.type, [c.properties])
+      pullIds.set(c.name, object.id)
+      if (c.related) env.emu.control.associate('deals', object.id, 'companies', company.id)
+    }
+    pull = await runPass({command: 'pull', config: env.config, flags: {}, renderer: 'silent', warn: (m) => pullWarnings.push(m)}).catch((e: Error) => e)
+    capture('bad-input pull', pull instanceof Error ? pull.message : pull.reports)
+  })
+  afterAll(async () => {
+    if (env) await captureStoredState(env.testDb)
+    await env?.close()
+  })
+
+  const passed = (outcome: PassOutcome | Error): PassOutcome => {
+    if (outcome instanceof Error) throw new Error(`the pass aborted instead of setting the bad record aside: ${outcome.message}`)
+    return outcome
+  }
+
+  it('the push went through to the end: exit 5 (records failed) or 0, every good neighbour synced', async () => {
+    const outcome = passed(push)
+    expect([0, 5]).toContain(outcome.exitCode)
+    for (const [module, crmid] of goodPush) {
+      const found = env.emu.control.all(HS_TYPE[module]).some((o) => o.properties.corebos_crmid === String(crmid))
+      expect(found, `${module} ${crmid} (good) reached HubSpot`).toBe(true)
+    }
+  })
+
+  it('the pull went through to the end: exit 5 or 0, the good objects are in coreBOS', async () => {
+    const outcome = passed(pull)
+    expect([0, 5]).toContain(outcome.exitCode)
+    for (const id of goodHubSpotIds) {
+      const rows = await env.testDb.query(
+        'SELECT 1 FROM vtiger_contactdetails WHERE hubspotid = ? UNION ALL SELECT 1 FROM vtiger_account WHERE hubspotid = ?',
+        [id, id],
+      )
+      expect(rows, `HubSpot ${id} (good) reached coreBOS`).toHaveLength(1)
+    }
+  })
+
+  it('a second push over the same bad records (retries, links now present) goes through too', async () => {
+    passed(pull)
+    const again = await runPass({command: 'push', config: env.config, flags: {}, renderer: 'silent', warn: () => undefined}).catch((e: Error) => e)
+    capture('bad-input second push', again instanceof Error ? again.message : again.reports)
+    const outcome = passed(again)
+    expect(outcome.exitCode).toBe(5)
+    const failed = new Set(outcome.reports.flatMap((r) => r.failures).map((f) => `${f.module} ${f.crmid}`))
+    // the contact whose account_id holds a contact's crmid is linked now: it must still just wait, not crash the pass
+    expect(failed).toContain(`Contacts ${pushIds.get('contact whose account reference points at a contact')}`)
+  })
+
+  describe.each(PUSH_CASES.map((c) => [c.name, c] as const))('push: %s', (_name, c) => {
+    it('fails naming the record in the ledger, or syncs (a changed value only with a warning)', async () => {
+      const outcome = passed(push)
+      const crmid = pushIds.get(c.name)!
+      const failures = outcome.reports.flatMap((r) => r.failures).filter((f) => f.module === c.module && f.crmid === crmid)
+      const warnings = pushWarnings.concat(outcome.reports.flatMap((r) => r.warnings)).filter((w) => w.includes(`${c.module} ${crmid}`))
+      const {object, sent} = afterPush.get(c.name)!
+      if (c.name.includes('odd opt-in')) {
+        // 'yes' is not the opt-in value '1': the record is simply not synced, and nothing fails
+        expect(object).toBeUndefined()
+        expect(failures).toEqual([])
+        return
+      }
+      if (failures.length > 0) {
+        expect(c.expect, `${c.module} ${crmid} failed: ${failures[0].message}`).not.toBe('sync')
+        const [ledger] = await env.testDb.query<{message: string; category: string}>(
+          "SELECT message, category FROM cbhs_failure WHERE module = ? AND crmid = ? AND direction = 'push' AND open_flag = 1",
+          [c.module, crmid],
+        )
+        expect(ledger, 'an open ledger entry for the record').toBeDefined()
+        expect(ledger.message.length).toBeGreaterThan(0)
+        if (c.mention) expect(failures.map((f) => f.message).join(' ') + ledger.message).toMatch(c.mention)
+        return
+      }
+      expect(c.expect, `${c.module} ${crmid} was expected to fail`).not.toBe('fail')
+      expect(object, `${c.module} ${crmid} neither failed nor reached HubSpot`).toBeDefined()
+      if (c.field && c.property) {
+        const arrived = (object as EmulatorObject).properties[c.property] ?? null
+        if (!(c.same ?? eq)(sent, arrived)) {
+          expect(c.expect, `${c.field} changed from '${String(sent).slice(0, 60)}' to '${String(arrived).slice(0, 60)}'`).not.toBe('sync')
+          expect(warnings, `${c.field} changed from '${String(sent).slice(0, 60)}' to '${String(arrived).slice(0, 60)}' without a warning naming ${c.module} ${crmid}`).not.toEqual([])
+        }
+      }
+    })
+  })
+
+  it('the pull after the push changes no pushed coreBOS value silently (a stand-in for an empty mandatory value comes with a warning)', async () => {
+    const outcome = passed(pull)
+    const warnings = pullWarnings.concat(outcome.reports.flatMap((r) => r.warnings))
+    const silent: string[] = []
+    for (const c of PUSH_CASES) {
+      const before = afterPush.get(c.name)!
+      if (!c.field || !before.object || c.field === 'description') continue
+      const crmid = pushIds.get(c.name)!
+      const [row] = await env.testDb.query<{v: string | null}>(`SELECT t.\`${columnOf(c.field)}\` AS v FROM ${tableOf(c.module, c.field)} t WHERE t.${keyOf(c.module, c.field)} = ?`, [crmid])
+      const now = row?.v ?? null
+      if ((now ?? '') !== (before.sent ?? '') && !warnings.some((w) => w.includes(before.object!.id))) {
+        silent.push(`${c.module} ${crmid} ${c.field}: '${String(before.sent).slice(0, 40)}' → '${String(now).slice(0, 40)}' (HubSpot ${before.object.id})`)
+      }
+    }
+    expect(silent).toEqual([])
+  })
+
+  describe.each(PULL_CASES.map((c) => [c.name, c] as const))('pull: %s', (_name, c) => {
+    it('fails naming the HubSpot object in the ledger, or lands in coreBOS (a changed value only with a warning)', async () => {
+      const outcome = passed(pull)
+      const id = pullIds.get(c.name)!
+      const failures = outcome.reports.flatMap((r) => r.failures).filter((f) => f.hubspotId === id)
+      const warnings = pullWarnings.concat(outcome.reports.flatMap((r) => r.warnings)).filter((w) => w.includes(id))
+      const landed = await findPulled(env, c.type, id)
+      if (failures.length > 0) {
+        expect(c.expect, `HubSpot ${id} failed: ${failures[0].message}`).not.toBe('sync')
+        const [ledger] = await env.testDb.query<{message: string}>("SELECT message FROM cbhs_failure WHERE hubspot_id = ? AND direction = 'pull' AND open_flag = 1", [id])
+        expect(ledger, 'an open ledger entry for the object').toBeDefined()
+        expect(ledger.message).toContain(id)
+        if (c.mention) expect(ledger.message).toMatch(c.mention)
+        return
+      }
+      expect(c.expect, `HubSpot ${id} was expected to fail`).not.toBe('fail')
+      expect(landed, `HubSpot ${id} neither failed nor reached coreBOS`).not.toBeNull()
+      if (c.property && c.field) {
+        const sent = c.properties[c.property] ?? null
+        const arrived = landed!.fields[c.field] ?? null
+        if (!(c.same ?? eq)(sent, arrived)) {
+          expect(c.expect, `${c.property} changed from '${String(sent).slice(0, 60)}' to '${String(arrived).slice(0, 60)}'`).not.toBe('sync')
+          expect(warnings, `${c.property} changed from '${String(sent).slice(0, 60)}' to '${String(arrived).slice(0, 60)}' without a warning naming HubSpot ${id}`).not.toEqual([])
+        }
+      }
+    })
+  })
+
+  // ------------------------------------------------------------------------------------------
+  // files: configuration, maps, config.inc.php (the real binary, exit 3 naming the file)
+  // ------------------------------------------------------------------------------------------
+
+  const CONFIG_CASES: Array<[string, string, RegExp]> = [
+    ['malformed JSON (trailing comma)', 'malformed.json', /not valid JSON at line \d+/],
+    ['a JSON array instead of an object', 'array.json', /must hold a JSON object/],
+    ['an unknown HubSpot tier', 'bad-tier.json', /hubspot\.tier must be one of/],
+    ['a port that is not a number', 'bad-port.json', /db\.port must be a whole number/],
+    ['an empty file', 'empty.json', /not valid JSON/],
+    ['an opt-in for an unknown module', 'bad-optin.json', /unknown module 'Invoices'/],
+    ['a time zone that does not exist', 'bad-timezone.json', /Mars\/Olympus_Mons/],
+    ['a byte-order mark and an unknown conflict policy', 'bom-bad-policy.json', /conflictPolicy|JSON/],
+    ['a unique property name that tries to inject SQL', 'hostile-unique-property.json', /uniqueProperty/],
+  ]
+  it.each(CONFIG_CASES)('config file with %s: exit 3 naming the file', async (_name, file, message) => {
+    const path = join(FIXTURES, 'config', file)
+    // environment variables win over the file: drop the one the file gets wrong
+    const {CBHS_DB_PORT: port, ...rest} = env.env
+    const r = await runCli(['push', '--config', path], {env: file === 'bad-port.json' ? rest : {...rest, CBHS_DB_PORT: port}})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(path)
+    expect(r.stderr).toMatch(message)
+  })
+
+  async function withMap(replace: string, fixture: string): Promise<{dir: string; result: CliResult}> {
+    const dir = mkdtempSync(join(tmpdir(), 'cbhs-maps-'))
+    cpSync(join(PACKAGE_ROOT, 'maps'), dir, {recursive: true})
+    writeFileSync(join(dir, replace), readFileSync(join(FIXTURES, 'maps', fixture)))
+    const result = await runCli(['push'], {env: {...env.env, CBHS_MAPS_DIR: dir}})
+    return {dir, result}
+  }
+
+  it('a map whose coreBOS field name tries to inject SQL: exit 3 naming the file, nothing run', async () => {
+    const before = await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_users')
+    const {result} = await withMap('Contacts2HubSpot.xml', 'Contacts2HubSpot.hostile.xml')
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/Contacts2HubSpot\.xml/)
+    expect(await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_users')).toEqual(before)
+  })
+
+  it('a map whose HubSpot property name tries to inject SQL: exit 3 naming the file', async () => {
+    const {result} = await withMap('HubSpot2Contacts.xml', 'HubSpot2Contacts.hostile-target.xml')
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/HubSpot2Contacts\.xml/)
+  })
+
+  it('a malformed map: exit 3 naming the file and line', async () => {
+    const {result} = await withMap('Contacts2HubSpot.xml', 'Contacts2HubSpot.malformed.xml')
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/Contacts2HubSpot\.xml:\d+/)
+  })
+
+  it('a hostile map stored in vtiger_cbmap: exit 3 naming the map, no SQL run from it', async () => {
+    const hostile = readFileSync(join(FIXTURES, 'maps', 'Contacts2HubSpot.hostile.xml'), 'utf8')
+    const [{id}] = await env.testDb.query<{id: number}>('SELECT id FROM vtiger_crmentity_seq')
+    const cbmapid = Number(id) + 1
+    await env.testDb.query('UPDATE vtiger_crmentity_seq SET id = ?', [cbmapid])
+    await env.testDb.query("INSERT INTO vtiger_crmentity (crmid, smcreatorid, smownerid, modifiedby, setype, description, createdtime, modifiedtime, cbuuid) VALUES (?, 1, 1, 1, 'cbMap', '', NOW(), NOW(), SHA1(?))", [cbmapid, `map${cbmapid}`])
+    await env.testDb.query("INSERT INTO vtiger_cbmap (cbmapid, mapname, maptype, targetname, content) VALUES (?, 'Contacts2HubSpot', 'Mapping', 'Contacts', ?)", [cbmapid, hostile])
+    await env.testDb.query('INSERT INTO vtiger_cbmapcf (cbmapid) VALUES (?)', [cbmapid]).catch(() => undefined)
+    const r = await runCli(['push'], {env: {...env.env, CBHS_MAPS_SOURCE: 'database'}})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/Contacts2HubSpot/)
+  })
+
+  it('a config.inc.php with odd quoting, comments and concatenation is read right', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cbhs-corebos-'))
+    const php = readFileSync(join(FIXTURES, 'corebos-odd-quoting', 'config.inc.php'), 'utf8')
+      .replace('__HOST__', env.env.CBHS_DB_HOST)
+      .replace('__PORT__', env.env.CBHS_DB_PORT)
+      .replace('__USER__', env.env.CBHS_DB_USER)
+      .replace('__PASSWORD__', env.env.CBHS_DB_PASSWORD.replace(/\\/g, '\\\\').replace(/'/g, "\\'"))
+      .replace('__NAME__', env.env.CBHS_DB_NAME)
+    writeFileSync(join(dir, 'config.inc.php'), php)
+    const {CBHS_DB_HOST: _h, CBHS_DB_PORT: _p, CBHS_DB_USER: _u, CBHS_DB_PASSWORD: _w, CBHS_DB_NAME: _n, ...rest} = env.env
+    const r = await runCli(['status', '--json', '--corebos-dir', dir], {env: rest})
+    // logged in with the user, password and database read from the file ('db_port' = ':' . 'NNNN')
+    expect(r.stderr).not.toMatch(/Error/)
+    expect(r.json?.result?.database).toMatchObject({host: env.env.CBHS_DB_HOST, port: Number(env.env.CBHS_DB_PORT), name: env.env.CBHS_DB_NAME})
+  })
+
+  it('a config.inc.php with an unterminated string: exit 3 naming file and line', async () => {
+    const {CBHS_DB_HOST: _h, CBHS_DB_PORT: _p, CBHS_DB_USER: _u, CBHS_DB_PASSWORD: _w, CBHS_DB_NAME: _n, ...rest} = env.env
+    const r = await runCli(['push', '--corebos-dir', join(FIXTURES, 'corebos-syntax-error')], {env: rest})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/corebos-syntax-error\/config\.inc\.php:\d+/)
+  })
+
+  it('a --corebos-dir without config.inc.php: exit 3 naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cbhs-nocorebos-'))
+    const r = await runCli(['push', '--corebos-dir', dir], {env: env.env})
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(join(dir, 'config.inc.php'))
+  })
+})
+
+/** The live coreBOS record a HubSpot object landed in, with the fields the cases look at. */
+async function findPulled(env: SyncEnv, type: 'contacts' | 'companies' | 'deals', id: string): Promise<{module: CrmModule; fields: Record<string, string | null>} | null> {
+  const modules: CrmModule[] = type === 'contacts' ? ['Contacts', 'Leads'] : type === 'companies' ? ['Accounts'] : ['Potentials']
+  for (const module of modules) {
+    const [row] = await env.testDb.query<{crmid: number}>(`SELECT ${KEY[module]} AS crmid FROM ${BASE_TABLE[module]} WHERE hubspotid = ?`, [id])
+    if (!row) continue
+    const [record] = await env.db.records.readByIds(module, [Number(row.crmid)])
+    if (record) return {module, fields: record.fields}
+  }
+  return null
+}
+
+/** Where a push case's field lives (the few the corpus checks). */
+function tableOf(module: CrmModule, field: string): string {
+  if (module === 'Contacts' && field === 'mailingstreet') return 'vtiger_contactaddress'
+  if (module === 'Accounts' && field === 'bill_code') return 'vtiger_accountbillads'
+  return BASE_TABLE[module]
+}
+function keyOf(module: CrmModule, field: string): string {
+  if (module === 'Contacts' && field === 'mailingstreet') return 'contactaddressid'
+  if (module === 'Accounts' && field === 'bill_code') return 'accountaddressid'
+  return KEY[module]
+}
+function columnOf(field: string): string {
+  return ({employees: 'employees', annual_revenue: 'annualrevenue', bill_code: 'bill_code'} as Record<string, string>)[field] ?? field
+}
