@@ -105,7 +105,10 @@ export async function pushModule(
   })
   pages: for await (const page of stream) {
     for (let i = 0; i < page.length; i += BATCH) {
-      let chunk = page.slice(i, i + BATCH).filter((r) => !seen.has(r.crmid))
+      const slice = page.slice(i, i + BATCH)
+      // records already handled as ledger retries still move the watermark past themselves
+      for (const r of slice) if (seen.has(r.crmid) && (!maxSeen || r.modifiedtime > maxSeen)) maxSeen = r.modifiedtime
+      let chunk = slice.filter((r) => !seen.has(r.crmid))
       if (options.limit !== undefined && processed + chunk.length > options.limit) {
         chunk = chunk.slice(0, options.limit - processed)
         incomplete = true
@@ -528,11 +531,13 @@ async function syncAssociations(
   const type = OBJECT_TYPE_OF_MODULE[module]
   const targets = items.map((i) => ({item: i, targets: associationTargets(module, i.planned.record)}))
   const wanted = new Set(targets.flatMap((t) => t.targets.map((x) => x.crmid)))
-  const relatedLinks = new Map<number, Link>()
+  // keyed by module too: a reference may hold the crmid of a record of another module (bad data,
+  // e.g. a contact's account_id pointing at a contact), which must not become a contact→contact association
+  const relatedLinks = new Map<string, Link>()
   for (const m of ['Accounts', 'Contacts'] as CrmModule[]) {
     if (wanted.size === 0) break
     const found = await engine.state.getLinksByCrmids(m, [...wanted])
-    for (const [crmid, link] of found) if (!link.archived) relatedLinks.set(crmid, link)
+    for (const [crmid, link] of found) if (!link.archived) relatedLinks.set(`${m}:${crmid}`, link)
   }
   const toCreate = new Map<HubSpotObjectType, AssociationPair[]>()
   const toRemove = new Map<HubSpotObjectType, AssociationPair[]>()
@@ -541,7 +546,7 @@ async function syncAssociations(
     const desired: Record<string, string[]> = {}
     let pending = false
     for (const t of ts) {
-      const related = relatedLinks.get(t.crmid)
+      const related = t.modules.map((m) => relatedLinks.get(`${m}:${t.crmid}`)).find(Boolean)
       if (!related) {
         pending = true
         continue
