@@ -269,7 +269,8 @@ async function pullBatch(
       continue
     }
     // the same stand-ins as on create, so an empty HubSpot value never empties a mandatory field
-    const stoodIn = echoOfFilled(engine, item, fillRequired(item, fields, null))
+    const filledIn = fillRequired(item, fields, null)
+    const stoodIn = echoOfFilled(engine, item, filledIn)
     const snapshot = item.link?.snapshot ?? {crm: {...record.fields}, hs: {}}
     const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}, record.fields).values as Record<string, string | null>
     if (referenceField) baseFromHubSpot[referenceField] = snapshot.crm[referenceField] ?? null
@@ -301,6 +302,10 @@ async function pullBatch(
       continue
     }
     counts.updated++
+    // a stand-in that replaces the record's (empty) value is an adjustment the user must hear of
+    for (const [field, value] of Object.entries(filledIn)) {
+      if (write[field] === value) report.warnings.push(`HubSpot ${item.object.id}: no ${field}; stored '${value}' in ${item.module} ${record.crmid}`)
+    }
     if (options.dryRun) {
       report.plan.push({module: item.module, crmid: record.crmid, hubspotId: item.object.id, action: 'update', reason: 'changed in HubSpot',
         changes: Object.entries(write).map(([key, value]) => ({key, old: record.fields[key] ?? null, new: value}))})
