@@ -342,7 +342,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
     origins,
   }
   if (!/^[A-Za-z0-9_]+$/.test(config.hubspot.uniqueProperty)) {
-    throw new ConfigError('CONFIG_INVALID', `hubspot.uniqueProperty '${config.hubspot.uniqueProperty}' is not a valid HubSpot property name.`)
+    throw new ConfigError('CONFIG_INVALID', `hubspot.uniqueProperty '${config.hubspot.uniqueProperty}' (from ${origins['hubspot.uniqueProperty']}) is not a valid HubSpot property name.`)
   }
   for (const key of SECRET_KEYS) registerSecret(key === 'db.password' ? config.db.password : config.hubspot.accessToken)
   return config
