@@ -13,7 +13,7 @@ import type {ConflictPolicy, CrmModule} from './sync/types.js'
 import {CRM_MODULES, isCrmModule} from './sync/types.js'
 
 export type OptInMode = 'explicit' | 'default-on'
-export type HubSpotTier = 'starter' | 'professional' | 'enterprise' | 'addon'
+export type HubSpotTier = 'starter' | 'professional' | 'enterprise' | 'addon' | 'unlimited'
 
 export interface CbhsConfig {
   db: {host: string; port: number; user: string; password: string; database: string}
@@ -312,7 +312,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
     hubspot: {
       baseUrl: str('hubspot.baseUrl').replace(/\/+$/, ''),
       accessToken: optStr('hubspot.accessToken'),
-      tier: oneOf('hubspot.tier', ['starter', 'professional', 'enterprise', 'addon'] as const),
+      tier: oneOf('hubspot.tier', ['starter', 'professional', 'enterprise', 'addon', 'unlimited'] as const),
       uniqueProperty: str('hubspot.uniqueProperty'),
       propertyGroup: str('hubspot.propertyGroup'),
       searchPerSecond: int('hubspot.searchPerSecond', 1),

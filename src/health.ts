@@ -96,6 +96,8 @@ export const DAILY_API_LIMIT: Readonly<Record<HubSpotTier, number>> = {
   professional: 625_000,
   enterprise: 1_000_000,
   addon: 625_000 + 1_000_000,
+  // a stand-in without limits: nothing to warn about
+  unlimited: Number.MAX_SAFE_INTEGER,
 }
 
 /** Midnight UTC of the day holding `nowMs`: the boundary of "API calls today". */

@@ -331,6 +331,7 @@ export async function setupCoreBos(pool: Pool, options: SetupOptions): Promise<S
   await setupStateTables(pool, found, options, result)
   for (const info of found.modules.values()) await setupControlFields(pool, found, info, options, result)
   await setupScanIndexes(pool, found, options, result)
+  await setupHubSpotIdIndexes(pool, found, options, result)
   return result
 }
 
@@ -631,6 +632,26 @@ async function setupScanIndexes(pool: Pool, found: Inspection, options: SetupOpt
       await pool.query(
         `ALTER TABLE ${quoteIdent(table)} ADD INDEX ${quoteIdent(index.name)} (${index.columns.map(quoteIdent).join(', ')}), ALGORITHM=INPLACE, LOCK=NONE`,
       )
+    }
+  }
+}
+
+/**
+ * An index on each base table's hubspotid (a column cbhs owns): pull looks records up by it for
+ * every object it has no link for, which would otherwise scan the whole table each time.
+ */
+async function setupHubSpotIdIndexes(pool: Pool, found: Inspection, options: SetupOptions, result: SetupResult): Promise<void> {
+  for (const info of found.modules.values()) {
+    const [rows] = await pool.query(
+      `SELECT INDEX_NAME AS name, COLUMN_NAME AS col, SEQ_IN_INDEX AS seq FROM information_schema.STATISTICS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+      [options.database, info.baseTable],
+    )
+    const present = (rows as Array<{name: string; col: string; seq: number}>).some((r) => r.col.toLowerCase() === 'hubspotid' && Number(r.seq) === 1)
+    if (present) continue
+    result.changes.push({kind: 'add-index', target: `${info.baseTable}.cbhs_hubspotid`, detail: '(hubspotid) so records are found by their HubSpot id without a full scan'})
+    if (!options.dryRun) {
+      await pool.query(`ALTER TABLE ${quoteIdent(info.baseTable)} ADD INDEX cbhs_hubspotid (hubspotid), ALGORITHM=INPLACE, LOCK=NONE`)
     }
   }
 }

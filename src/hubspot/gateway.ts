@@ -25,7 +25,7 @@ import {
   type StandardErrorLike,
 } from './batch.js'
 import {errorBodyOf, HubSpotApiError} from './failures.js'
-import {RateLimiter, TIER_TEN_SECOND_MAX, type HubSpotTier} from './limiter.js'
+import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type HubSpotTier} from './limiter.js'
 import {ModifiedWindow, type PlannedSearch, type SearchFilter} from './search-window.js'
 import {createAgent, Transport, type HttpInfoLike, type RetryInfo} from './transport.js'
 
@@ -232,7 +232,7 @@ export class HubSpotGateway implements HubSpotPort {
     const timeoutMs = options.requestTimeoutMs ?? 30_000
     this.limiter = new RateLimiter({
       windowMax: TIER_TEN_SECOND_MAX[this.tier],
-      searchPerSecond: options.searchPerSecond ?? 4,
+      searchPerSecond: searchRateFor(this.tier, options.searchPerSecond),
       maxConcurrent: this.maxConcurrent,
       clock: this.clock,
       sleep,

@@ -5,7 +5,11 @@
  */
 import type {Clock} from '../sync/ports.js'
 
-export type HubSpotTier = 'starter' | 'professional' | 'enterprise' | 'addon'
+/**
+ * 'unlimited' is for HubSpot stand-ins without limits (the emulator with limits off, benchmarks of
+ * cbhs's own cost); against the real HubSpot it would only trade throttling for 429s.
+ */
+export type HubSpotTier = 'starter' | 'professional' | 'enterprise' | 'addon' | 'unlimited'
 
 /** Requests per rolling 10 seconds, per app (reference/hubspot-api.md §3.1). */
 export const TIER_TEN_SECOND_MAX: Readonly<Record<HubSpotTier, number>> = {
@@ -13,6 +17,12 @@ export const TIER_TEN_SECOND_MAX: Readonly<Record<HubSpotTier, number>> = {
   professional: 190,
   enterprise: 190,
   addon: 250,
+  unlimited: 1_000_000,
+}
+
+/** Search requests per second cbhs allows itself by default (HubSpot: 5 per account; keep one spare). */
+export function searchRateFor(tier: HubSpotTier, configured: number | undefined): number {
+  return tier === 'unlimited' ? 10_000 : (configured ?? 4)
 }
 
 export type Bucket = 'general' | 'search'

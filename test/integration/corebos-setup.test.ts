@@ -264,11 +264,12 @@ describe('setupCoreBos adopting the legacy integration', () => {
     expect(result.changes).toEqual(dry.changes)
 
     const on = (target: string) => result.changes.filter((c) => c.target.startsWith(target)).map((c) => c.kind)
-    expect(on('vtiger_contactdetails.')).toEqual(Array(7).fill('adopt-column'))
+    // the legacy integration left hubspotid unindexed: setup adds the lookup index cbhs needs
+    expect(on('vtiger_contactdetails.')).toEqual([...Array(7).fill('adopt-column'), 'add-index'])
     expect(on('Contacts.')).toEqual(Array(7).fill(['reactivate-field', 'add-field-permissions']).flat())
-    expect(on('vtiger_account.')).toEqual(Array(7).fill('adopt-column'))
+    expect(on('vtiger_account.')).toEqual([...Array(7).fill('adopt-column'), 'add-index'])
     expect(on('Accounts.')).toEqual(['add-block', ...Array(7).fill('add-field')])
-    expect(on('vtiger_leaddetails.')).toEqual(Array(7).fill('add-column'))
+    expect(on('vtiger_leaddetails.')).toEqual([...Array(7).fill('add-column'), 'add-index'])
     expect(result.legacyLinkedRecords).toEqual({Contacts: 1, Accounts: 0})
     expect(result.warnings).toEqual([expect.stringContaining('vtiger_account.hubspotid is varchar(20)')])
 

@@ -104,7 +104,7 @@ describe('push scenarios', () => {
   })
 
   it('pushes 10,000 contacts, 2,000 accounts, 3,000 potentials and 1,000 leads once each with associations; a second push writes nothing', async () => {
-    env = await createSyncEnv()
+    env = await createSyncEnv({env: {CBHS_HUBSPOT_TIER: 'unlimited'}})
     const accounts: number[] = []
     for (let i = 0; i < 2000; i += 500) {
       accounts.push(...(await env.create('Accounts', Array.from({length: 500}, (_, k) => ({accountname: `Account ${i + k}`, phone: `+1 555 ${i + k}`})))))

@@ -112,7 +112,7 @@ describe('health rules', () => {
   })
 
   it('daily limits by tier; the day starts at midnight UTC', () => {
-    expect(DAILY_API_LIMIT).toEqual({starter: 250_000, professional: 625_000, enterprise: 1_000_000, addon: 1_625_000})
+    expect(DAILY_API_LIMIT).toEqual({starter: 250_000, professional: 625_000, enterprise: 1_000_000, addon: 1_625_000, unlimited: Number.MAX_SAFE_INTEGER})
     expect(new Date(utcDayStart(Date.parse('2025-06-30T23:59:59.999Z'))).toISOString()).toBe('2025-06-30T00:00:00.000Z')
     expect(new Date(utcDayStart(Date.parse('2025-07-01T00:00:00.000Z'))).toISOString()).toBe('2025-07-01T00:00:00.000Z')
   })
