@@ -23,10 +23,7 @@ export interface EmulatorStarted {
 export default class EmulatorCommand extends CbhsCommand<typeof EmulatorCommand> {
   static override description = `run the local HubSpot emulator, for demos and rehearsals
 
-A HubSpot CRM API (contacts, companies, deals, associations, search, properties, pipelines) on
-127.0.0.1, with an empty portal. It prints its URL and the line that points cbhs at it, then runs
-until Ctrl+C or SIGTERM. It reads no configuration and touches no database. Its control routes
-under /_emulator/ (seed, faults, limits, requests) need no token: it only listens on 127.0.0.1.`
+A HubSpot CRM API (contacts, companies, deals, associations, search, properties, pipelines) on 127.0.0.1, with an empty portal. It prints its URL and the line that points cbhs at it, then runs until Ctrl+C or SIGTERM. It reads no configuration and touches no database. Its control routes under /_emulator/ (seed, faults, limits, requests) need no token: it only listens on 127.0.0.1.`
 
   static override examples = [
     {description: 'Start on a free port and print how to use it', command: '<%= config.bin %> <%= command.id %>'},

@@ -69,17 +69,9 @@ interface MapSet {
 export default class MapValidate extends CbhsCommand<typeof MapValidate> {
   static override description = `check Business Maps and report every issue at once
 
-Offline by default, so CI can run it with no database and no network: well-formed XML (line and
-column), the Mapping grammar, names and direction (file name and content agree), duplicate
-targets, what cbhs cannot run (EXPRESSION, RULE, relation templates), what creations need, and,
-for a folder, which of the eight maps are missing. PATH is a map file or a folder of them (default:
-the configured maps folder). --source database checks the maps stored in coreBOS (vtiger_cbmap)
-instead. --online also checks against the live schemas: coreBOS fields exist and are active
-(vtiger_field), HubSpot properties exist and are writable, types convert, and this install's
-mandatory fields are filled.
+Offline by default, so CI can run it with no database and no network: well-formed XML (line and column), the Mapping grammar, names and direction (file name and content agree), duplicate targets, what cbhs cannot run (EXPRESSION, RULE, relation templates), what creations need, and, for a folder, which of the eight maps are missing. PATH is a map file or a folder of them (default: the configured maps folder). --source database checks the maps stored in coreBOS (vtiger_cbmap) instead. --online also checks against the live schemas: coreBOS fields exist and are active (vtiger_field), HubSpot properties exist and are writable, types convert, and this install's mandatory fields are filled.
 
-One issue per line, file:line:col first; --format github turns them into pull-request
-annotations. Exits 3 when any issue is an error (with --strict, also on warnings), else 0.`
+One issue per line, file:line:col first; --format github turns them into pull-request annotations. Exits 3 when any issue is an error (with --strict, also on warnings), else 0.`
 
   static override examples = [
     {description: 'Check the configured maps folder (the maps shipped with cbhs unless CBHS_MAPS_DIR says otherwise)', command: '<%= config.bin %> <%= command.id %>'},
