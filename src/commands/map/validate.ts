@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core'
 import {CbhsCommand} from '../../base-command.js'
 import {openDatabase, openHubSpot, type Database} from '../../context.js'
 import {readCbMaps} from '../../corebos/maps.js'
-import {UsageError} from '../../errors.js'
+import {EXIT, UsageError} from '../../errors.js'
 import {commonFlags} from '../../flags.js'
 import type {HubSpotGateway} from '../../hubspot/gateway.js'
 import {
@@ -150,7 +150,7 @@ One issue per line, file:line:col first; --format github turns them into pull-re
       const lines = formatIssues(sorted, format)
       lines.push(summaryLine({maps: maps.length, errors, warnings, online, strict, valid}))
       this.print(lines.join('\n'))
-      if (!valid) process.exitCode = 3
+      if (!valid) process.exitCode = EXIT.CONFIG
       return result
     } finally {
       gateway?.close()
