@@ -44,14 +44,15 @@ export async function runTasks<C>(tasks: TaskSpec<C>[], context: C, mode: Render
       if (suffix) task.title = `${spec.title}: ${redact(suffix)}`
     },
   }))
+  const lines = {timestamp: PRESET_TIMESTAMP, logTitleChange: true}
   const list = new Listr<C, 'default', 'verbose'>(listrTasks, {
     concurrent: false,
     exitOnError: true,
     registerSignalListeners: false,
     renderer: mode === 'silent' ? 'silent' : mode === 'live' ? 'default' : 'verbose',
     fallbackRenderer: 'verbose',
-    rendererOptions: {outputBar: 1, persistentOutput: false, collapseErrors: false},
-    fallbackRendererOptions: {timestamp: PRESET_TIMESTAMP, logTitleChange: true},
+    rendererOptions: mode === 'live' ? {outputBar: 1, persistentOutput: false, collapseErrors: false} : lines,
+    fallbackRendererOptions: lines,
   } as never)
   return list.run(context)
 }
