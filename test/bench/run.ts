@@ -7,7 +7,7 @@
  *   npm run bench -- --full            adds the tiered 100,000 runs and the other 100,000 scenarios
  *   npm run bench -- --size 1000000    the "big" size (default 100000)
  *   npm run bench -- --small 2000      the small size (default 10000)
- *   npm run bench -- --only pull       scenarios whose name contains "pull"
+ *   npm run bench -- --only 'pull|idle' scenarios whose name matches the regular expression
  *   npm run bench -- --no-build        skip `tsc` (dist/ must be current)
  *
  * This process only prepares and reports. The emulator runs in its own process (emulator-host.ts),
@@ -112,7 +112,7 @@ function plan(o: Options): {groups: Group[]; skipped: string[]} {
   groups.push({kind: 'micro', size: 0, tier: 'professional', steps: ['gateway upsert']})
   for (const g of groups) {
     if (!o.naive) g.steps = g.steps.filter((s) => s !== 'naive push')
-    if (o.only) g.steps = g.steps.filter((s) => s.includes(o.only!))
+    if (o.only) g.steps = g.steps.filter((s) => new RegExp(o.only!).test(s))
   }
   if (!o.naive) skipped.push('naive baseline (--no-naive)')
   if (o.only) skipped.push(`everything not matching --only '${o.only}'`)
@@ -147,8 +147,10 @@ export interface Row {
   rssAtStartMb: number | null
   /** CPU seconds of the measured process, the emulator and MariaDB during the phase */
   cpu: {worker: number | null; emulator: number | null; mariadb: number | null} | null
-  /** MariaDB statements and redo-log fsyncs during the phase */
+  /** MariaDB statements and fsyncs during the phase, server-wide */
   db: DbCounters | null
+  /** what the measured process reported about itself */
+  worker: WorkerResult | null
   targets: Target[]
   notes: string[]
   apiCallsByEndpoint: Record<string, number>
@@ -218,11 +220,18 @@ function explain(row: Row): void {
   }
   if (failed.some((f) => f.includes('rec/s') || f.includes('≤ 1.5 s') || f.includes('% of bound'))) {
     if (cpuLine) row.notes.push(cpuLine)
-    if (row.db && row.records > 0) {
-      row.notes.push(`MariaDB: ${fmtInt(row.db.statements)} statements (${(row.db.statements / row.records).toFixed(1)}/record), ${fmtInt(row.db.fsyncs)} log fsyncs (${(row.db.fsyncs / row.records).toFixed(2)}/record)`)
+    const x = row.worker?.extra
+    if (x && typeof x.dbStatements === 'number' && row.records > 0 && row.wallMs) {
+      const top = Object.entries((x.dbTop ?? {}) as Record<string, number>).slice(0, 4).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')
+      row.notes.push(
+        `MariaDB: ${fmtInt(x.dbStatements)} statements from cbhs (${(x.dbStatements / row.records).toFixed(1)}/record), one in flight ${Math.round((Number(x.dbBusyMs) / row.wallMs) * 100)} % of the wall time; most: ${top}` +
+          (row.db ? `; server-wide ${fmtInt(row.db.fsyncs)} InnoDB fsyncs` : ''),
+      )
     }
   }
-  if (failed.some((f) => f.includes('calls') && row.scenario === 'idle pass')) row.notes.push(`calls by endpoint: ${top}`)
+  if (failed.some((f) => f.includes('calls')) && row.scenario === 'idle pass') {
+    row.notes.push(`calls by endpoint: ${byEp.map(([k, v]) => `${k} ${v}`).join(', ')}`)
+  }
 }
 
 function pct(cpuS: number | null, wallS: number): string {
@@ -413,13 +422,13 @@ type DbCounters = {statements: number; fsyncs: number}
 
 let statusConn: mysql.Connection | undefined
 
-/** Statements and redo-log fsyncs: each autocommit write costs one fsync with innodb_flush_log_at_trx_commit = 1. */
+/** Statements and InnoDB fsyncs: with innodb_flush_log_at_trx_commit = 1 every autocommit write waits for one. */
 async function dbCounters(): Promise<DbCounters | null> {
   try {
     statusConn ??= await mysql.createConnection(testServer())
-    const [rows] = await statusConn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Innodb_os_log_fsyncs')")
+    const [rows] = await statusConn.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Innodb_data_fsyncs')")
     const v = new Map((rows as Array<{Variable_name: string; Value: string}>).map((r) => [r.Variable_name, Number(r.Value)]))
-    return {statements: v.get('Questions') ?? 0, fsyncs: v.get('Innodb_os_log_fsyncs') ?? 0}
+    return {statements: v.get('Questions') ?? 0, fsyncs: v.get('Innodb_data_fsyncs') ?? 0}
   } catch {
     return null
   }
@@ -524,6 +533,7 @@ function toRow(scenario: ScenarioName, tier: Tier, records: number, m: Measured 
     rssAtStartMb: m && m.worker.rssStartKb ? m.worker.rssStartKb / 1024 : null,
     cpu: m ? m.cpu : null,
     db: m ? m.db : null,
+    worker: m ? m.worker : null,
     targets: [],
     notes,
     apiCallsByEndpoint: m ? m.emu.byEndpoint : {},

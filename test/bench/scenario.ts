@@ -7,6 +7,8 @@
  * The database and the emulator are prepared by run.ts and named in the environment (CBHS_*,
  * HUBSPOT_ACCESS_TOKEN). The last stdout line is `BENCH_RESULT {json}`.
  */
+import {createRequire} from 'node:module'
+import {dirname, join} from 'node:path'
 import {loadConfig, type CbhsConfig} from '../../src/config.js'
 import {createHubSpotGateway} from '../../src/hubspot/gateway.js'
 import {runPass} from '../../src/pass.js'
@@ -30,6 +32,50 @@ export interface WorkerResult {
   /** CPU seconds (user + system) the process used */
   cpuS: number | null
   extra?: Record<string, unknown>
+}
+
+/**
+ * Counts the statements this process sends to MariaDB and the time at least one is in flight, by
+ * wrapping mysql2's connection (the pool cbhs builds uses it). A pass that waits on one round trip
+ * after another is bound by their number, not by CPU; this says which.
+ */
+const dbTally = {statements: 0, busyMs: 0, byKind: new Map<string, number>()}
+function countStatements(): void {
+  const require = createRequire(import.meta.url)
+  // by absolute path: the package's exports map does not list its internals
+  const Base = require(join(dirname(require.resolve('mysql2')), 'lib/base/connection.js')) as {prototype: Record<string, (...args: unknown[]) => any>}
+  let inFlight = 0
+  let since = 0
+  for (const method of ['query', 'execute']) {
+    const original = Base.prototype[method]
+    Base.prototype[method] = function (this: unknown, ...args: unknown[]) {
+      const command = original.apply(this, args)
+      const sql = typeof args[0] === 'string' ? args[0] : String((args[0] as {sql?: string})?.sql ?? '')
+      const kind = statementKind(sql)
+      dbTally.statements++
+      dbTally.byKind.set(kind, (dbTally.byKind.get(kind) ?? 0) + 1)
+      if (inFlight++ === 0) since = performance.now()
+      command?.once?.('end', () => {
+        if (--inFlight === 0) dbTally.busyMs += performance.now() - since
+      })
+      return command
+    }
+  }
+}
+
+/** 'UPDATE vtiger_account', 'SELECT vtiger_crmentity', 'COMMIT' … */
+function statementKind(sql: string): string {
+  const verb = (/^\s*(\w+)/.exec(sql)?.[1] ?? '?').toUpperCase()
+  const table =
+    verb === 'SELECT'
+      ? /\bFROM\s+`?(\w+)/i.exec(sql)?.[1]
+      : /^\s*\w+\s+(?:IGNORE\s+|LOW_PRIORITY\s+)?(?:INTO\s+|FROM\s+)?`?(\w+)/i.exec(sql)?.[1]
+  return table && !['START', 'COMMIT', 'ROLLBACK', 'SET'].includes(verb) ? `${verb} ${table}` : verb
+}
+
+function dbSummary(): Record<string, unknown> {
+  const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 8)
+  return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top)}
 }
 
 function configFor(tier: Tier): CbhsConfig {
@@ -212,6 +258,7 @@ async function main(): Promise<void> {
   const size = Number(sizeArg)
   const tier = (tierArg ?? 'off') as Tier
   const rssStartKb = process.resourceUsage().maxRSS
+  countStatements()
   let result: Omit<WorkerResult, 'rssStartKb' | 'maxRssKb' | 'cpuS'>
   if (name === 'push' || name === 'pull') result = await pass(name, tier)
   else if (name === 'reconcile') result = await reconcile(tier)
@@ -219,6 +266,7 @@ async function main(): Promise<void> {
   else if (name === 'gateway-upsert') result = await gatewayUpsert(size, tier)
   else throw new Error(`unknown scenario ${name}`)
   const cpu = process.cpuUsage()
+  result.extra = {...result.extra, ...dbSummary()}
   const full: WorkerResult = {...result, rssStartKb, maxRssKb: process.resourceUsage().maxRSS, cpuS: (cpu.user + cpu.system) / 1e6}
   process.stdout.write(`\nBENCH_RESULT ${JSON.stringify(full)}\n`)
 }
