@@ -5,6 +5,7 @@
  */
 import type {CbhsConfig} from './config.js'
 import {buildEngine, openDatabase, openHubSpot, withLegacySettings, type Database} from './context.js'
+import {classifyDbError} from './corebos/connection.js'
 import {DbPassLock, lockNameFor} from './corebos/lock.js'
 import {EXIT, UsageError} from './errors.js'
 import {runTasks, type RendererMode, type TaskSpec} from './output/tasks.js'
@@ -139,9 +140,16 @@ export async function runUnderLock<R>(
       finish = {exitCode: done.exitCode, counts: done.counts, apiCalls: done.apiCalls}
       return {...done, runId}
     } catch (error) {
-      const e = error as Error & {exitCode?: number; runCounts?: Record<string, number>; runApiCalls?: number}
+      // a connection lost mid-pass (server restart, KILL, network) is "database unreachable" (exit 4),
+      // not a bug: the next pass resumes from the last committed checkpoint
+      const classified = classifyDbError(error, db.settings)
+      const e = (classified === error ? error : Object.assign(classified as Error, pick(error))) as Error & {
+        exitCode?: number
+        runCounts?: Record<string, number>
+        runApiCalls?: number
+      }
       finish = {exitCode: e.exitCode ?? EXIT.BUG, counts: e.runCounts ?? {}, apiCalls: e.runApiCalls ?? 0, message: e.message}
-      throw error
+      throw e
     } finally {
       await db.state.finishRun(runId, finish).catch(() => undefined)
     }
@@ -149,6 +157,12 @@ export async function runUnderLock<R>(
     await lock.releaseAll().catch(() => undefined)
     await db.close().catch(() => undefined)
   }
+}
+
+/** The run counters a failing body attached to its error, carried over to the classified error. */
+function pick(error: unknown): {runCounts?: Record<string, number>; runApiCalls?: number} {
+  const e = error as {runCounts?: Record<string, number>; runApiCalls?: number}
+  return {runCounts: e?.runCounts, runApiCalls: e?.runApiCalls}
 }
 
 function moduleList(direction: Direction, options: PassOptions): CrmModule[] {

@@ -37,7 +37,8 @@ export function createPool(settings: DbSettings, connectionLimit = 4): Pool {
   })
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE'])
+// ER_CONNECTION_KILLED: a query whose session an admin (or the server) killed; the connection is gone
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'])
 
 /** Maps a mysql2 connection-level error to a CbhsError; returns other errors unchanged. */
 export function classifyDbError(error: unknown, settings: Pick<DbSettings, 'host' | 'port' | 'user' | 'database'>): unknown {
