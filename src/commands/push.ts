@@ -4,11 +4,7 @@ import {conflictFlag, passFlags} from '../flags.js'
 export default class Push extends PassCommand<typeof Push> {
   static override description = `send coreBOS changes to HubSpot
 
-Reads the records of Accounts, Contacts, Leads and Potentials changed since the last push (or all of
-them with --full), maps them through the <Module>2HubSpot maps and writes them to HubSpot in batches
-of 100: new ones by upsert on the corebos_crmid property, changed ones with only their changed
-properties. Trashed records are archived in HubSpot. Failing records go to the ledger and are retried
-on the next pass; the exit code is then 5.`
+Reads the records of Accounts, Contacts, Leads and Potentials changed since the last push (or all of them with --full), maps them through the <Module>2HubSpot maps and writes them to HubSpot in batches of 100: new ones by upsert on the corebos_crmid property, changed ones with only their changed properties. Trashed records are archived in HubSpot. Failing records go to the ledger and are retried on the next pass; the exit code is then 5.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',

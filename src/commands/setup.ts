@@ -19,11 +19,7 @@ export interface SetupResult {
 export default class Setup extends CbhsCommand<typeof Setup> {
   static override description = `prepare coreBOS and HubSpot for syncing (idempotent)
 
-coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control fields on Accounts,
-Contacts, Leads and Potentials (block LBL_HUBSPOT_INFORMATION), as vtlib installs fields; columns
-left by the legacy integration are adopted with their data. HubSpot: a "coreBOS" property group and
-the unique property corebos_crmid on contacts, companies and deals. Never drops anything; run it
-again after an upgrade. --dry-run lists what it would change.`
+coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control fields on Accounts, Contacts, Leads and Potentials (block LBL_HUBSPOT_INFORMATION), as vtlib installs fields; columns left by the legacy integration are adopted with their data. HubSpot: a "coreBOS" property group and the unique property corebos_crmid on contacts, companies and deals. Never drops anything; run it again after an upgrade. --dry-run lists what it would change.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
