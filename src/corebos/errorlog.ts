@@ -6,6 +6,7 @@
 import {redact} from '../errors.js'
 import type {CrmModule, Direction} from '../sync/types.js'
 import type {Pool} from './connection.js'
+import {instantToNaive} from '../maps/time.js'
 
 /** ~370 days, as the legacy logMessage() */
 const EXPIRES_SECONDS = 32_000_000
@@ -50,18 +51,7 @@ function columnsOfSubscriptions(columns: Set<string>): boolean {
 
 /** A naive 'YYYY-MM-DD HH:MM:SS' in `timezone`, the way PHP's date() writes coreBOS DATETIMEs. */
 export function naiveDatetime(ms: number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms))
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00'
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`
+  return instantToNaive(ms, timezone)
 }
 
 /** PHP print_r of strings, numbers and nested string-keyed arrays. */

@@ -3,6 +3,7 @@
  * CRMEntity::insertIntoEntityTable would store for a column, or a reason why it cannot be stored.
  */
 import {ConfigError} from '../errors.js'
+import {isValidTimezone, wallClock as instantWallClock, type WallClock as BaseWallClock} from '../maps/time.js'
 
 /** A column as information_schema describes it; only what validation and conventions need. */
 export interface ColumnInfo {
@@ -27,57 +28,26 @@ export interface ColumnInfo {
 // time
 // ---------------------------------------------------------------------------------------------
 
-const formatters = new Map<string, Intl.DateTimeFormat>()
-
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let fmt = formatters.get(timezone)
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat('en-US', {
-        timeZone: timezone,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-        hourCycle: 'h23',
-      })
-    } catch (error) {
-      throw new ConfigError('BAD_TIMEZONE', `'${timezone}' is not a known IANA time zone.`, {
-        suggestion: "Set the install's $default_timezone (e.g. 'UTC' or 'Europe/Madrid') in the cbhs configuration.",
-        cause: error,
-      })
-    }
-    formatters.set(timezone, fmt)
-  }
-  return fmt
-}
-
 /** Throws a ConfigError when the zone is unknown, so a bad setting fails before any write. */
 export function checkTimezone(timezone: string): void {
-  formatterFor(timezone)
+  if (!isValidTimezone(timezone)) {
+    throw new ConfigError('BAD_TIMEZONE', `'${timezone}' is not a known IANA time zone.`, {
+      suggestion: "Set the install's $default_timezone (e.g. 'UTC' or 'Europe/Madrid') in the cbhs configuration.",
+    })
+  }
 }
 
-export interface WallClock {
-  year: number
-  month: number
-  day: number
-  hour: number
-  minute: number
-  second: number
+export interface WallClock extends BaseWallClock {
   /** 0 = Sunday */
   weekday: number
 }
 
 /** The wall-clock time of an instant in a zone: what PHP's date() prints with that default zone. */
 export function wallClock(timezone: string, at: Date = new Date()): WallClock {
-  const parts: Record<string, number> = {}
-  for (const p of formatterFor(timezone).formatToParts(at)) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value)
-  }
-  const weekday = new Date(Date.UTC(parts.year, parts.month - 1, parts.day)).getUTCDay()
-  return {year: parts.year, month: parts.month, day: parts.day, hour: parts.hour, minute: parts.minute, second: parts.second, weekday}
+  checkTimezone(timezone)
+  const w = instantWallClock(at.getTime(), timezone)
+  const weekday = new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay()
+  return {...w, weekday}
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')

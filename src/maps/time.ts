@@ -45,7 +45,8 @@ export interface WallClock {
   second: number
 }
 
-function wallClock(ms: number, timeZone: string): WallClock {
+/** The wall clock an instant shows in a zone. */
+export function wallClock(ms: number, timeZone: string): WallClock {
   const parts = formatter(timeZone).formatToParts(new Date(ms))
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0)
   const era = parts.find((p) => p.type === 'era')?.value
