@@ -5,12 +5,15 @@
  * through cbhs's own view.
  */
 import {spawn} from 'node:child_process'
+import mysql from 'mysql2/promise'
 import {appendFileSync} from 'node:fs'
 import {prng} from '../../src/emulator/faults.js'
 import type {Emulator} from '../../src/emulator/index.js'
 import type {CrmModule} from '../../src/sync/types.js'
 import {BIN, ROOT, runCli, type CliResult} from '../support/cli.js'
 import {BASE_TABLE} from '../support/corebos-fixtures.js'
+import {testServer} from '../support/db.js'
+import {SECRET_DB_USER} from '../support/secrets.js'
 import type {SyncEnv} from '../support/sync-env.js'
 
 export {prng}
@@ -274,4 +277,19 @@ export function trialLine(kind: string, n: number, seed: number, outcome: KillOu
         ? 'invariants held'
         : `BROKEN: ${violations.map((v) => `${v.invariant}: ${v.detail}`).slice(0, 5).join(' | ')}`
   return `${kind} trial ${n} seed ${seed}: ${what}; ${verdict}`
+}
+
+/** Kills every connection cbhs (the secret user) has open on `database`, as an admin would with KILL. */
+export async function killCbhsConnections(database: string): Promise<number> {
+  const admin = await mysql.createConnection(testServer())
+  try {
+    const [rows] = await admin.query('SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND DB = ?', [SECRET_DB_USER, database])
+    let n = 0
+    for (const {ID} of rows as Array<{ID: number}>) {
+      await admin.query(`KILL ${Number(ID)}`).then(() => n++, () => undefined)
+    }
+    return n
+  } finally {
+    await admin.end()
+  }
 }

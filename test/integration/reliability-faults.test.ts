@@ -8,31 +8,14 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {checkPushed, createMany, Rng, runToEnd} from '../chaos/harness.js'
+import {checkPushed, createMany, killCbhsConnections, Rng, runToEnd} from '../chaos/harness.js'
 import {runCli} from '../support/cli.js'
-import {testServer} from '../support/db.js'
-import {captureStoredState, SECRET_DB_USER, secretEnvOptions} from '../support/secrets.js'
+import {captureStoredState, secretEnvOptions} from '../support/secrets.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
-import mysql from 'mysql2/promise'
 import {spawn} from 'node:child_process'
 import {BIN, ROOT} from '../support/cli.js'
 
 const SEED = Number(process.env.CBHS_CHAOS_SEED ?? Date.now() % 1_000_000)
-
-/** Kills every connection cbhs (the secret user) has open on `database`, as an admin would with KILL. */
-export async function killCbhsConnections(database: string): Promise<number> {
-  const admin = await mysql.createConnection(testServer())
-  try {
-    const [rows] = await admin.query('SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND DB = ?', [SECRET_DB_USER, database])
-    let n = 0
-    for (const {ID} of rows as Array<{ID: number}>) {
-      await admin.query(`KILL ${Number(ID)}`).then(() => n++, () => undefined)
-    }
-    return n
-  } finally {
-    await admin.end()
-  }
-}
 
 describe('reliability: faults and concurrency', () => {
   let env: SyncEnv
