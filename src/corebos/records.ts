@@ -352,6 +352,27 @@ export class CoreBosRecords implements CrmRecords {
     return out
   }
 
+  async findByEmails(module: CrmModule, emails: string[]): Promise<Map<string, CrmRecord[]>> {
+    const st = await this.storage(module)
+    const field = st.meta.fields.get('email')
+    const out = new Map<string, CrmRecord[]>()
+    // only the base table's own e-mail column is searched: it is indexed in both Contacts and Leads
+    if (!field || field.table !== st.meta.baseTable) return out
+    const plan = readPlan(st)
+    const live = this.filters(st, plan, {includeDeleted: false, optIn: 'any'})
+    const unique = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))]
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk = unique.slice(i, i + ID_CHUNK)
+      // the column's collation is case-insensitive, so the index serves this IN
+      const records = await this.selectRecords(st, plan, {sql: [`b.${quoteIdent(field.column)} IN (?)`, ...live.sql], params: [chunk, ...live.params]})
+      for (const rec of records) {
+        const email = (rec.fields.email ?? '').trim().toLowerCase()
+        if (email) (out.get(email) ?? out.set(email, []).get(email)!).push(rec)
+      }
+    }
+    return out
+  }
+
   // -------------------------------------------------------------------------------------------
   // writes
   // -------------------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ export interface CrmRecords {
    * created a record and died before saving its link finds it here, and so do legacy links.
    */
   findByHubSpotIds(module: CrmModule, hubspotIds: string[]): Promise<Map<string, CrmRecord>>
+  /** live records of the module (Contacts, Leads) by e-mail, lower-cased; several per e-mail possible */
+  findByEmails(module: CrmModule, emails: string[]): Promise<Map<string, CrmRecord[]>>
   /** creates records exactly as coreBOS would (crmid, entity row, crmobject, every module table, number) */
   create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
   /** updates fields and bumps modifiedtime in the entity table and crmobject */

@@ -132,7 +132,8 @@ function addCounts(a: ModuleCounts, b: ModuleCounts): ModuleCounts {
   return out
 }
 
-function modifiedMs(type: HubSpotObjectType, object: HubSpotObject): number {
+/** HubSpot's modified date of an object, in ms (0 when absent). */
+export function modifiedMs(type: HubSpotObjectType, object: HubSpotObject): number {
   const raw = object.properties[MODIFIED_PROPERTY[type]] ?? object.updatedAt ?? ''
   const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
   return Number.isNaN(ms) ? 0 : ms
@@ -148,8 +149,29 @@ function pullPropertyList(engine: Engine, modules: CrmModule[], type: HubSpotObj
   return [...props]
 }
 
+/** Live, unlinked coreBOS Contacts and Leads with the e-mails of these HubSpot contacts. */
+async function emailMatches(engine: Engine, objects: HubSpotObject[]): Promise<Map<string, CrmRecord[]>> {
+  const emails = objects.map((o) => (o.properties.email ?? '').trim().toLowerCase()).filter(Boolean)
+  const out = new Map<string, CrmRecord[]>()
+  if (emails.length === 0) return out
+  for (const module of ['Contacts', 'Leads'] as CrmModule[]) {
+    const found = await engine.crm.findByEmails(module, emails)
+    const candidates = [...found.values()].flat()
+    const linked = await engine.state.getLinksByCrmids(
+      module,
+      candidates.map((r) => r.crmid),
+    )
+    for (const record of candidates) {
+      if (linked.has(record.crmid) || record.fields.hubspotid) continue
+      const email = (record.fields.email ?? '').trim().toLowerCase()
+      ;(out.get(email) ?? out.set(email, []).get(email)!).push(record)
+    }
+  }
+  return out
+}
+
 /** The module a contact new to coreBOS lands in: by lifecycle stage, Leads for the early stages. */
-function landingModule(engine: Engine, type: HubSpotObjectType, object: HubSpotObject): CrmModule {
+export function landingModule(engine: Engine, type: HubSpotObjectType, object: HubSpotObject): CrmModule {
   if (type === 'companies') return 'Accounts'
   if (type === 'deals') return 'Potentials'
   const stage = (object.properties.lifecyclestage ?? '').toLowerCase()
@@ -195,6 +217,7 @@ async function pullBatch(
       for (const [id, record] of found) if (!adopted.has(id)) adopted.set(id, record)
     }
   }
+  const byEmail = type === 'contacts' ? await emailMatches(engine, objects.filter((o) => !links.has(o.id) && !adopted.has(o.id))) : new Map<string, CrmRecord[]>()
 
   const byModule = new Map<CrmModule, number[]>()
   for (const link of links.values()) (byModule.get(link.module) ?? byModule.set(link.module, []).get(link.module)!).push(link.crmid)
@@ -212,6 +235,19 @@ async function pullBatch(
     const legacy = adopted.get(object.id)
     if (legacy) {
       incoming.push({object, module: legacy.module, link: undefined, record: legacy})
+      continue
+    }
+    const sameEmail = byEmail.get((object.properties.email ?? '').trim().toLowerCase()) ?? []
+    if (sameEmail.length > 1) {
+      const module = landingModule(engine, type, object)
+      const names = sameEmail.map((r) => `${r.module} ${r.crmid}`).join(', ')
+      await failRecord(engine, report, (report.modules[module] ??= emptyCounts()), options, module, null, object.id, 'AMBIGUOUS_MATCH',
+        `HubSpot contact ${object.id} has the e-mail ${object.properties.email} of several unlinked coreBOS records (${names}); link one with \`cbhs reconcile\` or merge them`)
+      continue
+    }
+    if (sameEmail.length === 1) {
+      // the person already exists in coreBOS, unlinked: adopt the record rather than create a duplicate
+      incoming.push({object, module: sameEmail[0].module, link: undefined, record: sameEmail[0]})
       continue
     }
     incoming.push({object, module: landingModule(engine, type, object), link: undefined, record: undefined})
@@ -252,14 +288,14 @@ async function pullBatch(
         await failRecord(engine, report, counts, options, item.module, null, item.object.id, 'RELATED_PENDING', `HubSpot deal ${item.object.id} waits: ${why}`)
         continue
       }
-      const filled = fillRequired(item, fields, report)
+      const filled = fillRequired(item.module, item.object, fields, report.warnings)
       if (options.dryRun) {
         counts.created++
         report.plan.push({module: item.module, crmid: null, hubspotId: item.object.id, action: 'create', reason: 'new in HubSpot',
           changes: Object.entries(fields).map(([key, value]) => ({key, old: null, new: value}))})
         continue
       }
-      ;(creates.get(item.module) ?? creates.set(item.module, []).get(item.module)!).push({item, fields, echo: echoOfFilled(engine, item, filled)})
+      ;(creates.get(item.module) ?? creates.set(item.module, []).get(item.module)!).push({item, fields, echo: echoOfFilled(engine, item.module, item.object, filled)})
       continue
     }
 
@@ -269,9 +305,10 @@ async function pullBatch(
       continue
     }
     // the same stand-ins as on create, so an empty HubSpot value never empties a mandatory field
-    const filledIn = fillRequired(item, fields, null)
-    const stoodIn = echoOfFilled(engine, item, filledIn)
-    const snapshot = item.link?.snapshot ?? {crm: {...record.fields}, hs: {}}
+    const filledIn = fillRequired(item.module, item.object, fields, null)
+    const stoodIn = echoOfFilled(engine, item.module, item.object, filledIn)
+    // adopting a record (legacy hubspotid, same e-mail) there is no common base: the policy settles every difference
+    const snapshot = item.link?.snapshot ?? {crm: {}, hs: {}}
     const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}, record.fields).values as Record<string, string | null>
     if (referenceField) baseFromHubSpot[referenceField] = snapshot.crm[referenceField] ?? null
     const keys = Object.keys(fields).filter((k) => !(referenceField === k && !reference?.crmid))
@@ -361,7 +398,7 @@ async function pullBatch(
  * Objects that came from HubSpot learn their coreBOS id (the unique property push upserts on), so
  * HubSpot shows it and a later upsert of the same record finds the same object.
  */
-async function writeBackCrmids(engine: Engine, type: HubSpotObjectType, links: Link[]): Promise<void> {
+export async function writeBackCrmids(engine: Engine, type: HubSpotObjectType, links: Link[]): Promise<void> {
   const unique = engine.settings.uniqueProperty
   const missing = links.filter((l) => l.snapshot.hs[unique] !== String(l.crmid))
   if (missing.length === 0) return
@@ -404,32 +441,37 @@ function linkFor(
  * coreBOS cannot store a contact without a last name or a lead without a company; HubSpot can.
  * Returns what was filled in, which must not be sent back to HubSpot as if the user had typed it.
  */
-function fillRequired(item: Incoming, fields: Record<string, string | null>, report: PassReport | null): Record<string, string> {
+export function fillRequired(
+  module: CrmModule,
+  object: HubSpotObject,
+  fields: Record<string, string | null>,
+  warnings: string[] | null,
+): Record<string, string> {
   const filled: Record<string, string> = {}
   const fill = (field: string, value: string) => {
     // on updates only a value HubSpot sent counts: an absent property says nothing
-    if (fields[field] || (report === null && !(field in fields))) return
+    if (fields[field] || (warnings === null && !(field in fields))) return
     fields[field] = value
     filled[field] = value
-    report?.warnings.push(`HubSpot ${item.object.id}: no ${field}; stored '${value}' in ${item.module}`)
+    warnings?.push(`HubSpot ${object.id}: no ${field}; stored '${value}' in ${module}`)
   }
-  if (item.module === 'Contacts' || item.module === 'Leads') {
-    const email = item.object.properties.email ?? ''
-    fill('lastname', email ? email.split('@')[0] : `HubSpot ${item.object.id}`)
+  if (module === 'Contacts' || module === 'Leads') {
+    const email = object.properties.email ?? ''
+    fill('lastname', email ? email.split('@')[0] : `HubSpot ${object.id}`)
   }
-  if (item.module === 'Leads') fill('company', item.object.properties.company || '?')
-  if (item.module === 'Accounts') fill('accountname', item.object.properties.domain || `HubSpot company ${item.object.id}`)
-  if (item.module === 'Potentials') fill('potentialname', `HubSpot deal ${item.object.id}`)
+  if (module === 'Leads') fill('company', object.properties.company || '?')
+  if (module === 'Accounts') fill('accountname', object.properties.name || object.properties.domain || `HubSpot company ${object.id}`)
+  if (module === 'Potentials') fill('potentialname', `HubSpot deal ${object.id}`)
   return filled
 }
 
 /** The HubSpot values push would derive from filled-in fields, recorded as already in sync. */
-function echoOfFilled(engine: Engine, item: Incoming, filled: Record<string, string>): Record<string, string> {
+export function echoOfFilled(engine: Engine, module: CrmModule, object: HubSpotObject, filled: Record<string, string>): Record<string, string> {
   if (Object.keys(filled).length === 0) return {}
-  const mapper = engine.mappers[item.module]
-  const {values} = mapper.toHubSpot({module: item.module, crmid: 0, modifiedtime: '', deleted: false, fields: filled})
+  const mapper = engine.mappers[module]
+  const {values} = mapper.toHubSpot({module, crmid: 0, modifiedtime: '', deleted: false, fields: filled})
   const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(values)) if (value !== '' && !mapper.createOnly.has(key) && !item.object.properties[key]) out[key] = value
+  for (const [key, value] of Object.entries(values)) if (value !== '' && !mapper.createOnly.has(key) && !object.properties[key]) out[key] = value
   return out
 }
 

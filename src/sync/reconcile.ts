@@ -19,6 +19,7 @@
 import {createHash} from 'node:crypto'
 import {callsSince, emptyCounts, hubspotRecordUrl, newReport, type Engine, type ModuleMapper} from './engine.js'
 import type {Link, Reporter} from './ports.js'
+import {echoOfFilled, fillRequired, landingModule, modifiedMs, writeBackCrmids} from './pull.js'
 import {markDeletedInHubSpot} from './push.js'
 import {naiveToEpochMs} from './time.js'
 import {MODIFIED_PROPERTY, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
@@ -278,12 +279,6 @@ function hashValues(values: Record<string, string | null | undefined>, keys: str
   return h.digest('base64').slice(0, 12)
 }
 
-function modifiedMs(object: HubSpotObject, type: HubSpotObjectType): number {
-  const raw = object.updatedAt ?? object.properties[MODIFIED_PROPERTY[type]] ?? ''
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw)
-  return Number.isNaN(ms) ? 0 : ms
-}
-
 function winnerOf(policy: ConflictPolicy, crmMs: number, hsMs: number): 'crm' | 'hubspot' {
   if (policy === 'crm') return 'crm'
   if (policy === 'hubspot') return 'hubspot'
@@ -371,14 +366,6 @@ function pullProperties(engine: Engine, type: HubSpotObjectType, modules: CrmMod
   props.add('hs_merged_object_ids')
   for (const m of modules) for (const p of engine.mappers[m].pullProperties) props.add(p)
   return [...props]
-}
-
-/** The landing module of a contact new to coreBOS, as pull decides it (lifecycle stage). */
-function landingModule(engine: Engine, type: HubSpotObjectType, object: HubSpotObject): CrmModule {
-  if (type === 'companies') return 'Accounts'
-  if (type === 'deals') return 'Potentials'
-  const stage = (object.properties.lifecyclestage ?? '').toLowerCase()
-  return engine.settings.leadLifecycleStages.includes(stage) ? 'Leads' : 'Contacts'
 }
 
 function isLive(entry: Entry): boolean {
@@ -518,7 +505,7 @@ async function classifyPairs(ctx: TypeContext, pairs: Pair[]): Promise<void> {
     const {entry, object, link} = pair
     const mapper = engine.mappers[entry.module]
     const record = records.get(`${entry.module}:${entry.crmid}`)
-    const hsMs = modifiedMs(object, type)
+    const hsMs = modifiedMs(type, object)
     const crmMs = entry.mt
     const changes: FieldDiff[] = []
     let invalid: string | null = null
@@ -962,7 +949,7 @@ async function applyPairs(engine: Engine, type: HubSpotObjectType, items: Reconc
     if (item.action === 'link' && link && !link.archived) continue
     const mapper = engine.mappers[item.module]
     const crmMs = naiveToEpochMs(record.modifiedtime, engine.settings.timezone)
-    const hsMs = modifiedMs(object, type)
+    const hsMs = modifiedMs(type, object)
     const mapped = mapper.toHubSpot(record)
     if (mapped.errors.length > 0) {
       await fail(engine, report, item, 'push', 'INVALID_VALUE', mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
@@ -1225,7 +1212,10 @@ async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: Re
   if (refTypes.length > 0) await loadAssociations(engine, type, refTypes, [], found.map((o) => o.id), state)
   const now = await engine.crm.now()
   const nowIso = new Date(engine.clock.nowMs()).toISOString()
-  const byModule = new Map<CrmModule, Array<{item: ReconcileItem; object: HubSpotObject; fields: Record<string, string | null>; associations: Record<string, string[]>}>>()
+  const byModule = new Map<
+    CrmModule,
+    Array<{item: ReconcileItem; object: HubSpotObject; fields: Record<string, string | null>; associations: Record<string, string[]>; echo: Record<string, string>}>
+  >()
   for (const object of found) {
     const item = items.find((i) => i.hubspotId === object.requestedId)!
     const module = item.module
@@ -1245,10 +1235,10 @@ async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: Re
       await fail(engine, report, item, 'pull', 'RELATED_PENDING', `HubSpot deal ${object.id} has no linked contact or company (coreBOS needs related_to)`)
       continue
     }
-    fillRequired(module, object, fields, report)
+    const echo = echoOfFilled(engine, module, object, fillRequired(module, object, fields, report.warnings))
     const associations: Record<string, string[]> = {}
     for (const t of refTypes) associations[t] = hsAll.filter((x) => x.startsWith(`${t}:`)).map((x) => x.split(':')[1])
-    ;(byModule.get(module) ?? byModule.set(module, []).get(module)!).push({item, object, fields, associations})
+    ;(byModule.get(module) ?? byModule.set(module, []).get(module)!).push({item, object, fields, associations, echo})
   }
   for (const [module, list] of byModule) {
     const results = await engine.crm.create(
@@ -1267,7 +1257,7 @@ async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: Re
     )
     const saved: Link[] = []
     for (let i = 0; i < results.length; i++) {
-      const {item, object, fields, associations} = list[i]
+      const {item, object, fields, associations, echo} = list[i]
       if (!results[i].ok) {
         await fail(engine, report, item, 'pull', 'WRITE_FAILED', `HubSpot ${type} ${object.id}: ${results[i].error ?? 'not written'}`)
         continue
@@ -1278,36 +1268,14 @@ async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: Re
         crmid: results[i].crmid,
         objectType: type,
         hubspotId: object.id,
-        snapshot: {crm: pickSnapshot(fields, engine.mappers[module].pullFields), hs: {...object.properties}},
+        snapshot: {crm: pickSnapshot(fields, engine.mappers[module].pullFields), hs: {...object.properties, ...echo}},
         associations,
         archived: false,
         syncedAt: nowIso,
       })
     }
-    // as pull does: the object learns its new record's crmid, so upserts on it find the object
-    const unique = engine.settings.uniqueProperty
-    const writeBack = saved.filter((l) => l.snapshot.hs[unique] !== String(l.crmid))
-    if (writeBack.length > 0) {
-      const {errors} = await engine.hubspot.update(
-        type,
-        writeBack.map((l) => ({id: l.hubspotId, properties: {[unique]: String(l.crmid)}})),
-      )
-      const failed = new Set(errors.map((e) => e.key))
-      for (const l of writeBack) if (!failed.has(l.hubspotId)) l.snapshot.hs[unique] = String(l.crmid)
-    }
+    await writeBackCrmids(engine, type, saved)
     await saveLinksEach(engine, report, saved)
   }
 }
 
-/** coreBOS cannot store a contact without a last name or a lead without a company; HubSpot can. */
-function fillRequired(module: CrmModule, object: HubSpotObject, fields: Record<string, string | null>, report: ReconcileReport): void {
-  const fill = (field: string, value: string) => {
-    if (fields[field]) return
-    fields[field] = value
-    report.warnings.push(`HubSpot ${object.id}: no ${field}; stored '${value}' in ${module}`)
-  }
-  if (module === 'Contacts' || module === 'Leads') fill('lastname', (object.properties.email ?? '').split('@')[0] || `HubSpot ${object.id}`)
-  if (module === 'Leads') fill('company', object.properties.company || '?')
-  if (module === 'Accounts') fill('accountname', object.properties.name || object.properties.domain || `HubSpot company ${object.id}`)
-  if (module === 'Potentials') fill('potentialname', `HubSpot deal ${object.id}`)
-}

@@ -79,3 +79,33 @@ describe('pull at scale', () => {
     expect(edited).toHaveLength(1000)
   })
 })
+
+describe('pull adopting existing coreBOS records', () => {
+  it('links a HubSpot contact to the unlinked coreBOS record with its e-mail, and refuses to guess between two', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 9, 1))
+    env = await createSyncEnv({clock})
+    const [lone] = await env.create('Contacts', [{firstname: 'Lone', lastname: 'Ranger', email: 'lone@adopt.test', phone: '111'}])
+    const [twinA, twinB] = await env.create('Leads', [
+      {lastname: 'Twin A', company: 'Twins', email: 'twin@adopt.test'},
+      {lastname: 'Twin B', company: 'Twins', email: 'twin@adopt.test'},
+    ])
+    const [hsLone, hsTwin] = env.emu.control.seed('contacts', [
+      {firstname: 'Lone', lastname: 'Ranger', email: 'LONE@adopt.test', phone: '222', jobtitle: 'Sheriff', lifecyclestage: 'customer'},
+      {lastname: 'Twin', email: 'twin@adopt.test', lifecyclestage: 'lead'},
+    ])
+    clock.advance(120_000)
+    const [report] = await env.pass('pull')
+    expect(report.modules.Contacts?.created ?? 0).toBe(0)
+    expect(report.modules.Leads?.created ?? 0).toBe(0)
+    expect(report.failures).toEqual([
+      expect.objectContaining({hubspotId: hsTwin.id, category: 'AMBIGUOUS_MATCH', message: expect.stringContaining(`Leads ${twinA}, Leads ${twinB}`)}),
+    ])
+    const [row] = await env.testDb.query<{hubspotid: string; phone: string; title: string}>('SELECT hubspotid, phone, title FROM vtiger_contactdetails WHERE contactid = ?', [lone])
+    // no common history: the newest side wins the phone both sides set; the title only HubSpot has flows in
+    expect(row.hubspotid).toBe(hsLone.id)
+    expect(row.title).toBe('Sheriff')
+    expect(report.conflicts).toEqual([expect.objectContaining({crmid: lone, key: 'phone'})])
+    const [{n}] = await env.testDb.query<{n: number}>('SELECT COUNT(*) AS n FROM vtiger_contactdetails')
+    expect(n).toBe(1)
+  })
+})
