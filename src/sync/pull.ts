@@ -20,7 +20,7 @@ import {
 } from './engine.js'
 import {mergeFields} from './merge.js'
 import type {Link, Reporter} from './ports.js'
-import {failRecord, markDeletedInHubSpot, mergeCalls, summarize} from './push.js'
+import {failRecord, markDeletedInHubSpot, mergeCalls, saveLinksOrFail, summarize} from './push.js'
 import {naiveToEpochMs} from './time.js'
 import {MODIFIED_PROPERTY, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
@@ -391,7 +391,9 @@ async function pullBatch(
   }
   if (options.dryRun) return
   await writeBackCrmids(engine, type, saved)
-  if (saved.length > 0) await state.saveLinks(saved)
+  await saveLinksOrFail(engine, saved, (link, message) =>
+    failRecord(engine, report, (report.modules[link.module] ??= emptyCounts()), options, link.module, link.crmid, link.hubspotId, 'LINK_CONFLICT', message),
+  )
 }
 
 /**

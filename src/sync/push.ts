@@ -260,7 +260,8 @@ async function pushBatch(
   }
 
   // creates: upsert on the unique crmid property, so a rerun after a crash finds what it made
-  const creates = planned.filter((p) => p.action === 'create')
+  const creates = await withoutSharedEmails(engine, module, planned.filter((p) => p.action === 'create'), report, counts, options)
+  const claimed = new Map<string, number>()
   if (creates.length > 0) {
     const {results, errors} = await hubspot.upsert(
       type,
@@ -279,7 +280,7 @@ async function pushBatch(
       if (!p) continue
       const existingId = (e as {existingId?: string}).existingId
       if (e.category === 'CONFLICT' && existingId && type === 'contacts') {
-        const adopted = await adoptExisting(engine, module, p, existingId, report, counts, options)
+        const adopted = await adoptExisting(engine, module, p, existingId, report, counts, options, claimed)
         if (adopted) {
           await onSuccess(p, existingId, p.send)
           counts.linked++
@@ -338,7 +339,29 @@ async function pushBatch(
 
   const reassociated = await syncAssociations(engine, module, succeeded, report, counts, options)
   const toSave = [...saved, ...reassociated.filter((l) => !saved.includes(l))]
-  if (toSave.length > 0) await state.saveLinks(toSave)
+  await saveLinksOrFail(engine, toSave, (link, message) => failRecord(engine, report, counts, options, module, link.crmid, link.hubspotId, 'LINK_CONFLICT', message))
+}
+
+/**
+ * Saves links in one go; if one would give a HubSpot object to a second record, the links are
+ * saved one by one and only the offending ones fail, so one record never stops the batch.
+ */
+export async function saveLinksOrFail(engine: Engine, links: Link[], onConflict: (link: Link, message: string) => Promise<void>): Promise<void> {
+  if (links.length === 0) return
+  const isConflict = (error: unknown) => (error as {code?: string}).code === 'LINK_CONFLICT'
+  try {
+    await engine.state.saveLinks(links)
+  } catch (error) {
+    if (!isConflict(error)) throw error
+    for (const link of links) {
+      try {
+        await engine.state.saveLinks([link])
+      } catch (single) {
+        if (!isConflict(single)) throw single
+        await onConflict(link, (single as Error).message)
+      }
+    }
+  }
 }
 
 function pickFields(record: CrmRecord, fields: string[]): Record<string, string | null> {
@@ -466,7 +489,14 @@ async function adoptExisting(
   report: PassReport,
   counts: ModuleCounts,
   options: PassOptions,
+  claimed: Map<string, number>,
 ): Promise<boolean> {
+  const claimer = claimed.get(existingId)
+  if (claimer !== undefined) {
+    await failRecord(engine, report, counts, options, module, p.record.crmid, existingId, 'DUPLICATE_EMAIL',
+      `${module} ${p.record.crmid} and ${module} ${claimer} share the e-mail ${p.send.email ?? ''}; HubSpot contact ${existingId} went to ${module} ${claimer}`)
+    return false
+  }
   const owners = await engine.state.getLinksByHubSpotIds('contacts', [existingId])
   const owner = owners.get(existingId)
   if (owner && !(owner.module === module && owner.crmid === p.record.crmid)) {
@@ -493,7 +523,37 @@ async function adoptExisting(
     await failRecord(engine, report, counts, options, module, p.record.crmid, existingId, errors[0].category, errors[0].message)
     return false
   }
+  claimed.set(existingId, p.record.crmid)
   return true
+}
+
+/**
+ * HubSpot keeps one contact per e-mail: of the new records in a batch that share one, the oldest
+ * goes ahead and the others fail, each naming the record it collides with.
+ */
+async function withoutSharedEmails(
+  engine: Engine,
+  module: CrmModule,
+  creates: Planned[],
+  report: PassReport,
+  counts: ModuleCounts,
+  options: PassOptions,
+): Promise<Planned[]> {
+  if (OBJECT_TYPE_OF_MODULE[module] !== 'contacts') return creates
+  const first = new Map<string, Planned>()
+  const keep: Planned[] = []
+  for (const p of [...creates].sort((a, b) => a.record.crmid - b.record.crmid)) {
+    const email = (p.send.email ?? '').trim().toLowerCase()
+    const earlier = email ? first.get(email) : undefined
+    if (!earlier) {
+      if (email) first.set(email, p)
+      keep.push(p)
+      continue
+    }
+    await failRecord(engine, report, counts, options, module, p.record.crmid, null, 'DUPLICATE_EMAIL',
+      `${module} ${p.record.crmid} and ${module} ${earlier.record.crmid} share the e-mail ${email}; HubSpot keeps one contact per e-mail`)
+  }
+  return keep
 }
 
 export async function failRecord(

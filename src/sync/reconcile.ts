@@ -20,7 +20,7 @@ import {createHash} from 'node:crypto'
 import {callsSince, emptyCounts, hubspotRecordUrl, newReport, type Engine, type ModuleMapper} from './engine.js'
 import type {Link, Reporter} from './ports.js'
 import {echoOfFilled, fillRequired, landingModule, modifiedMs, writeBackCrmids} from './pull.js'
-import {markDeletedInHubSpot} from './push.js'
+import {markDeletedInHubSpot, saveLinksOrFail} from './push.js'
 import {naiveToEpochMs} from './time.js'
 import {MODIFIED_PROPERTY, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
@@ -1096,18 +1096,9 @@ async function applyPairs(engine: Engine, type: HubSpotObjectType, items: Reconc
 
 /** One batch, or one by one when a link would clash (another record took the object meanwhile). */
 async function saveLinksEach(engine: Engine, report: ReconcileReport, links: Link[]): Promise<void> {
-  if (links.length === 0) return
-  try {
-    await engine.state.saveLinks(links)
-  } catch {
-    for (const link of links) {
-      try {
-        await engine.state.saveLinks([link])
-      } catch (error) {
-        await fail(engine, report, {module: link.module, crmid: link.crmid, hubspotId: link.hubspotId}, 'push', 'LINK_CONFLICT', (error as Error).message)
-      }
-    }
-  }
+  await saveLinksOrFail(engine, links, (link, message) =>
+    fail(engine, report, {module: link.module, crmid: link.crmid, hubspotId: link.hubspotId}, 'push', 'LINK_CONFLICT', message),
+  )
 }
 
 /** Opted-in records only in coreBOS: upsert on the crmid property, as push creates them. */

@@ -200,9 +200,10 @@ describe('reconcile: go-live diff and repair', () => {
     expect(again.items.filter((i) => i.class === 'duplicate').every((i) => /share the e-mail/.test(i.reason))).toBe(true)
 
     // the snapshots reconcile stored are what the passes merge against: a sync updates nothing
-    // (pull still creates a record for each ambiguous HubSpot contact: it does not know them)
+    // pull does not guess either: each ambiguous HubSpot contact waits in the ledger, naming its candidates
     const [pull, push] = await env.pass('sync')
-    expect(pull.failures).toEqual([])
+    expect(pull.failures).toHaveLength(COLLISIONS_IN_HUBSPOT)
+    expect(pull.failures.every((f) => f.category === 'AMBIGUOUS_MATCH' && /several unlinked coreBOS records \(Contacts \d+, Contacts \d+\)/.test(f.message))).toBe(true)
     expect(push.failures.filter((f) => !collisions.includes(f.crmid!))).toEqual([])
     expect([...pull.conflicts, ...push.conflicts]).toEqual([])
     expect(pull.modules.Contacts).toMatchObject({updated: 0})
