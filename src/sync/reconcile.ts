@@ -155,6 +155,8 @@ const OPTED_OUT = 8
 const HS_DELETED = 16
 const LINK_ARCHIVED = 32
 const MAP_ERROR = 64
+/** a candidate of an ambiguous match: a person decides, so it is neither linked nor created */
+const AMBIGUOUS = 128
 
 interface Entry {
   module: CrmModule
@@ -327,7 +329,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
           crmid: record.crmid,
           flags,
           key: module === 'Accounts' ? normalizeDomain(record.fields.website) : normalizeEmail(record.fields.email),
-          name: module === 'Accounts' ? normalizeName(record.fields.accountname) : null,
+          name: module === 'Accounts' ? normalizeName(record.fields.accountname) : module === 'Potentials' ? normalizeName(record.fields.potentialname) : null,
           hash: hashValues(mapped.values, keys, ctx.propTypes),
           ref: refField ? Number(record.fields[refField] ?? 0) || 0 : 0,
           linkedTo: link && !link.archived ? link.hubspotId : null,
@@ -357,6 +359,7 @@ function hubspotProperties(engine: Engine, type: HubSpotObjectType, modules: Crm
   const props = new Set<string>([engine.settings.uniqueProperty, MODIFIED_PROPERTY[type]])
   if (type === 'contacts') props.add('email').add('lifecyclestage')
   if (type === 'companies') props.add('domain').add('website').add('name')
+  if (type === 'deals') props.add('dealname')
   for (const m of modules) for (const p of engine.mappers[m].pushProperties) props.add(p)
   return [...props]
 }
@@ -455,8 +458,10 @@ function matchUnlinked(ctx: TypeContext, object: HubSpotObject): Pair | null {
       by = 'name'
     }
   } else {
-    candidates = []
-    by = ''
+    // deals have no natural key; a name unique on both sides is the best evidence, anything else stays ambiguous
+    const name = normalizeName(object.properties.dealname)
+    candidates = name ? (ctx.byName.get(name) ?? []) : []
+    by = 'deal name'
   }
   if (candidates.length === 0) {
     const module = landingModule(engine, type, object)
@@ -468,6 +473,7 @@ function matchUnlinked(ctx: TypeContext, object: HubSpotObject): Pair | null {
   const unlinked = candidates.filter((e) => !e.linkedTo)
   const first = candidates[0]
   const ambiguous = (reason: string) => {
+    for (const e of candidates) e.flags |= AMBIGUOUS
     note(first.module, 'ambiguous')
     classify(ctx, {
       class: 'ambiguous',
@@ -679,7 +685,7 @@ async function afterStream(ctx: TypeContext): Promise<void> {
         if (selected(ctx, module)) counts(ctx.report, module).excluded++
         continue
       }
-      if (entry.claims > 0) continue
+      if (entry.claims > 0 || entry.flags & AMBIGUOUS) continue
       const group = entry.key ? (ctx.byKey.get(entry.key) ?? []) : []
       // accounts share domains legitimately (branches); e-mails identify one person
       if (module !== 'Accounts' && group.length > 1) continue
