@@ -69,6 +69,16 @@ A HubSpot CRM API (contacts, companies, deals, associations, search, properties,
       throw error
     }
 
+    // listening for the stop signal before the URL goes out: a script may send it as soon as it reads the URL
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve()
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
     const started: EmulatorStarted = {url: emu.url, port: emu.port}
     if (this.jsonEnabled()) {
       // one line now, not an envelope at exit: scripts read the URL while the emulator runs
@@ -79,15 +89,7 @@ A HubSpot CRM API (contacts, companies, deals, associations, search, properties,
       process.stderr.write(`Control routes: ${emu.url}/_emulator/ (no token needed). Stop with Ctrl+C.\n`)
     }
 
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    await stopped
     await emu.close()
     if (!this.jsonEnabled()) process.stderr.write('HubSpot emulator stopped.\n')
   }
