@@ -238,11 +238,21 @@ describe('reliability: bad input never stops a pass', () => {
     ['a byte-order mark and an unknown conflict policy', 'bom-bad-policy.json', /conflictPolicy|JSON/],
     ['a unique property name that tries to inject SQL', 'hostile-unique-property.json', /uniqueProperty/],
   ]
+  // the nine runs start together on first use: each only reads its file and stops
+  const configRuns = new Map<string, Promise<CliResult>>()
+  const configRun = (file: string): Promise<CliResult> => {
+    if (configRuns.size === 0) {
+      for (const [, f] of CONFIG_CASES) {
+        // environment variables win over the file: drop the one the file gets wrong
+        const {CBHS_DB_PORT: port, ...rest} = env.env
+        configRuns.set(f, runCli(['push', '--config', join(FIXTURES, 'config', f)], {env: f === 'bad-port.json' ? rest : {...rest, CBHS_DB_PORT: port}}))
+      }
+    }
+    return configRuns.get(file)!
+  }
   it.each(CONFIG_CASES)('config file with %s: exit 3 naming the file', async (_name, file, message) => {
     const path = join(FIXTURES, 'config', file)
-    // environment variables win over the file: drop the one the file gets wrong
-    const {CBHS_DB_PORT: port, ...rest} = env.env
-    const r = await runCli(['push', '--config', path], {env: file === 'bad-port.json' ? rest : {...rest, CBHS_DB_PORT: port}})
+    const r = await configRun(file)
     expect(r.code).toBe(3)
     expect(r.stderr).toContain(path)
     expect(r.stderr).toMatch(message)

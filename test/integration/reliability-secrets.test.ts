@@ -72,6 +72,7 @@ describe('reliability: secrets never leave cbhs', () => {
 
   it('HubSpot refusing the token exits 4 without echoing the token sent', async () => {
     const wrong = 'pat-eu1-00000000-dead-beef-0000-wrongtoken99'
+    // one after another: two pushes at once would meet the pass lock
     for (const args of [['push'], ['push', '--json'], ['status', '--json']]) {
       const r = await runCli(args, {env: {...env.env, HUBSPOT_ACCESS_TOKEN: wrong}})
       if (args[0] === 'push') expect(r.code).toBe(4)
@@ -81,8 +82,8 @@ describe('reliability: secrets never leave cbhs', () => {
 
   it('the database refusing the password exits 4 naming the user, never the password', async () => {
     const wrong = 'Wr0ng-pa55word-for-cbhs!'
-    for (const args of [['push'], ['push', '--json'], ['status']]) {
-      const r = await runCli(args, {env: {...env.env, CBHS_DB_PASSWORD: wrong, DEBUG: 'cbhs'}})
+    const results = await Promise.all([['push'], ['push', '--json'], ['status']].map((args) => runCli(args, {env: {...env.env, CBHS_DB_PASSWORD: wrong, DEBUG: 'cbhs'}})))
+    for (const r of results) {
       expect(r.code).toBe(4)
       expect(r.stdout + r.stderr).toContain(SECRET_DB_USER)
       clean(r, [wrong])
