@@ -21,7 +21,7 @@ import {
 import {mergeFields} from './merge.js'
 import type {Link, Reporter} from './ports.js'
 import {failRecord, markDeletedInHubSpot, mergeCalls, saveLinksOrFail, summarize} from './push.js'
-import {naiveToEpochMs} from './time.js'
+import {recordTimeMs} from './time.js'
 import {MODIFIED_PROPERTY, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export const PULL_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
@@ -312,7 +312,7 @@ async function pullBatch(
     const baseFromHubSpot = mapper.toCrm({id: item.object.id, properties: snapshot.hs}, record.fields).values as Record<string, string | null>
     if (referenceField) baseFromHubSpot[referenceField] = snapshot.crm[referenceField] ?? null
     const keys = Object.keys(fields).filter((k) => !(referenceField === k && !reference?.crmid))
-    const newest = Date.parse(item.object.updatedAt ?? '') >= naiveToEpochMs(record.modifiedtime, engine.settings.timezone) ? 'hubspot' : 'crm'
+    const newest = Date.parse(item.object.updatedAt ?? '') >= recordTimeMs(record.modifiedtime, engine.settings.timezone) ? 'hubspot' : 'crm'
     const merged = mergeFields({
       equal: (key, a, b) => mapper.sameCrmValue(key, a, b),
       from: 'hubspot',

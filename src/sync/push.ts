@@ -23,7 +23,7 @@ import {
 } from './engine.js'
 import {mergeFields} from './merge.js'
 import type {AssociationPair, Link, Reporter} from './ports.js'
-import {epochMsToNaive, naiveToEpochMs} from './time.js'
+import {epochMsToNaive, naiveToEpochMs, recordTimeMs} from './time.js'
 import {OBJECT_TYPE_OF_MODULE, type CrmCursor, type CrmModule, type CrmRecord, type HubSpotObjectType} from './types.js'
 
 export const PUSH_ORDER: CrmModule[] = ['Accounts', 'Leads', 'Contacts', 'Potentials']
@@ -428,7 +428,7 @@ async function checkConflicts(engine: Engine, module: CrmModule, planned: Planne
     }
     if (!p.link) continue
     const updatedMs = Date.parse(object.updatedAt ?? object.properties[modifiedProperty(type)] ?? '') || 0
-    const crmMs = naiveToEpochMs(p.record.modifiedtime, engine.settings.timezone)
+    const crmMs = recordTimeMs(p.record.modifiedtime, engine.settings.timezone)
     const mapper = engine.mappers[module]
     const merged = mergeFields({
       equal: (key, a, b) => mapper.sameHubSpotValue(key, a, b),

@@ -20,6 +20,19 @@ export function naiveToEpochMs(naive: string, timeZone: string): number {
   return wallClockToInstant(wall, timeZone).ms
 }
 
+/**
+ * A record's modifiedtime as an instant for "which side is newer". Old coreBOS rows written without
+ * strict mode hold '0000-00-00 00:00:00' (or NULL on denormalized tables): such a time is the
+ * oldest there is, rather than an error that would stop the whole pass over one record.
+ */
+export function recordTimeMs(naive: string | null | undefined, timeZone: string): number {
+  try {
+    return naiveToEpochMs(naive ?? '', timeZone)
+  } catch {
+    return 0
+  }
+}
+
 /** Parses --since: a date (midnight in the zone), a naive datetime in the zone, or an ISO instant. */
 export function parseSince(value: string, timeZone: string): number {
   if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(value) && value.includes('T')) {
