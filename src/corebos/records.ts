@@ -707,6 +707,43 @@ export class CoreBosRecords implements CrmRecords {
     })
   }
 
+  async setControlMany(module: CrmModule, rows: Array<{crmid: number; values: ControlValues}>): Promise<void> {
+    if (rows.length === 0) return
+    const byColumns = new Map<string, Array<{crmid: number; values: ControlValues}>>()
+    for (const row of rows) {
+      const key = Object.keys(row.values).sort().join(',')
+      ;(byColumns.get(key) ?? byColumns.set(key, []).get(key)!).push(row)
+    }
+    for (const group of byColumns.values()) {
+      let st = await this.storage(module)
+      if (Object.keys(group[0].values).some((k) => !st.controlColumns.has(k as ControlField))) {
+        forgetModuleMeta(this.pool, module)
+        st = await this.storage(module)
+      }
+      const q = quoteIdent
+      for (let i = 0; i < group.length; i += ID_CHUNK) {
+        const part = group.slice(i, i + ID_CHUNK)
+        const converted = part.map((row) => {
+          const errors: string[] = []
+          const sets = this.convertControl(st, row.values, errors)
+          if (errors.length > 0) throw new RecordWriteError('RECORD_INVALID', `${module} ${row.crmid}: ${errors.join('; ')}`)
+          return {crmid: row.crmid, sets}
+        })
+        const columns = [...converted[0].sets.keys()]
+        if (columns.length === 0) continue
+        // one UPDATE joined to a derived table of the new values: modifiedtime stays, as in setControl
+        const derived = converted
+          .map(() => `SELECT ? AS cbhs_id${columns.map((c) => `, ? AS ${q(c)}`).join('')}`)
+          .join(' UNION ALL ')
+        const params = converted.flatMap((c) => [c.crmid, ...columns.map((col) => c.sets.get(col))])
+        await this.pool.query(
+          `UPDATE ${q(st.meta.baseTable)} b JOIN (${derived}) v ON b.${q(st.meta.baseKey)} = v.cbhs_id SET ${columns.map((c) => `b.${q(c)} = v.${q(c)}`).join(', ')}`,
+          params,
+        )
+      }
+    }
+  }
+
   async setControl(module: CrmModule, crmid: number, values: ControlValues): Promise<void> {
     let st = await this.storage(module)
     if (Object.keys(values).some((k) => !st.controlColumns.has(k as ControlField))) {

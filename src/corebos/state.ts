@@ -581,6 +581,22 @@ export class CoreBosStateStore implements StateStore {
     })
   }
 
+  async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
+    const crmids = [...new Set(keys.map((k) => k.crmid).filter((c): c is number => c !== undefined && c !== null))]
+    const hubspotIds = [...new Set(keys.map((k) => k.hubspotId).filter((h): h is string => Boolean(h)).map(String))]
+    for (let i = 0; i < Math.max(crmids.length, hubspotIds.length); i += 1000) {
+      const c = crmids.slice(i, i + 1000)
+      const h = hubspotIds.slice(i, i + 1000)
+      const match = [...(c.length ? ['crmid IN (?)'] : []), ...(h.length ? ['hubspot_id IN (?)'] : [])]
+      if (match.length === 0) continue
+      await this.q(
+        `UPDATE cbhs_failure SET open_flag = NULL, resolved_at = ?, resolution = 'synced', next_retry_at = NULL
+          WHERE module = ? AND direction = ? AND open_flag = 1 AND (${match.join(' OR ')})`,
+        [this.nowSql(), module, direction, ...(c.length ? [c] : []), ...(h.length ? [h] : [])],
+      )
+    }
+  }
+
   async resolveFailure(module: CrmModule, direction: Direction, key: {crmid?: number; hubspotId?: string}): Promise<void> {
     const match: string[] = []
     const params: unknown[] = [this.nowSql(), module, direction]

@@ -147,6 +147,17 @@ function numericDef(def: PropertyDef | undefined, name: string, ts: TypeStore): 
   return !!def && (def.type === 'number' || def.type === 'date' || def.type === 'datetime')
 }
 
+/**
+ * The system dates and the id are kept as numbers on every object: comparing them needs no
+ * parsing, which matters when a search walks 100,000 objects per query.
+ */
+function systemNumber(ts: TypeStore, name: string): ((o: StoredObject) => number) | null {
+  if (name === MODIFIED_PROP[ts.type]) return (o) => o.updatedAtMs
+  if (name === 'createdate') return (o) => o.createdAtMs
+  if (name === 'hs_object_id') return (o) => Number(o.id)
+  return null
+}
+
 function toNumber(def: PropertyDef | undefined, value: string): number {
   if (def && def.type === 'number') return Number(value)
   if (def && (def.type === 'date' || def.type === 'datetime')) return parseInstant(value)
@@ -205,6 +216,8 @@ function compileFilter(ts: TypeStore, f: Record<string, unknown>, valueOf: Value
     const target = num(raw)
     const high = op === 'BETWEEN' ? num(String(f.highValue)) : 0
     const cmp = compareBy(op, target, high)
+    const system = systemNumber(ts, name)
+    if (system) return (o) => cmp(system(o))
     return (o) => {
       const v = get(o)
       if (v === null) return op === 'NEQ'
@@ -309,7 +322,9 @@ function sortMatches(ts: TypeStore, matches: StoredObject[], sort: SearchRequest
   const def = ts.props.get(sort.propertyName)
   const numeric = numericDef(def, sort.propertyName, ts)
   const dir = sort.descending ? -1 : 1
+  const system = systemNumber(ts, sort.propertyName)
   const keyed = matches.map((o) => {
+    if (system) return {o, key: system(o) as number | string | null, id: Number(o.id)}
     const v = valueOf(ts, o, sort.propertyName) ?? null
     const key: number | string | null = v === null ? null : numeric ? toNumber(def, v) : def?.type === 'enumeration' ? v : v.toLowerCase()
     return {o, key, id: Number(o.id)}

@@ -47,6 +47,11 @@ export interface WallClock {
 
 /** The wall clock an instant shows in a zone. */
 export function wallClock(ms: number, timeZone: string): WallClock {
+  // most installs run on UTC: no tz database lookup needed (and it is the hot path of every pass)
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') {
+    const d = new Date(ms)
+    return {year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds()}
+  }
   const parts = formatter(timeZone).formatToParts(new Date(ms))
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0)
   const era = parts.find((p) => p.type === 'era')?.value

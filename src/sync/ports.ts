@@ -99,6 +99,8 @@ export interface CrmRecords {
   trash(module: CrmModule, crmid: number, userId: number): Promise<void>
   /** writes control fields with plain SQL: no modifiedtime bump, so they never read as a change */
   setControl(module: CrmModule, crmid: number, values: ControlValues): Promise<void>
+  /** the same for many records in one statement (the same columns for each) */
+  setControlMany(module: CrmModule, rows: Array<{crmid: number; values: ControlValues}>): Promise<void>
   /** the install's clock as a naive DATETIME string in its timezone */
   now(): Promise<string>
 }
@@ -179,6 +181,8 @@ export interface StateStore {
     message: string
   }): Promise<void>
   resolveFailure(module: CrmModule, direction: Direction, key: {crmid?: number; hubspotId?: string}): Promise<void>
+  /** resolves the open entries of many records at once */
+  resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void>
   dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]>
   listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
 

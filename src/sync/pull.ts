@@ -25,6 +25,7 @@ import {recordTimeMs} from './time.js'
 import {MODIFIED_PROPERTY, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export const PULL_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
+const PULL_BATCH = 200
 
 /** The module whose watermark a stream uses, and the modules it can write. */
 export const PULL_MODULES: Record<HubSpotObjectType, {watermark: CrmModule; modules: CrmModule[]}> = {
@@ -99,7 +100,8 @@ export async function pullObjectType(
       incomplete = processed + objects.length > options.limit
       objects = objects.slice(0, options.limit - processed)
     }
-    for (let i = 0; i < objects.length; i += 100) await pullBatch(engine, type, modules, objects.slice(i, i + 100), options, report)
+    // a whole page at once: one association read covers up to 1,000 objects, a search page is 200
+    for (let i = 0; i < objects.length; i += PULL_BATCH) await pullBatch(engine, type, modules, objects.slice(i, i + PULL_BATCH), options, report)
     processed += objects.length
     reporter.progress(type, processed)
     const last = objects[objects.length - 1]
@@ -257,6 +259,7 @@ async function pullBatch(
 
   const creates = new Map<CrmModule, Array<{item: Incoming; fields: Record<string, string | null>; echo: Record<string, string>}>>()
   const saved: Link[] = []
+  const resolved: Array<{module: CrmModule; hubspotId: string}> = []
   const now = await crm.now()
   const nowIso = new Date(engine.clock.nowMs()).toISOString()
   for (const item of selected) {
@@ -352,7 +355,7 @@ async function pullBatch(
       await crm.update(item.module, record.crmid, write, engine.settings.userId)
       await crm.setControl(item.module, record.crmid, {hubspotlastsync: now, hubspotid: item.object.id})
       saved.push(link)
-      await state.resolveFailure(item.module, 'pull', {hubspotId: item.object.id})
+      resolved.push({module: item.module, hubspotId: item.object.id})
     } catch (error) {
       counts.updated--
       await failRecord(engine, report, counts, options, item.module, record.crmid, item.object.id, 'WRITE_FAILED', (error as Error).message)
@@ -386,8 +389,11 @@ async function pullBatch(
       const link = linkFor(item, result.crmid, type, nowIso, fields, engine.mappers[module].pullFields, references.get(item.object.id))
       Object.assign(link.snapshot.hs, echo)
       saved.push(link)
-      await state.resolveFailure(module, 'pull', {hubspotId: item.object.id})
+      resolved.push({module, hubspotId: item.object.id})
     }
+  }
+  for (const module of new Set(resolved.map((r) => r.module))) {
+    await state.resolveFailures(module, 'pull', resolved.filter((r) => r.module === module))
   }
   if (options.dryRun) return
   await writeBackCrmids(engine, type, saved)

@@ -24,7 +24,7 @@ import {
 import {mergeFields} from './merge.js'
 import type {AssociationPair, Link, Reporter} from './ports.js'
 import {epochMsToNaive, naiveToEpochMs, recordTimeMs} from './time.js'
-import {OBJECT_TYPE_OF_MODULE, type CrmCursor, type CrmModule, type CrmRecord, type HubSpotObjectType} from './types.js'
+import {OBJECT_TYPE_OF_MODULE, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord, type HubSpotObjectType} from './types.js'
 
 export const PUSH_ORDER: CrmModule[] = ['Accounts', 'Leads', 'Contacts', 'Potentials']
 const BATCH = 100
@@ -237,6 +237,8 @@ async function pushBatch(
   const now = await engine.crm.now()
   const saved: Link[] = []
   const succeeded: Array<{planned: Planned; link: Link}> = []
+  const controls: Array<{crmid: number; values: ControlValues}> = []
+  const resolved: Array<{crmid: number}> = []
   const onSuccess = async (p: Planned, hubspotId: string, hs: Record<string, string | null>) => {
     const link: Link = {
       module,
@@ -250,13 +252,16 @@ async function pushBatch(
     }
     saved.push(link)
     succeeded.push({planned: p, link})
-    await engine.crm.setControl(module, p.record.crmid, {
-      hubspotid: hubspotId,
-      hubspotrecord: hubspotRecordUrl(settings.portalId, type, hubspotId),
-      hubspotlastsync: now,
-      ...(p.record.fields.hubspotsyncwith === null || p.record.fields.hubspotsyncwith === '' ? {hubspotsyncwith: '1'} : {}),
+    controls.push({
+      crmid: p.record.crmid,
+      values: {
+        hubspotid: hubspotId,
+        hubspotrecord: hubspotRecordUrl(settings.portalId, type, hubspotId),
+        hubspotlastsync: now,
+        ...(p.record.fields.hubspotsyncwith === null || p.record.fields.hubspotsyncwith === '' ? {hubspotsyncwith: '1'} : {}),
+      },
     })
-    await state.resolveFailure(module, 'push', {crmid: p.record.crmid})
+    resolved.push({crmid: p.record.crmid})
   }
 
   // creates: upsert on the unique crmid property, so a rerun after a crash finds what it made
@@ -332,9 +337,11 @@ async function pushBatch(
       if (failed.has(p.hubspotId!)) continue
       saved.push({...p.link!, archived: true, syncedAt: new Date(engine.clock.nowMs()).toISOString()})
       counts.archived++
-      await state.resolveFailure(module, 'push', {crmid: p.record.crmid})
+      resolved.push({crmid: p.record.crmid})
     }
   }
+  await engine.crm.setControlMany(module, controls)
+  await state.resolveFailures(module, 'push', resolved)
   counts.skipped += planned.filter((p) => p.action === 'skip').length
 
   const reassociated = await syncAssociations(engine, module, succeeded, report, counts, options)

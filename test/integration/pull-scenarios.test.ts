@@ -43,7 +43,7 @@ describe('pull at scale', () => {
     expect(second.modules.Leads?.updated ?? 0).toBe(0)
     const [[after]] = [await env.testDb.query<{m: string}>("SELECT MAX(modifiedtime) AS m FROM vtiger_crmentity WHERE setype IN ('Contacts','Leads')")]
     expect(after).toEqual(before)
-  })
+  }, 300_000)
 
   it('push → pull → push over 5,000 records with changes on both sides: the third pass writes nothing', async () => {
     const clock = new ManualClock(Date.now())
@@ -77,7 +77,7 @@ describe('pull at scale', () => {
     expect(env.writesSince(mark)).toEqual([])
     const edited = env.emu.control.all('contacts').filter((o) => o.properties.jobtitle === 'Edited')
     expect(edited).toHaveLength(1000)
-  })
+  }, 300_000)
 })
 
 describe('pull adopting existing coreBOS records', () => {

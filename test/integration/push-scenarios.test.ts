@@ -137,5 +137,5 @@ describe('push scenarios', () => {
     const [second] = await env.pass('push')
     expect(second.failures).toEqual([])
     expect(env.writesSince(mark)).toEqual([])
-  })
+  }, 300_000)
 })
