@@ -118,7 +118,8 @@ describe(`chaos long run (seed ${SEED})`, () => {
       const rng = new Rng(SEED + 2)
       await createMany(env, 'Contacts', BACKFILL, (i) => ({firstname: `B${i}`, lastname: `Backfill ${i}`, email: `b${i}@backfill.example`}))
       for (let t = 1; t <= 10; t++) {
-        const outcome = await runAndKill(['push'], env.env, env.emu, {afterRequests: rng.int(2, 40), extraMs: rng.int(0, 100)})
+        // early enough in each run that all ten land before the backfill is done (≈ 1 upsert per 100 records)
+        const outcome = await runAndKill(['push'], env.env, env.emu, {afterRequests: rng.int(2, Math.max(3, Math.floor(BACKFILL / 1000))), extraMs: rng.int(0, 100)})
         note('backfill kill', t, outcome.killed, [])
         log(trialLine('backfill', t, SEED + 2, outcome, null))
       }
