@@ -1,3 +1,4 @@
+import type {FailureEntry} from '../sync/ports.js'
 import {Errors, Flags} from '@oclif/core'
 import {CbhsCommand, describeError} from '../base-command.js'
 import type {CbhsConfig, HubSpotTier} from '../config.js'
@@ -106,21 +107,8 @@ export interface DirectionStatus {
   stale: boolean
 }
 
-export interface FailureInfo {
-  id: number
-  module: CrmModule
-  direction: Direction
-  crmid: number | null
-  hubspotId: string | null
-  category: string | null
-  message: string
-  attempts: number
-  firstFailedAt: string
-  lastFailedAt: string
-  /** null once given up */
-  nextRetryAt: string | null
-  givenUp: boolean
-}
+/** A ledger entry as status shows it (nextRetryAt is null once given up). */
+export type FailureInfo = Omit<FailureEntry, 'resolvedAt'>
 
 export interface RunInfo {
   id: number

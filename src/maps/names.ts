@@ -1,5 +1,5 @@
 /** The eight maps cbhs looks up by name, and what each direction needs to create records. */
-import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type HubSpotObjectType} from '../sync/types.js'
+import {CONTROL_FIELDS, CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type HubSpotObjectType} from '../sync/types.js'
 
 export const DEFAULT_MAP_NAMES = [
   'Accounts2HubSpot',
@@ -65,13 +65,7 @@ export const CRM_FIELDS_SET_BY_CBHS: ReadonlySet<string> = new Set([
   'contact_no',
   'lead_no',
   'potential_no',
-  'hubspotid',
-  'hubspotcreated',
-  'hubspotrecord',
-  'hubspotdeleted',
-  'hubspotlastsync',
-  'hubspotdeletedon',
-  'hubspotsyncwith',
+  ...CONTROL_FIELDS,
 ])
 
 /**
