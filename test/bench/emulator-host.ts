@@ -27,6 +27,8 @@ export interface EmulatorStats {
   rateLimitedLate: number
   firstAtMs: number | null
   lastAtMs: number | null
+  /** requests per second since the first one: where a run stalled */
+  perSecond: number[]
 }
 
 // reads never change HubSpot: GET, search, and the batch reads (objects and associations)
@@ -89,7 +91,12 @@ function stats(): EmulatorStats {
     rateLimited++
     if (firstAtMs !== null && entry.atMs > firstAtMs + 10_000) rateLimitedLate++
   }
-  return {total, writes, byEndpoint, rateLimited, rateLimitedLate, firstAtMs, lastAtMs: log.length > 0 ? log[log.length - 1].atMs : null}
+  const perSecond: number[] = []
+  for (const entry of log) {
+    const second = Math.floor((entry.atMs - (firstAtMs ?? 0)) / 1000)
+    perSecond[second] = (perSecond[second] ?? 0) + 1
+  }
+  return {total, writes, byEndpoint, rateLimited, rateLimitedLate, firstAtMs, lastAtMs: log.length > 0 ? log[log.length - 1].atMs : null, perSecond: Array.from(perSecond, (n) => n ?? 0)}
 }
 
 /** A portal as a HubSpot-first company would have it: companies, and contacts each associated with one. */

@@ -151,6 +151,8 @@ export interface Row {
   db: DbCounters | null
   /** what the measured process reported about itself */
   worker: WorkerResult | null
+  /** requests the emulator saw per second of the phase */
+  perSecond: number[]
   targets: Target[]
   notes: string[]
   apiCallsByEndpoint: Record<string, number>
@@ -535,6 +537,7 @@ function toRow(scenario: ScenarioName, tier: Tier, records: number, m: Measured 
     cpu: m ? m.cpu : null,
     db: m ? m.db : null,
     worker: m ? m.worker : null,
+    perSecond: m ? m.emu.perSecond : [],
     targets: [],
     notes,
     apiCallsByEndpoint: m ? m.emu.byEndpoint : {},
