@@ -2,6 +2,7 @@
  * The composition root: turns a configuration into live adapters (pool, records, state, lock,
  * HubSpot gateway, maps) and the engine. Commands use this; the engine never does.
  */
+import {createHash} from 'node:crypto'
 import {applyLegacySettings, type CbhsConfig} from './config.js'
 import {checkConnection, createPool, type DbSettings, type Pool} from './corebos/connection.js'
 import {DbPassLock} from './corebos/lock.js'
@@ -11,11 +12,11 @@ import {CoreBosStateStore} from './corebos/state.js'
 import {ConfigError, MapError, registerSecret} from './errors.js'
 import {createHubSpotGateway, type HubSpotGateway} from './hubspot/gateway.js'
 import {readCbMaps} from './corebos/maps.js'
-import {DEFAULT_MAP_NAMES, hasErrors, loadMapsFromDb, loadMapsFromDir, type FieldMap, type MapIssue} from './maps/index.js'
+import {DEFAULT_MAP_NAMES, hasErrors, loadMapsFromDb, loadMapsFromDir, mapName, mapSources, type FieldMap, type MapIssue} from './maps/index.js'
 import {buildMappers} from './sync/mapper.js'
 import type {Engine} from './sync/engine.js'
-import type {Clock} from './sync/ports.js'
-import {CRM_MODULES} from './sync/types.js'
+import type {Clock, PropertyDefinition} from './sync/ports.js'
+import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type HubSpotObjectType} from './sync/types.js'
 
 export interface Database {
   pool: Pool
@@ -103,17 +104,53 @@ export async function loadSyncMaps(config: CbhsConfig, pool: Pool): Promise<Load
   return {byName: new Map(loaded.maps.map((m) => [m.name, m])), issues: loaded.issues}
 }
 
+/** How long HubSpot's property definitions and pipelines are trusted before they are read again. */
+const SCHEMA_CACHE_MS = 60 * 60 * 1000
+
+/**
+ * HubSpot's schema (property definitions, pipelines, portal id), cached in cbhs_meta for an hour
+ * per portal: an idle cron pass then costs no API call for it. A property changed in HubSpot within
+ * the hour can make a record fail; it goes to the ledger and passes once the cache is refreshed.
+ */
+function schemaCache(config: CbhsConfig, db: Database, maps: LoadedMaps) {
+  const portal = createHash('sha256').update(`${config.hubspot.baseUrl}\n${config.hubspot.accessToken ?? ''}`).digest('hex').slice(0, 16)
+  const mapsVersion = createHash('sha256').update([...maps.byName.keys()].sort().join(',') + JSON.stringify([...maps.byName.values()])).digest('hex').slice(0, 8)
+  return async <T>(what: string, load: () => Promise<T>): Promise<T> => {
+    const key = `${portal}:${mapsVersion}:${what}`
+    const hit = await db.state.readCache(key)
+    if (hit && Date.now() - hit.storedAtMs < SCHEMA_CACHE_MS) return JSON.parse(hit.value) as T
+    const value = await load()
+    const json = JSON.stringify(value)
+    // cbhs_meta holds up to 64 KB a value; a larger schema is simply read every pass
+    if (json.length < 60_000) await db.state.writeCache(key, json)
+    return value
+  }
+}
+
+/** The property definitions the maps use, and the few cbhs itself reads. */
+function relevantProperties(all: PropertyDefinition[], maps: LoadedMaps, type: HubSpotObjectType, config: CbhsConfig): PropertyDefinition[] {
+  const names = new Set<string>([config.hubspot.uniqueProperty, 'hs_lead_status', 'lifecyclestage', 'dealstage', 'pipeline', 'email'])
+  for (const module of CRM_MODULES) {
+    if (OBJECT_TYPE_OF_MODULE[module] !== type) continue
+    const push = maps.byName.get(mapName(module, 'push'))
+    const pull = maps.byName.get(mapName(module, 'pull'))
+    for (const f of push?.fields ?? []) names.add(f.target)
+    for (const p of pull ? mapSources(pull) : []) names.add(p)
+  }
+  return all.filter((p) => names.has(p.name))
+}
+
 export const systemClock: Clock = {nowMs: () => Date.now()}
 
 /** Everything a push or pull pass needs. */
 export async function buildEngine(config: CbhsConfig, db: Database, hubspot: HubSpotGateway, clock: Clock = systemClock): Promise<{engine: Engine; maps: LoadedMaps}> {
   const maps = await loadSyncMaps(config, db.pool)
-  const portalId = config.hubspot.portalId ?? (await hubspot.getPortalId())
-  const mappers = await buildMappers({
+  const schema = schemaCache(config, db, maps)
+  const lazy = buildMappers({
     maps: maps.byName,
     crmMeta: (module) => db.records.meta(module),
-    hubspotProperties: (type) => hubspot.getProperties(type),
-    pipelines: () => hubspot.getDealPipelines(),
+    hubspotProperties: (type) => schema(`properties:${type}`, async () => relevantProperties(await hubspot.getProperties(type), maps, type, config)),
+    pipelines: () => schema('pipelines:deals', () => hubspot.getDealPipelines()),
     timezone: config.timezone,
     dealPipeline: config.sync.dealPipeline,
     stageMapping: config.sync.stageMapping,
@@ -123,7 +160,12 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
     crm: db.records,
     state: db.state,
     hubspot,
-    mappers,
+    mappers: lazy.mappers,
+    async prepare(module) {
+      // the portal id only serves the hubspotrecord links written with converted records
+      engine.settings.portalId ??= await schema('portal', () => hubspot.getPortalId())
+      await lazy.prepare(module)
+    },
     clock,
     settings: {
       optIn: config.sync.optIn,
@@ -136,7 +178,7 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
       userId: config.sync.userId,
       uniqueProperty: config.hubspot.uniqueProperty,
       timezone: config.timezone,
-      portalId,
+      portalId: config.hubspot.portalId,
     },
   }
   return {engine, maps}

@@ -700,6 +700,20 @@ export class CoreBosStateStore implements StateStore {
   // runs
   // -------------------------------------------------------------------------------------------
 
+  async readCache(key: string): Promise<{value: string; storedAtMs: number} | null> {
+    const rows = await this.q<Array<{meta_value: string | null; updated_at: string}>>('SELECT meta_value, updated_at FROM cbhs_meta WHERE meta_key = ?', [`cache:${key}`])
+    const row = rows[0]
+    if (!row || row.meta_value === null) return null
+    return {value: row.meta_value, storedAtMs: Date.parse(`${row.updated_at.replace(' ', 'T')}Z`)}
+  }
+
+  async writeCache(key: string, value: string): Promise<void> {
+    await this.q(
+      'INSERT INTO cbhs_meta (meta_key, meta_value, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value), updated_at = VALUES(updated_at)',
+      [`cache:${key}`, value, this.nowSql()],
+    )
+  }
+
   async startRun(command: string, dryRun: boolean, extra: {lockConnectionId?: number | null} = {}): Promise<number> {
     const result = await this.q<{insertId: number | string}>(
       'INSERT INTO cbhs_run (command, started_at, dry_run, host, pid, lock_connection_id) VALUES (?, ?, ?, ?, ?, ?)',

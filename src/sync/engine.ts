@@ -57,6 +57,8 @@ export interface Engine {
   state: StateStore
   hubspot: HubSpotPort
   mappers: Record<CrmModule, ModuleMapper>
+  /** loads what converting a module's records needs; call before the first record of a module */
+  prepare(module: CrmModule): Promise<void>
   settings: EngineSettings
   clock: Clock
 }

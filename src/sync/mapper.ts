@@ -18,6 +18,7 @@ import {
   toHubSpot,
   type ConvertContext,
   type FieldMap,
+  type StageMapping,
 } from '../maps/index.js'
 import type {MappedValues, ModuleMapper} from './engine.js'
 import type {CrmFieldMeta, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
@@ -37,32 +38,90 @@ export interface MapperSources {
 
 export type SyncMapper = ModuleMapper
 
-export async function buildMappers(sources: MapperSources): Promise<Record<CrmModule, SyncMapper>> {
-  const props = new Map<HubSpotObjectType, Map<string, PropertyDefinition>>()
-  const propsOf = async (type: HubSpotObjectType) => {
+export interface LazyMappers {
+  /** what the maps alone say (canPush, property lists) is there at once; conversions after prepare */
+  mappers: Record<CrmModule, SyncMapper>
+  /** loads what a module's conversions need (HubSpot property definitions, deal pipelines), once */
+  prepare(module: CrmModule): Promise<void>
+}
+
+/**
+ * Mappers whose HubSpot side is loaded on first use: a pass with nothing to convert (the idle cron
+ * pass) spends no API call on property definitions or pipelines.
+ */
+export function buildMappers(sources: MapperSources): LazyMappers {
+  const props = new Map<HubSpotObjectType, Promise<Map<string, PropertyDefinition>>>()
+  const propsOf = (type: HubSpotObjectType) => {
     let p = props.get(type)
     if (!p) {
-      p = new Map((await sources.hubspotProperties(type)).map((d) => [d.name, d]))
+      p = sources.hubspotProperties(type).then((list) => new Map(list.map((d) => [d.name, d])))
       props.set(type, p)
     }
     return p
   }
-  const dealProps = sources.modules.includes('Potentials') ? await propsOf('deals') : new Map<string, PropertyDefinition>()
-  const pipelines = sources.modules.includes('Potentials') ? await sources.pipelines() : []
-  const stageMap = buildStageMapping(pipelines, {pipelineId: sources.dealPipeline, ...sources.stageMapping})
-  const contactProps = sources.modules.some((m) => m === 'Leads' || m === 'Contacts') ? await propsOf('contacts') : new Map<string, PropertyDefinition>()
-  const leadStatusMap = buildLeadStatusMapping(contactProps.get('hs_lead_status')?.options)
-  void dealProps
-  const ctx: ConvertContext = {timezone: sources.timezone, stageMap, leadStatusMap}
+  let stages: Promise<StageMapping> | undefined
+  const stageMapOf = () =>
+    (stages ??= (sources.modules.includes('Potentials') ? sources.pipelines() : Promise.resolve([])).then((pipelines) =>
+      buildStageMapping(pipelines, {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
+    ))
 
-  const out = {} as Record<CrmModule, SyncMapper>
+  const mappers = {} as Record<CrmModule, SyncMapper>
+  const loading = new Map<CrmModule, Promise<void>>()
   for (const module of sources.modules) {
     const type = OBJECT_TYPE_OF_MODULE[module]
-    const meta = await sources.crmMeta(module)
-    const typeProps = await propsOf(type)
-    out[module] = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap.pipelineId)
+    const pushMap = sources.maps.get(mapName(module, 'push'))
+    const pullMap = sources.maps.get(mapName(module, 'pull'))
+    mappers[module] = unprepared(module, type, pushMap, pullMap)
   }
-  return out
+  return {
+    mappers,
+    prepare(module) {
+      let done = loading.get(module)
+      if (!done) {
+        done = (async () => {
+          const type = OBJECT_TYPE_OF_MODULE[module]
+          const [meta, typeProps, stageMap, contactProps] = await Promise.all([
+            sources.crmMeta(module),
+            propsOf(type),
+            type === 'deals' ? stageMapOf() : Promise.resolve(undefined),
+            type === 'contacts' ? propsOf('contacts') : Promise.resolve(undefined),
+          ])
+          const ctx: ConvertContext = {
+            timezone: sources.timezone,
+            stageMap: stageMap ?? buildStageMapping([], {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
+            leadStatusMap: buildLeadStatusMapping(contactProps?.get('hs_lead_status')?.options),
+          }
+          const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId)
+          Object.assign(mappers[module], real)
+        })()
+        loading.set(module, done)
+      }
+      return done
+    },
+  }
+}
+
+/** A mapper with what its maps say; its conversions refuse to run until prepare() replaced them. */
+function unprepared(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap | undefined, pullMap: FieldMap | undefined): SyncMapper {
+  const notReady = (): never => {
+    throw new Error(`mapper for ${module} used before engine.prepare('${module}')`)
+  }
+  const pushTargets = pushMap ? [...new Set(pushMap.fields.map((f) => f.target))] : []
+  return {
+    module,
+    objectType: type,
+    canPush: Boolean(pushMap),
+    canPull: Boolean(pullMap),
+    pullProperties: pullMap ? mapSources(pullMap) : [],
+    // the pipeline is set by cbhs on deals it creates: listed here so pulls read it back
+    pushProperties: type === 'deals' && !pushTargets.includes('pipeline') ? [...pushTargets, 'pipeline'] : pushTargets,
+    pullFields: pullMap ? [...new Set(pullMap.fields.map((f) => f.target))] : [],
+    createOnly: new Set(),
+    toHubSpot: notReady,
+    toCrm: notReady,
+    sameHubSpotValue: notReady,
+    sameCrmValue: notReady,
+  }
 }
 
 export function createMapper(

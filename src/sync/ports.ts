@@ -186,6 +186,10 @@ export interface StateStore {
   dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]>
   listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
 
+  /** a small cached value (≤ 64 KB) and when it was stored; null when absent */
+  readCache(key: string): Promise<{value: string; storedAtMs: number} | null>
+  writeCache(key: string, value: string): Promise<void>
+
   startRun(command: string, dryRun: boolean): Promise<number>
   finishRun(id: number, outcome: {exitCode: number; counts: Record<string, number>; apiCalls: number; message?: string}): Promise<void>
   listRuns(limit: number): Promise<RunRecord[]>

@@ -204,6 +204,7 @@ async function pullBatch(
 ): Promise<void> {
   if (objects.length === 0) return
   const {state, crm} = engine
+  for (const module of modules) await engine.prepare(module)
   const links = await state.getLinksByHubSpotIds(
     type,
     objects.map((o) => o.id),

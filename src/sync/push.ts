@@ -163,6 +163,7 @@ async function pushBatch(
   counts: ModuleCounts,
 ): Promise<void> {
   const {state, settings, hubspot} = engine
+  await engine.prepare(module)
   const mapper = engine.mappers[module]
   const type = OBJECT_TYPE_OF_MODULE[module]
   counts.read += records.length

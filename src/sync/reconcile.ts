@@ -796,6 +796,7 @@ export async function reconcileType(engine: Engine, type: HubSpotObjectType, opt
   const modules = TYPE_MODULES[type]
   if (!modules.some((m) => options.modules.includes(m))) return 'not selected'
   const calls = engine.hubspot.callCounts()
+  for (const m of modules) await engine.prepare(m)
   const propTypes = new Map((await engine.hubspot.getProperties(type)).map((p) => [p.name, p.type]))
   const ctx: TypeContext = {
     engine,

@@ -70,6 +70,24 @@ describe('pull: HubSpot → coreBOS', () => {
     expect(await modifiedTimes(env)).toEqual(before)
   })
 
+  it('an idle sync (nothing changed) costs six API calls: a search and an archived listing per object type', async () => {
+    clock.advance(600_000)
+    await env.pass('sync')
+    clock.advance(600_000)
+    const mark = env.mark()
+    const [pull, push] = await env.pass('sync')
+    expect(push.apiCalls).toEqual({})
+    expect(pull.apiCalls).toEqual({
+      'search companies': 1,
+      'list archived companies': 1,
+      'search contacts': 1,
+      'list archived contacts': 1,
+      'search deals': 1,
+      'list archived deals': 1,
+    })
+    expect(env.emu.control.requests().length - mark).toBe(6)
+  })
+
   it('writes nothing to HubSpot on a push right after the pull (no ping-pong)', async () => {
     const mark = env.mark()
     const [report] = await env.pass('push')
