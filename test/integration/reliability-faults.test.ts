@@ -56,6 +56,23 @@ describe('reliability: faults and concurrency', () => {
     expect(await checkPushed(env, ['Accounts', 'Contacts'], {Contacts: {lastname: 'lastname', email: 'email'}})).toEqual([])
   })
 
+  // KNOWN BUG (left open, see the report): the gateway's own http.Agent (idle sockets destroyed) is
+  // never used by @hubspot/api-client, so requests ride Node's global keep-alive agent; a request
+  // HubSpot never answers is abandoned by the watchdog but its socket stays open, and the finished
+  // process never exits (cron sees a pass that hangs forever). it.fails pins the bug: this test starts
+  // failing — and must become a plain it() — the day the process exits on time.
+  it.fails('a pass after a HubSpot request hung exits on its own once the work is done', async () => {
+    const config = join(dir, 'hang-timeout.json')
+    writeFileSync(config, JSON.stringify({hubspot: {requestTimeoutMs: 1000}}), {mode: 0o600})
+    env.emu.control.seed('contacts', [{firstname: 'Hung', lastname: 'Request', email: 'hung@faults.example', lifecyclestage: 'customer'}])
+    // the write-back of the crmid to HubSpot hangs once; the retry succeeds
+    env.emu.control.injectFaults({count: 1, kinds: ['hang'], match: /batch\/update/})
+    const r = await runCli(['pull'], {env: {...env.env, CBHS_CONFIG: config}, timeoutMs: 20_000})
+    env.emu.control.clearFaults()
+    expect(r.signal, 'the pass finished its work but the process did not exit within 20 s').toBeNull()
+    expect(r.code).toBe(0)
+  })
+
   it('the MariaDB connection killed mid-pass: exit 4, and the next pass completes', async () => {
     await createMany(env, 'Contacts', 800, (i) => ({firstname: `D${i}`, lastname: `Dbkill ${i}`, email: `d${i}@dbkill.example`}))
     const base = env.emu.control.requests().length
