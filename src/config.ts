@@ -81,7 +81,7 @@ const DEFAULTS: Record<string, unknown> = {
   'sync.leadLifecycleStages': ['subscriber', 'lead', 'marketingqualifiedlead'],
   'sync.pushLookbackSeconds': 120,
   'sync.pullLagSeconds': 60,
-  'sync.pageSize': 500,
+  'sync.pageSize': 2000,
   'sync.userId': 1,
   'sync.maxAttempts': 10,
   'sync.dealPipeline': 'default',

@@ -91,7 +91,9 @@ export async function pushModule(
     const records = await crm.readByIds(module, dueIds.slice(i, i + BATCH))
     const found = new Set(records.map((r) => r.crmid))
     for (const id of dueIds.slice(i, i + BATCH)) if (!found.has(id)) await state.resolveFailure(module, 'push', {crmid: id})
-    await pushBatch(engine, module, records, options, report, counts)
+    const work = newPageWork()
+    await pushBatch(engine, module, records, options, report, counts, work)
+    await finishPage(engine, module, work, report, counts, options)
     for (const r of records) seen.add(r.crmid)
   }
 
@@ -104,6 +106,8 @@ export async function pushModule(
     pageSize: Math.max(BATCH, settings.pageSize),
   })
   pages: for await (const page of stream) {
+    const work = newPageWork()
+    let last: CrmRecord | undefined
     for (let i = 0; i < page.length; i += BATCH) {
       const slice = page.slice(i, i + BATCH)
       // records already handled as ledger retries still move the watermark past themselves
@@ -114,18 +118,22 @@ export async function pushModule(
         incomplete = true
       }
       if (chunk.length > 0) {
-        await pushBatch(engine, module, chunk, options, report, counts)
+        await pushBatch(engine, module, chunk, options, report, counts, work)
         processed += chunk.length
-        const last = chunk[chunk.length - 1]
+        last = chunk[chunk.length - 1]
         if (!maxSeen || last.modifiedtime > maxSeen) maxSeen = last.modifiedtime
-        if (!options.dryRun) {
-          const cursor: PushCursor = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen}
-          await state.setWatermark(module, 'push', watermark.value, JSON.stringify(cursor))
-        }
         reporter.progress(`${module}`, processed)
       }
-      if (incomplete) break pages
+      if (incomplete) break
     }
+    // associations for the whole page in one call per type, then links, then the checkpoint:
+    // the checkpoint never passes a record whose link or associations are not saved yet
+    await finishPage(engine, module, work, report, counts, options)
+    if (last && !options.dryRun) {
+      const cursor: PushCursor = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen}
+      await state.setWatermark(module, 'push', watermark.value, JSON.stringify(cursor))
+    }
+    if (incomplete) break pages
   }
 
   if (!incomplete) await archiveGoneRecords(engine, module, options, report, counts)
@@ -161,6 +169,7 @@ async function pushBatch(
   options: PassOptions,
   report: PassReport,
   counts: ModuleCounts,
+  work: PageWork,
 ): Promise<void> {
   const {state, settings, hubspot} = engine
   await engine.prepare(module)
@@ -236,8 +245,7 @@ async function pushBatch(
   }
 
   const now = await engine.crm.now()
-  const saved: Link[] = []
-  const succeeded: Array<{planned: Planned; link: Link}> = []
+  const {saved, succeeded, claimed} = work
   const controls: Array<{crmid: number; values: ControlValues}> = []
   const resolved: Array<{crmid: number}> = []
   const onSuccess = async (p: Planned, hubspotId: string, hs: Record<string, string | null>) => {
@@ -267,7 +275,6 @@ async function pushBatch(
 
   // creates: upsert on the unique crmid property, so a rerun after a crash finds what it made
   const creates = await withoutSharedEmails(engine, module, planned.filter((p) => p.action === 'create'), report, counts, options)
-  const claimed = new Map<string, number>()
   if (creates.length > 0) {
     const {results, errors} = await hubspot.upsert(
       type,
@@ -345,8 +352,24 @@ async function pushBatch(
   await state.resolveFailures(module, 'push', resolved)
   counts.skipped += planned.filter((p) => p.action === 'skip').length
 
-  const reassociated = await syncAssociations(engine, module, succeeded, report, counts, options)
-  const toSave = [...saved, ...reassociated.filter((l) => !saved.includes(l))]
+}
+
+/** What the batches of one page leave for its end: links to save, associations to sync. */
+interface PageWork {
+  saved: Link[]
+  succeeded: Array<{planned: Planned; link: Link}>
+  /** HubSpot contacts adopted in this page, so two records never take one */
+  claimed: Map<string, number>
+}
+
+function newPageWork(): PageWork {
+  return {saved: [], succeeded: [], claimed: new Map()}
+}
+
+async function finishPage(engine: Engine, module: CrmModule, work: PageWork, report: PassReport, counts: ModuleCounts, options: PassOptions): Promise<void> {
+  if (options.dryRun) return
+  const reassociated = await syncAssociations(engine, module, work.succeeded, report, counts, options)
+  const toSave = [...work.saved, ...reassociated.filter((l) => !work.saved.includes(l))]
   await saveLinksOrFail(engine, toSave, (link, message) => failRecord(engine, report, counts, options, module, link.crmid, link.hubspotId, 'LINK_CONFLICT', message))
 }
 
