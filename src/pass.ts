@@ -133,8 +133,9 @@ export async function runUnderLock<R>(
     await db.state.closeAbandonedRuns(lock.connectionId ?? 0)
     const runId = await db.state.startRun(input.command, dryRun, {lockConnectionId: lock.connectionId})
     let finish: {exitCode: number; counts: Record<string, number>; apiCalls: number; message?: string} = {exitCode: EXIT.BUG, counts: {}, apiCalls: 0}
+    let hubspot: ReturnType<typeof openHubSpot> | undefined
     try {
-      const hubspot = openHubSpot(config, (line) => input.warn(line))
+      hubspot = openHubSpot(config, (line) => input.warn(line))
       const {engine} = await buildEngine(config, db, hubspot, input.clock)
       const done = await body(engine, db, runId)
       finish = {exitCode: done.exitCode, counts: done.counts, apiCalls: done.apiCalls}
@@ -151,6 +152,7 @@ export async function runUnderLock<R>(
       finish = {exitCode: e.exitCode ?? EXIT.BUG, counts: e.runCounts ?? {}, apiCalls: e.runApiCalls ?? 0, message: e.message}
       throw e
     } finally {
+      hubspot?.close()
       await db.state.finishRun(runId, finish).catch(() => undefined)
     }
   } finally {
