@@ -162,6 +162,17 @@ interface PreparedCreate {
   number: string | null
 }
 
+interface PreparedUpdate {
+  sets: Map<string, Map<string, SqlValue>>
+  owner: number | null
+}
+
+/** Errors that mean the connection, not the data, is the problem: they stop the pass (exit 4). */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as {code?: string})?.code ?? ''
+  return /^(ECONN|ETIMEDOUT|EPIPE|PROTOCOL_|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN|ER_ACCESS_DENIED)/.test(code)
+}
+
 export class CoreBosRecords implements CrmRecords {
   private readonly timezone: string
   private readonly defaultUserId: number
@@ -622,8 +633,49 @@ export class CoreBosRecords implements CrmRecords {
 
   async update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void> {
     const st = await this.storage(module)
-    const {meta} = st
+    const prepared = this.prepareUpdate(st, module, crmid, fields)
+    const now = naiveNow(this.timezone)
+    await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, crmid, prepared, now, this.user(userId)))
+  }
+
+  /**
+   * Many updates in one transaction (pull writes a page at once). A record whose values are
+   * invalid, or that the database refuses, fails alone with its reason; the others are written.
+   */
+  async updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]> {
+    const st = await this.storage(module)
+    const results: WriteResult[] = updates.map((u) => ({crmid: u.crmid, ok: true}))
+    const ready: Array<{i: number; prepared: PreparedUpdate}> = []
+    updates.forEach((u, i) => {
+      try {
+        ready.push({i, prepared: this.prepareUpdate(st, module, u.crmid, u.fields)})
+      } catch (error) {
+        results[i] = {crmid: u.crmid, ok: false, error: (error as Error).message}
+      }
+    })
+    const now = naiveNow(this.timezone)
     const user = this.user(userId)
+    try {
+      await inTransaction(this.pool, async (conn) => {
+        for (const r of ready) await this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user)
+      })
+    } catch (error) {
+      if (isConnectionError(error)) throw error
+      // one record spoiled the batch: write them one by one so only that one fails
+      for (const r of ready) {
+        try {
+          await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user))
+        } catch (single) {
+          if (isConnectionError(single)) throw single
+          results[r.i] = {crmid: updates[r.i].crmid, ok: false, error: (single as Error).message}
+        }
+      }
+    }
+    return results
+  }
+
+  private prepareUpdate(st: ModuleStorage, module: CrmModule, crmid: number, fields: Record<string, string | null>): PreparedUpdate {
+    const {meta} = st
     const writable = this.writable(st)
     const errors: string[] = []
     const sets = new Map<string, Map<string, SqlValue>>()
@@ -658,41 +710,45 @@ export class CoreBosRecords implements CrmRecords {
     if (errors.length > 0) {
       throw new RecordWriteError('RECORD_INVALID', `${module} ${crmid}: ${errors.join('; ')}`)
     }
-    const now = naiveNow(this.timezone)
-    const q = quoteIdent
-    await inTransaction(this.pool, async (conn) => {
-      const where = this.entityWhere(st, crmid)
-      const [found] = await conn.query(`SELECT ${q('smownerid')} AS owner FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, where.params)
-      const current = (found as Array<{owner: number | string}>)[0]
-      if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
-      for (const t of meta.tables) {
-        const s = sets.get(t.name)
-        if (!s || s.size === 0 || t.name === meta.entityTable) continue
-        if (t.name === meta.baseTable) {
-          await conn.query(`UPDATE ${q(t.name)} SET ${[...s.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(t.key)} = ?`, [...s.values(), crmid])
-        } else {
-          // coreBOS inserts a missing secondary row on edit (insertIntoEntityTable falls back to insert mode)
-          const cols = [t.key, ...s.keys()]
-          await conn.query(
-            `INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-             ON DUPLICATE KEY UPDATE ${[...s.keys()].map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`,
-            [crmid, ...s.values()],
-          )
-        }
-      }
-      const entitySets = new Map(sets.get(meta.entityTable) ?? [])
-      if (owner !== null) entitySets.set('smownerid', owner)
-      entitySets.set('modifiedtime', now)
-      entitySets.set('modifiedby', user)
-      await conn.query(`UPDATE ${q(meta.entityTable)} SET ${[...entitySets.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${where.sql}`, [
-        ...entitySets.values(),
-        ...where.params,
-      ])
-      if (st.hasCrmobject) {
-        await conn.query('UPDATE vtiger_crmobject SET smownerid = ?, modifiedtime = ? WHERE crmid = ?', [owner ?? Number(current.owner), now, crmid])
-      }
-    })
+    return {sets, owner}
   }
+
+  private async applyUpdate(conn: PoolConnection, st: ModuleStorage, module: CrmModule, crmid: number, prepared: PreparedUpdate, now: string, user: number): Promise<void> {
+    const {meta} = st
+    const {sets, owner} = prepared
+    const q = quoteIdent
+    const where = this.entityWhere(st, crmid)
+    const [found] = await conn.query(`SELECT ${q('smownerid')} AS owner FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, where.params)
+    const current = (found as Array<{owner: number | string}>)[0]
+    if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
+    for (const t of meta.tables) {
+      const s = sets.get(t.name)
+      if (!s || s.size === 0 || t.name === meta.entityTable) continue
+      if (t.name === meta.baseTable) {
+        await conn.query(`UPDATE ${q(t.name)} SET ${[...s.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(t.key)} = ?`, [...s.values(), crmid])
+      } else {
+        // coreBOS inserts a missing secondary row on edit (insertIntoEntityTable falls back to insert mode)
+        const cols = [t.key, ...s.keys()]
+        await conn.query(
+          `INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+           ON DUPLICATE KEY UPDATE ${[...s.keys()].map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`,
+          [crmid, ...s.values()],
+        )
+      }
+    }
+    const entitySets = new Map(sets.get(meta.entityTable) ?? [])
+    if (owner !== null) entitySets.set('smownerid', owner)
+    entitySets.set('modifiedtime', now)
+    entitySets.set('modifiedby', user)
+    await conn.query(`UPDATE ${q(meta.entityTable)} SET ${[...entitySets.keys()].map((c) => `${q(c)} = ?`).join(', ')} WHERE ${where.sql}`, [
+      ...entitySets.values(),
+      ...where.params,
+    ])
+    if (st.hasCrmobject) {
+      await conn.query('UPDATE vtiger_crmobject SET smownerid = ?, modifiedtime = ? WHERE crmid = ?', [owner ?? Number(current.owner), now, crmid])
+    }
+  }
+
 
   async trash(module: CrmModule, crmid: number, userId: number): Promise<void> {
     const st = await this.storage(module)

@@ -95,6 +95,8 @@ export interface CrmRecords {
   create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
   /** updates fields and bumps modifiedtime in the entity table and crmobject */
   update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void>
+  /** many updates in one transaction; a record that cannot be written fails alone, with its reason */
+  updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]>
   /** trash, as coreBOS's mark_deleted */
   trash(module: CrmModule, crmid: number, userId: number): Promise<void>
   /** writes control fields with plain SQL: no modifiedtime bump, so they never read as a change */

@@ -22,7 +22,7 @@ import {mergeFields} from './merge.js'
 import type {Link, Reporter} from './ports.js'
 import {failRecord, markDeletedInHubSpot, mergeCalls, saveLinksOrFail, summarize} from './push.js'
 import {recordTimeMs} from './time.js'
-import {MODIFIED_PROPERTY, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {MODIFIED_PROPERTY, type ControlValues, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export const PULL_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
 const PULL_BATCH = 200
@@ -261,6 +261,7 @@ async function pullBatch(
   const creates = new Map<CrmModule, Array<{item: Incoming; fields: Record<string, string | null>; echo: Record<string, string>}>>()
   const saved: Link[] = []
   const resolved: Array<{module: CrmModule; hubspotId: string}> = []
+  const updates = new Map<CrmModule, Array<{crmid: number; fields: Record<string, string | null>; link: Link; hubspotId: string}>>()
   const now = await crm.now()
   const nowIso = new Date(engine.clock.nowMs()).toISOString()
   for (const item of selected) {
@@ -352,15 +353,26 @@ async function pullBatch(
         changes: Object.entries(write).map(([key, value]) => ({key, old: record.fields[key] ?? null, new: value}))})
       continue
     }
-    try {
-      await crm.update(item.module, record.crmid, write, engine.settings.userId)
-      await crm.setControl(item.module, record.crmid, {hubspotlastsync: now, hubspotid: item.object.id})
-      saved.push(link)
-      resolved.push({module: item.module, hubspotId: item.object.id})
-    } catch (error) {
-      counts.updated--
-      await failRecord(engine, report, counts, options, item.module, record.crmid, item.object.id, 'WRITE_FAILED', (error as Error).message)
+    ;(updates.get(item.module) ?? updates.set(item.module, []).get(item.module)!).push({crmid: record.crmid, fields: write, link, hubspotId: item.object.id})
+  }
+
+  // the page's updates in one transaction per module; a record coreBOS refuses fails alone
+  for (const [module, list] of updates) {
+    const results = await crm.updateMany(module, list, engine.settings.userId)
+    const counts = report.modules[module]!
+    const written: Array<{crmid: number; values: ControlValues}> = []
+    for (let i = 0; i < results.length; i++) {
+      const u = list[i]
+      if (!results[i].ok) {
+        counts.updated--
+        await failRecord(engine, report, counts, options, module, u.crmid, u.hubspotId, 'WRITE_FAILED', results[i].error ?? 'not written')
+        continue
+      }
+      written.push({crmid: u.crmid, values: {hubspotlastsync: now, hubspotid: u.hubspotId}})
+      saved.push(u.link)
+      resolved.push({module, hubspotId: u.hubspotId})
     }
+    await crm.setControlMany(module, written)
   }
 
   for (const [module, list] of creates) {
