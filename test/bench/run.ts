@@ -33,7 +33,7 @@ import type {WorkerResult} from './scenario.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const HERE = fileURLToPath(new URL('./', import.meta.url))
-const RESULTS = `${ROOT}bench-results/`
+const RESULTS = `${ROOT}test/bench/results/`
 
 // ------------------------------------------------------------------------------------------------
 // Options and plan
@@ -807,7 +807,7 @@ async function main(): Promise<void> {
   const json = {startedAt: new Date(started).toISOString(), seconds: totalS, mode: options.full ? 'full' : 'default', options, machine, rows, skipped, table: text}
   writeFileSync(`${RESULTS}bench-${stamp}.json`, `${JSON.stringify(json, null, 2)}\n`)
   writeFileSync(`${RESULTS}latest.json`, `${JSON.stringify(json, null, 2)}\n`)
-  process.stdout.write(`\nWritten: bench-results/bench-${stamp}.json (and bench-results/latest.json)\n`)
+  process.stdout.write(`\nWritten: test/bench/results/bench-${stamp}.json (and test/bench/results/latest.json)\n`)
 }
 
 main().catch((error: Error) => {

@@ -71,7 +71,7 @@ describe('reliability: secrets never leave cbhs', () => {
   })
 
   it('HubSpot refusing the token exits 4 without echoing the token sent', async () => {
-    const wrong = 'pat-eu1-00000000-dead-beef-0000-wrongtoken99'
+    const wrong = 'pat-eu1-testonly-dead-beef-0000-wrongtoken99'
     // one after another: two pushes at once would meet the pass lock
     for (const args of [['push'], ['push', '--json'], ['status', '--json']]) {
       const r = await runCli(args, {env: {...env.env, HUBSPOT_ACCESS_TOKEN: wrong}})

@@ -11,7 +11,7 @@ import {appendFileSync, readFileSync} from 'node:fs'
 import mysql from 'mysql2/promise'
 import type {TestDatabase, TestDbSettings} from './db.js'
 
-export const SECRET_HUBSPOT_TOKEN = 'pat-eu1-5d1c9e7a-3b2f-4c8d-9e6a-77f0c0ffee42'
+export const SECRET_HUBSPOT_TOKEN = 'pat-eu1-testonly-3b2f-4c8d-9e6a-77f0c0ffee42'
 export const SECRET_DB_PASSWORD = "Db-s3cr3t!pw#'x9Zq"
 /** the MariaDB user that logs in with SECRET_DB_PASSWORD, granted the per-file test databases */
 export const SECRET_DB_USER = 'cbhs_secret_t'
