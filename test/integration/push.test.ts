@@ -65,20 +65,39 @@ describe('push: coreBOS → HubSpot', () => {
     expect(report.failures).toEqual([])
   })
 
-  it('sends only the changed properties of edited records', async () => {
-    await env.db.records.update('Contacts', contacts[1], {phone: '+44 1234'}, 1)
+  it('sends exactly the edited records, with only their changed properties', async () => {
+    await env.db.records.update('Contacts', contacts[0], {phone: '+44 1111'}, 1)
+    await env.db.records.update('Contacts', contacts[1], {phone: '+44 1234', title: 'CTO'}, 1)
+    await env.db.records.update('Contacts', contacts[2], {firstname: 'Amazing Grace'}, 1)
     await env.db.records.update('Accounts', accounts[1], {accountname: 'Globex Corp'}, 1)
+    await env.db.records.update('Potentials', potentials[1], {amount: '120'}, 1)
+    const before = new Map(['contacts', 'companies', 'deals'].flatMap((t) => env.emu.control.all(t).map((o) => [`${t}:${o.id}`, o.updatedAt])))
+
+    const [plan] = await env.pass('push', {'dry-run': true})
+    const changes = plan.plan.map((p) => `${p.module} ${p.crmid} ${p.action} ${p.changes.map((c) => c.key).sort().join(',')}`).sort()
+    expect(changes).toEqual(
+      [
+        `Accounts ${accounts[1]} update name`,
+        `Contacts ${contacts[0]} update phone`,
+        `Contacts ${contacts[1]} update jobtitle,phone`,
+        `Contacts ${contacts[2]} update firstname`,
+        `Potentials ${potentials[1]} update amount`,
+      ].sort(),
+    )
+
     const mark = env.mark()
     const [report] = await env.pass('push')
-    expect(report.modules.Contacts).toMatchObject({updated: 1})
-    expect(report.modules.Accounts).toMatchObject({updated: 1})
-    const writes = env.writesSince(mark)
-    expect(writes.map((w) => w.endpoint).sort()).toEqual([
+    expect(report.modules).toMatchObject({Contacts: {updated: 3}, Accounts: {updated: 1}, Potentials: {updated: 1}})
+    expect(env.writesSince(mark).map((w) => w.endpoint).sort()).toEqual([
       'POST /crm/v3/objects/companies/batch/update',
       'POST /crm/v3/objects/contacts/batch/update',
+      'POST /crm/v3/objects/deals/batch/update',
     ])
+    // exactly five objects changed in HubSpot
+    const changed = ['contacts', 'companies', 'deals'].flatMap((t) => env.emu.control.all(t).filter((o) => o.updatedAt !== before.get(`${t}:${o.id}`)).map((o) => o.properties.corebos_crmid))
+    expect(changed.sort()).toEqual([contacts[0], contacts[1], contacts[2], accounts[1], potentials[1]].map(String).sort())
     const alan = env.emu.control.all('contacts').find((c) => c.properties.email === 'alan@globex.example')!
-    expect(alan.properties.phone).toBe('+44 1234')
+    expect(alan.properties).toMatchObject({phone: '+44 1234', jobtitle: 'CTO'})
   })
 
   it('archives a trashed account and its cascaded potentials', async () => {
