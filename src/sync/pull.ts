@@ -54,7 +54,6 @@ export async function pullObjectType(
   const {state, settings, hubspot, clock} = engine
   const {watermark: wmModule, modules: allModules} = PULL_MODULES[type]
   const modules = allModules.filter((m) => options.modules.includes(m) && engine.mappers[m].canPull)
-  const counts = (report.modules[wmModule] ??= emptyCounts())
   for (const m of allModules) report.modules[m] ??= emptyCounts()
   if (modules.length === 0) {
     report.warnings.push(`${type}: no HubSpot2${allModules.join('/HubSpot2')} map selected, nothing pulled`)
@@ -124,7 +123,6 @@ export async function pullObjectType(
   }
   mergeCalls(report, callsSince(calls, hubspot.callCounts()))
   const total = modules.map((m) => report.modules[m]!).reduce(addCounts, emptyCounts())
-  void counts
   return summarize(total, incomplete)
 }
 
