@@ -40,6 +40,8 @@ describe('reliability: faults and concurrency', () => {
     writeFileSync(config, JSON.stringify({hubspot: {requestTimeoutMs: 1000}}), {mode: 0o600})
     // 429 costs a ten-second pause each; the long run (test/chaos) covers it at 20 %
     env.emu.control.injectFaults({rate: 0.2, count: 12, seed: SEED, kinds: [500, 502, 504, 423, 'hang', 'reset', 'html', 'no-content-type']})
+    // a push of 230 records makes few requests, so 20 % alone may draw none: the first upserts always fail
+    env.emu.control.injectFaults({count: 2, kinds: [502, 'reset'], match: /batch\/upsert/})
     const codes: number[] = []
     for (let i = 0; i < 6; i++) {
       const r = await runCli(['push'], {env: {...env.env, CBHS_CONFIG: config}})
