@@ -63,7 +63,7 @@ export interface RunPassInput {
 
 export async function runPass(input: RunPassInput): Promise<PassOutcome> {
   const options = passOptions(input.flags, input.config)
-  const outcome = await runUnderLock(input, options.dryRun, async (engine, db, runId) => {
+  const outcome = await runUnderLock(input, options.dryRun, async (engine, db, runId, guard) => {
     const directions: Direction[] = input.command === 'sync' ? ['pull', 'push'] : [input.command]
     const reports = directions.map((d) => newReport(d, options.dryRun))
     const counts = () => {
@@ -79,7 +79,7 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
     try {
       const tasks: TaskSpec<Engine>[] = []
       for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId))
-      await runTasks(tasks, engine, input.renderer, input.warn)
+      await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       const message = (error as Error).message
       for (const report of reports) {
@@ -118,7 +118,7 @@ export interface LockedResult<R> {
 export async function runUnderLock<R>(
   input: LockedInput,
   dryRun: boolean,
-  body: (engine: Engine, db: Database, runId: number) => Promise<LockedResult<R>>,
+  body: (engine: Engine, db: Database, runId: number, guard: <C>(tasks: TaskSpec<C>[]) => TaskSpec<C>[]) => Promise<LockedResult<R>>,
 ): Promise<(LockedResult<R> & {runId: number}) | {skippedBecauseLocked: {holder: string}}> {
   const db = await openDatabase(input.config)
   const lock = new DbPassLock(db.pool)
@@ -137,7 +137,11 @@ export async function runUnderLock<R>(
     try {
       hubspot = openHubSpot(config, (line) => input.warn(line))
       const {engine} = await buildEngine(config, db, hubspot, input.clock)
-      const done = await body(engine, db, runId)
+      // one writer: a lock whose connection died was freed by the server and another pass may run;
+      // every task checks it still holds it before writing anything
+      const guard = <C>(tasks: TaskSpec<C>[]): TaskSpec<C>[] =>
+        tasks.map((t) => ({...t, run: async (ctx: C, reporter) => (await lock.assertHeld(lockName), t.run(ctx, reporter))}))
+      const done = await body(engine, db, runId, guard)
       finish = {exitCode: done.exitCode, counts: done.counts, apiCalls: done.apiCalls}
       return {...done, runId}
     } catch (error) {
@@ -222,7 +226,7 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
   const modules = (input.flags.module?.length ? input.flags.module : [...CRM_MODULES]) as CrmModule[]
   const apply = Boolean(input.flags.apply)
   const options = {modules, apply, details: Boolean(input.flags.details)}
-  const outcome = await runUnderLock({...input, command: 'reconcile'}, !apply, async (engine) => {
+  const outcome = await runUnderLock({...input, command: 'reconcile'}, !apply, async (engine, _db, _runId, guard) => {
     const report = newReconcileReport(options, engine.settings.conflictPolicy)
     const counts = () => {
       const out: Record<string, number> = {}
@@ -235,7 +239,7 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
       run: (e, reporter) => reconcileType(e, type, options, report, reporter),
     }))
     try {
-      await runTasks(tasks, engine, input.renderer, input.warn)
+      await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       throw Object.assign(error as Error, {runCounts: counts(), runApiCalls: totalCalls(report.apiCalls)})
     }

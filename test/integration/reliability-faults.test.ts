@@ -92,6 +92,30 @@ describe('reliability: faults and concurrency', () => {
     expect(await checkPushed(env, ['Contacts'], {Contacts: {lastname: 'lastname'}})).toEqual([])
   })
 
+  it('the lock lost mid-pass (its connection killed): the pass stops before its next module with exit 4; the next pass completes', async () => {
+    await createMany(env, 'Accounts', 1000, (i) => ({accountname: `Lock Co ${i}`}))
+    await createMany(env, 'Contacts', 3000, (i) => ({firstname: `L${i}`, lastname: `Lock ${i}`, email: `l${i}@lock.example`}))
+    const base = env.emu.control.requests().length
+    const child = spawn(process.execPath, [BIN, 'push'], {cwd: ROOT, env: {...process.env, ...env.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    // once the push writes to HubSpot, end only the session that holds the lock
+    let lockConnection: number | undefined
+    while (child.exitCode === null && lockConnection === undefined) {
+      const [run] = await env.testDb.query<{lock_connection_id: number | null}>('SELECT lock_connection_id FROM cbhs_run WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1')
+      if (run?.lock_connection_id && env.emu.control.requests().slice(base).some((r) => r.endpoint.includes('batch/upsert'))) lockConnection = Number(run.lock_connection_id)
+      else await new Promise((r) => setTimeout(r, 2))
+    }
+    expect(lockConnection, 'the push ended before its lock could be taken away').toBeDefined()
+    await env.testDb.query(`KILL ${lockConnection}`)
+    const code = await exited
+    expect(code, stderr).toBe(4)
+    expect(stderr).toMatch(/lock/i)
+    await runToEnd(['push'], env.env)
+    expect(await checkPushed(env, ['Accounts', 'Contacts'], {Contacts: {lastname: 'lastname'}})).toEqual([])
+  })
+
   it('two passes started together: one runs, the other exits 0 at once saying another pass holds the lock', async () => {
     await createMany(env, 'Contacts', 400, (i) => ({firstname: `T${i}`, lastname: `Together ${i}`, email: `t${i}@together.example`}))
     const [a, b] = await Promise.all([runCli(['push'], {env: env.env}), runCli(['push'], {env: env.env})])
