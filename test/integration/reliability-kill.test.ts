@@ -34,7 +34,9 @@ describe('reliability: kill -9 during push and pull', () => {
     }))
     let kills = 0
     for (let t = 1; t <= 3; t++) {
-      const outcome = await runAndKill(['push'], env.env, env.emu, {afterRequests: rng.int(1, 10), extraMs: rng.int(0, 60)})
+      // a 400-record push makes about a dozen requests (batches of 100, one association call per page):
+      // the trigger must fall inside that to kill mid-run
+      const outcome = await runAndKill(['push'], env.env, env.emu, {afterRequests: rng.int(1, 4), extraMs: rng.int(0, 20)})
       if (outcome.killed) kills++
       process.stderr.write(`${trialLine('push', t, SEED, outcome, null)}\n`)
     }
