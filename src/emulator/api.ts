@@ -401,16 +401,12 @@ export class Api {
     const trace = this.traceMode(inputs)
     const claimed = new Map<string, number>()
     const plans: Array<{planned: PlannedWrite; links: Array<{def: AssociationTypeDef; toId: string}>} | EmuError> = inputs.map((input, i) => {
-      try {
-        const planned = this.store.plan(ts, input.properties, undefined, 'api', claimed, i)
-        return {planned, links: this.planCreateAssociations(ts.type, input.associations)}
-      } catch (e) {
-        if (e instanceof EmuError) return e
-        throw e
-      }
+      return orInputError(() => ({
+        planned: this.store.plan(ts, input.properties, undefined, 'api', claimed, i),
+        links: this.planCreateAssociations(ts.type, input.associations),
+      }))
     })
-    const firstError = plans.find((x): x is EmuError => x instanceof EmuError)
-    if (firstError && !trace) throw firstError
+    failWholeBatch(plans, trace)
     const results: unknown[] = []
     const errors: unknown[] = []
     plans.forEach((plan, i) => {
@@ -493,15 +489,9 @@ export class Api {
       // merged-away ids are not followed here: HubSpot's batch update rejects them
       const obj = this.store.findBy(ts, String(input.id), idProperty, false)
       if (!obj || obj.archived) return {missing: true}
-      try {
-        return {obj, planned: this.store.plan(ts, input.properties, obj, 'api', claimed, i)}
-      } catch (e) {
-        if (e instanceof EmuError) return e
-        throw e
-      }
+      return orInputError(() => ({obj, planned: this.store.plan(ts, input.properties, obj, 'api', claimed, i)}))
     })
-    const firstError = outcomes.find((x): x is EmuError => x instanceof EmuError)
-    if (firstError && !trace) throw firstError
+    failWholeBatch(outcomes, trace)
     const results: unknown[] = []
     const errors: unknown[] = []
     const missingIds: string[] = []
@@ -548,17 +538,13 @@ export class Api {
       const id = String(input.id)
       const obj = this.store.findBy(ts, id, idProperty, false)
       const properties = isRecord(input.properties) ? {...input.properties} : input.properties
-      try {
+      return orInputError(() => {
         if (isRecord(properties)) properties[idProperty] = id
         else if (properties === undefined || properties === null) return {obj, planned: this.store.plan(ts, {[idProperty]: id}, obj, 'api', claimed, i)}
         return {obj, planned: this.store.plan(ts, properties, obj && !obj.archived ? obj : undefined, 'api', claimed, i)}
-      } catch (e) {
-        if (e instanceof EmuError) return e
-        throw e
-      }
+      })
     })
-    const firstError = outcomes.find((x): x is EmuError => x instanceof EmuError)
-    if (firstError && !trace) throw firstError
+    failWholeBatch(outcomes, trace)
     const results: unknown[] = []
     const errors: unknown[] = []
     outcomes.forEach((o, i) => {
@@ -939,3 +925,19 @@ export class Api {
 }
 
 export {MODIFIED_PROP}
+
+/** Plans one batch input; a validation error becomes that input's outcome, not the request's. */
+function orInputError<T>(plan: () => T): T | EmuError {
+  try {
+    return plan()
+  } catch (e) {
+    if (e instanceof EmuError) return e
+    throw e
+  }
+}
+
+/** Without an objectWriteTraceId on every input a batch is all-or-nothing: its first error fails it whole. */
+function failWholeBatch(outcomes: readonly unknown[], trace: boolean): void {
+  const first = outcomes.find((x): x is EmuError => x instanceof EmuError)
+  if (first && !trace) throw first
+}

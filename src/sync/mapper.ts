@@ -154,49 +154,35 @@ export function createMapper(
     createOnly,
 
     toHubSpot(record): MappedValues<Record<string, string>> {
-      const values: Record<string, string> = {}
-      const errors: Array<{key: string; message: string}> = []
-      const warnings: string[] = []
-      if (!pushMap) return {values, errors, warnings}
+      const out: MappedValues<Record<string, string>> = {values: {}, errors: [], warnings: []}
+      if (!pushMap) return out
       const applied = applyMap(pushMap, record.fields)
-      warnings.push(...applied.warnings)
+      out.warnings.push(...applied.warnings)
       for (const target of pushTargets) {
         const source = pushCopies.get(target)
         // a plain copy of an empty field clears the property; composite values are built as text
         const raw = source !== undefined ? (record.fields[source] ?? null) : (applied.values[target] ?? null)
         if (source === undefined && !(target in applied.values)) continue
-        const converted = toHubSpot(raw, source !== undefined ? field(source) : undefined, props.get(target), ctx)
-        if ('error' in converted) errors.push({key: target, message: converted.error})
-        else {
-          values[target] = converted.value
-          for (const w of converted.warnings) warnings.push(`${target}: ${w}`)
-        }
+        fileConversion(out, target, toHubSpot(raw, source !== undefined ? field(source) : undefined, props.get(target), ctx))
       }
-      if (createOnly.has('pipeline') && pipelineId) values.pipeline = pipelineId
-      return {values, errors, warnings}
+      if (createOnly.has('pipeline') && pipelineId) out.values.pipeline = pipelineId
+      return out
     },
 
     toCrm(object: HubSpotObject, current?: Record<string, string | null>): MappedValues<Record<string, string | null>> {
-      const values: Record<string, string | null> = {}
-      const errors: Array<{key: string; message: string}> = []
-      const warnings: string[] = []
-      if (!pullMap) return {values, errors, warnings}
+      const out: MappedValues<Record<string, string | null>> = {values: {}, errors: [], warnings: []}
+      if (!pullMap) return out
       const applied = applyMap(pullMap, object.properties)
-      warnings.push(...applied.warnings)
+      out.warnings.push(...applied.warnings)
       for (const target of pullTargets) {
         const source = pullCopies.get(target)
         if (source === undefined && !(target in applied.values)) continue
         // only properties HubSpot actually returned count: an absent one says nothing
         if (source !== undefined && !(source in object.properties)) continue
         const raw = source !== undefined ? (object.properties[source] ?? null) : (applied.values[target] ?? null)
-        const converted = toCoreBos(raw, source !== undefined ? props.get(source) : undefined, field(target), ctx, current?.[target] ?? null)
-        if ('error' in converted) errors.push({key: target, message: converted.error})
-        else {
-          values[target] = converted.value
-          for (const w of converted.warnings) warnings.push(`${target}: ${w}`)
-        }
+        fileConversion(out, target, toCoreBos(raw, source !== undefined ? props.get(source) : undefined, field(target), ctx, current?.[target] ?? null))
       }
-      return {values, errors, warnings}
+      return out
     },
 
     sameHubSpotValue(property, a, b) {
@@ -215,6 +201,16 @@ export function createMapper(
       return normalizeCrmValue(norm(a), f) === normalizeCrmValue(norm(b), f)
     },
   }
+}
+
+/** A converted value goes into the result; a refused one becomes that key's error. */
+function fileConversion<T>(out: MappedValues<Record<string, T>>, key: string, converted: {value: T; warnings: string[]} | {error: string}): void {
+  if ('error' in converted) {
+    out.errors.push({key, message: converted.error})
+    return
+  }
+  out.values[key] = converted.value
+  for (const w of converted.warnings) out.warnings.push(`${key}: ${w}`)
 }
 
 function zeroForEmpty(value: string | null | undefined): string {
