@@ -1,14 +1,7 @@
 /** Human rendering of `cbhs status`: problems first, then one row per module and direction. */
-import type {DirectionStatus, FailureInfo, LockStatus, RunInfo, StatusResult} from '../commands/status.js'
+import {describeHolder, type DirectionStatus, type FailureInfo, type RunInfo, type StatusResult} from '../corebos/status.js'
 import {formatAge} from '../health.js'
 import {renderTable} from './table.js'
-
-/** 'push run #12 (host db1, pid 4242)' or 'database connection 57'. */
-export function describeHolder(lock: LockStatus): string {
-  const run = lock.holder?.run
-  if (run) return `${run.command} run #${run.id}${run.host ? ` (${run.host}${run.pid ? `, pid ${run.pid}` : ''})` : ''}`
-  return `database connection ${lock.holder?.connectionId ?? '?'}`
-}
 
 export interface RenderStatusOptions {
   nowMs: number
