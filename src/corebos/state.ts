@@ -132,7 +132,7 @@ function linkFromRow(row: LinkRow): Link {
   }
 }
 
-interface FailureRow {
+export interface FailureRow {
   id: number | string
   module: CrmModule
   direction: Direction
@@ -148,7 +148,7 @@ interface FailureRow {
   resolved_at: string | null
 }
 
-function failureFromRow(row: FailureRow): FailureEntry {
+export function failureFromRow(row: FailureRow): FailureEntry {
   return {
     id: Number(row.id),
     module: row.module,
@@ -198,7 +198,7 @@ function runFromRow(row: RunRow): RunRecordDetail {
   }
 }
 
-const FAILURE_COLUMNS =
+export const FAILURE_COLUMNS =
   'id, module, direction, crmid, hubspot_id, category, message, attempts, first_failed_at, last_failed_at, next_retry_at, given_up, resolved_at'
 const LINK_COLUMNS = 'module, crmid, object_type, hubspot_id, snapshot, associations, archived, synced_at'
 
