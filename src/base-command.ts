@@ -8,7 +8,8 @@ import {loadConfig, type CbhsConfig} from './config.js'
 import {readCoreBosConfigPhp} from './corebos/settings.js'
 import {CbhsError, EXIT, redact} from './errors.js'
 import {commonFlags} from './flags.js'
-import {chooseRenderer, type RendererMode} from './output/tasks.js'
+import {wrapText} from './output/table.js'
+import {chooseRenderer, stamp, type RendererMode} from './output/tasks.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof CbhsCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -56,9 +57,15 @@ export abstract class CbhsCommand<T extends typeof Command> extends Command {
     if (flags.verbose && !this.jsonEnabled()) process.stderr.write(`${new Date().toISOString()} ${redact(message)}\n`)
   }
 
+  /** A log line on stderr, timestamped without a terminal (cron logs); nothing under --json. */
+  protected logLine(message: string): void {
+    if (this.jsonEnabled()) return
+    process.stderr.write(`${this.renderer === 'lines' ? `${stamp(Date.now())} ` : ''}${redact(message)}\n`)
+  }
+
   /** The result for people, on stdout (silent under --json, where the envelope carries it). */
   protected print(text: string): void {
-    if (!this.jsonEnabled()) process.stdout.write(redact(text) + (text.endsWith('\n') ? '' : '\n'))
+    if (!this.jsonEnabled()) process.stdout.write(wrapText(redact(text)) + (text.endsWith('\n') ? '' : '\n'))
   }
 
   protected loadConfig(): CbhsConfig {

@@ -1,6 +1,6 @@
 /** Flag definitions shared by several commands; never copied between command files. */
 import {Flags} from '@oclif/core'
-import {CRM_MODULES} from './sync/types.js'
+import {CRM_MODULES, type CrmModule} from './sync/types.js'
 
 export const commonFlags = {
   config: Flags.string({description: 'JSON config file (default: none; env CBHS_CONFIG)', helpGroup: 'GLOBAL'}),
@@ -12,16 +12,31 @@ export const commonFlags = {
   verbose: Flags.boolean({description: 'log every step to stderr', helpGroup: 'GLOBAL'}),
 }
 
+/** A coreBOS module name in any case (`--module contacts`), given back as coreBOS spells it. */
+export function parseModule(input: string): CrmModule {
+  const found = CRM_MODULES.find((m) => m.toLowerCase() === input.trim().toLowerCase())
+  if (!found) throw new Error(`Expected --module to be one of: ${CRM_MODULES.join(', ')} (any case); got '${input}'.`)
+  return found
+}
+
+export const moduleFlag = Flags.custom<CrmModule>({
+  description: `only this module (repeatable): ${CRM_MODULES.join(', ')}, in any case`,
+  multiple: true,
+  parse: async (input) => parseModule(input),
+})
+
+export const mapsDirFlag = {
+  'maps-dir': Flags.string({description: 'folder holding the eight Business Map XML files (env CBHS_MAPS_DIR; default: the maps shipped with cbhs)'}),
+}
+
 export const passFlags = {
   'dry-run': Flags.boolean({description: 'plan only: print what would change and write nothing on either side'}),
   full: Flags.boolean({description: 'ignore the watermark and read every record (a backfill; resumable)'}),
   limit: Flags.integer({description: 'stop after this many records per module', min: 1}),
-  module: Flags.string({
-    description: 'only this module (repeatable)',
-    multiple: true,
-    options: [...CRM_MODULES],
-  }),
+  module: moduleFlag(),
+  output: Flags.string({description: 'also write the full result (every planned record and field, every failure) as JSON to this file'}),
   since: Flags.string({description: 'read changes since this date or datetime (ISO, e.g. 2025-01-01) instead of the watermark'}),
+  ...mapsDirFlag,
 }
 
 export const conflictFlag = {

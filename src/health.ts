@@ -8,8 +8,10 @@
  *   "Completed" counts partial passes too: a pass that synced everything but one bad record is
  *   running fine, and the failures rules below report the bad record.
  * - never-completed (CRITICAL): a direction was attempted but never completed a pass.
- * - last-failed (WARNING): the last pass of a direction stopped (HubSpot down, daily limit, …);
- *   it turns CRITICAL through `stale` if it goes on.
+ * - last-failed (WARNING): the last attempt of a direction stopped (HubSpot down, daily limit, …)
+ *   and no pass completed for longer than failedAttemptsMinutes (two cron intervals: one failed
+ *   attempt between good passes heals on the next one and is no alarm); it turns CRITICAL through
+ *   `stale` if it goes on. The last completed pass and the last attempt are judged separately.
  * - no-runs (WARNING): nothing has ever run since `setup` (cron not installed yet?).
  * - failures (WARNING): more open ledger entries than maxFailures (given-up ones included).
  * - given-up (CRITICAL): an entry used all its attempts; it never heals on its own, a person has to
@@ -51,6 +53,8 @@ export interface HealthProblem {
 
 export interface HealthThresholds {
   staleAfterMinutes: number
+  /** a failed last attempt is a WARNING once no pass completed for this long */
+  failedAttemptsMinutes: number
   maxFailures: number
   lockStaleMinutes: number
 }
@@ -171,7 +175,7 @@ export function evaluateHealth(input: HealthInput, thresholds: HealthThresholds)
         subject,
         message: `last completed pass ${formatAge(age)} ago (> ${formatAge(staleMs)})`,
       })
-    } else if (d.lastOutcome === 'failed') {
+    } else if (d.lastOutcome === 'failed' && age > thresholds.failedAttemptsMinutes * 60_000) {
       const tried = ageMs(d.lastOutcomeAt, now)
       problems.push({
         rule: 'last-failed',

@@ -1,10 +1,10 @@
 import {writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {CbhsCommand} from '../base-command.js'
-import {conflictFlag} from '../flags.js'
+import {conflictFlag, mapsDirFlag, moduleFlag} from '../flags.js'
 import {renderReconcileReport} from '../output/reconcile.js'
+import {renderNotOptedIn} from '../output/report.js'
 import {runReconcile} from '../pass.js'
-import {CRM_MODULES} from '../sync/types.js'
 import type {ReconcileReport} from '../sync/reconcile.js'
 
 export interface ReconcileResult {
@@ -40,8 +40,9 @@ associations and broken links, under the pass lock, recorded as a run; failures 
     'dry-run': Flags.boolean({description: 'plan only (the default; conflicts with --apply)', exclusive: ['apply']}),
     details: Flags.boolean({description: 'list every record that is not in sync, with its per-field diff'}),
     output: Flags.string({description: 'write the full report (every item, JSON) to this file for review'}),
-    module: Flags.string({description: 'only this module (repeatable)', multiple: true, options: [...CRM_MODULES]}),
+    module: moduleFlag(),
     ...conflictFlag,
+    ...mapsDirFlag,
   }
 
   async run(): Promise<ReconcileResult> {
@@ -65,7 +66,9 @@ associations and broken links, under the pass lock, recorded as a run; failures 
       writeFileSync(this.flags.output, JSON.stringify({runId: outcome.runId ?? null, ...report}, null, 2) + '\n')
       if (!this.jsonEnabled()) process.stderr.write(`Report written to ${this.flags.output} (${report.items.length} items).\n`)
     }
-    this.print(renderReconcileReport(report, {details: Boolean(this.flags.details)}))
+    const notOptedIn = Object.fromEntries(Object.entries(report.modules).map(([module, c]) => [module, c.notOptedIn]))
+    const optIn = renderNotOptedIn({notOptedIn, optInMode: config.sync.optIn})
+    this.print([renderReconcileReport(report, {details: Boolean(this.flags.details)}), ...(optIn ? [optIn] : [])].join('\n'))
     if (outcome.exitCode !== 0) process.exitCode = outcome.exitCode
     return {runId: outcome.runId ?? null, skipped: null, report}
   }

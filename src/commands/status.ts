@@ -2,10 +2,12 @@ import {Errors, Flags} from '@oclif/core'
 import {CbhsCommand, describeError} from '../base-command.js'
 import type {HealthThresholds} from '../health.js'
 import {openDatabase, type Database} from '../context.js'
-import {collectStatus, mirrorErrorlog, type StatusResult} from '../corebos/status.js'
+import {FAILURE_LIST_MAX, collectStatus, getFailure, listOpenFailures, mirrorErrorlog, type StatusResult} from '../corebos/status.js'
 import {EXIT, UsageError, redact} from '../errors.js'
 import {NAGIOS_EXIT, checkStateForExit} from '../health.js'
-import {renderStatus} from '../output/status.js'
+import {moduleFlag} from '../flags.js'
+import {renderFailure, renderStatus} from '../output/status.js'
+import type {FailureEntry} from '../sync/ports.js'
 
 export type {DirectionStatus, FailureInfo, LockStatus, ModuleStatus, RunInfo, StatusResult} from '../corebos/status.js'
 
@@ -27,6 +29,8 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --check --stale-after 30',
     '<%= config.bin %> <%= command.id %> --failures',
+    '<%= config.bin %> <%= command.id %> --failures --module contacts --category INVALID_EMAIL',
+    '<%= config.bin %> <%= command.id %> --failure 17',
     '<%= config.bin %> <%= command.id %> --retry all',
     '<%= config.bin %> <%= command.id %> --dismiss 42',
     '<%= config.bin %> <%= command.id %> --runs 20',
@@ -39,6 +43,9 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
       exclusive: ['retry', 'dismiss', 'mirror-errorlog'],
     }),
     failures: Flags.boolean({description: 'list the open failures ledger (record, direction, error, attempts, next retry, given up)'}),
+    failure: Flags.integer({description: 'show one failure in full: message, record, attempts, next retry', min: 1, exclusive: ['check', 'failures']}),
+    module: moduleFlag({description: 'with --failures: only failures of this module (any case)', multiple: false}),
+    category: Flags.string({description: 'with --failures: only failures of this category, e.g. INVALID_EMAIL (any case)'}),
     retry: Flags.string({
       description: "make failures due now, given-up ones included: a failure id or 'all' (repeatable); the next pass retries them",
       multiple: true,
@@ -56,10 +63,13 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
     return this.flags?.check ?? this.argv.includes('--check')
   }
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusResult | FailureEntry> {
     const config = this.loadConfig()
+    const staleAfterMinutes = this.flags['stale-after'] ?? config.health.staleAfterIntervals * config.health.cronIntervalMinutes
     const thresholds: HealthThresholds = {
-      staleAfterMinutes: this.flags['stale-after'] ?? config.health.staleAfterIntervals * config.health.cronIntervalMinutes,
+      staleAfterMinutes,
+      // one failed attempt between good passes heals on the next one; two in a row are worth a look
+      failedAttemptsMinutes: Math.min(staleAfterMinutes, 2 * config.health.cronIntervalMinutes),
       maxFailures: this.flags['max-failures'] ?? config.health.maxFailures,
       lockStaleMinutes: config.health.lockStaleMinutes,
     }
@@ -68,6 +78,12 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
     try {
       // the state tables first: without them (`setup` not run) this stops with exit 3
       await db.state.listWatermarks()
+      if (this.flags.failure !== undefined) {
+        const failure = await getFailure(db, this.flags.failure)
+        if (!failure) throw new UsageError(`No failure with id ${this.flags.failure}.`, 'See the ids with `cbhs status --failures`.')
+        this.print(renderFailure(failure, Date.now()))
+        return failure
+      }
       const actions: StatusResult['actions'] = {retried: 0, dismissed: 0, mirrored: 0, unknownIds: []}
       if (retry) await this.retry(db, retry, actions)
       if (this.flags.dismiss?.length) await this.dismiss(db, this.flags.dismiss, actions)
@@ -81,6 +97,10 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
       status.actions = actions
       for (const warning of result.legacyWarnings) this.note(warning)
       if (this.flags['mirror-errorlog']) actions.mirrored = await mirrorErrorlog(db, config, status.failures.entries)
+      if (this.flags.module || this.flags.category) {
+        const {entries, matching} = await listOpenFailures(db, {module: this.flags.module, category: this.flags.category, limit: FAILURE_LIST_MAX})
+        status.failures = {...status.failures, entries, truncated: matching > entries.length}
+      }
 
       if (this.checkMode) {
         process.exitCode = NAGIOS_EXIT[status.health.state]
@@ -91,7 +111,8 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
         renderStatus(status, {
           nowMs: Date.parse(status.generatedAt),
           timezone: config.timezone,
-          failures: this.flags.failures,
+          failures: this.flags.failures || Boolean(this.flags.module || this.flags.category),
+          filter: this.flags.module || this.flags.category ? [this.flags.module, this.flags.category].filter(Boolean).join(', ') : undefined,
           runs: this.flags.runs !== undefined,
         }),
       )

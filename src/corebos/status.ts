@@ -23,7 +23,7 @@ import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from
 import {mirrorFailureToMessageQueue} from './errorlog.js'
 import {DbPassLock, lockNameFor, type LockHolder} from './lock.js'
 import {readLegacySettings} from './settings.js'
-import type {RunOutcome} from './state.js'
+import {FAILURE_COLUMNS, failureFromRow, isoFromUtc, utcDatetime, type FailureRow, type RunOutcome} from './state.js'
 
 /**
  * The `--json` result of `cbhs status` (schema version 1). A public API: add fields freely, but
@@ -161,7 +161,7 @@ export async function collectStatus(
   const {nowMs} = options
   const lockName = lockNameFor(db.settings.database)
   const dayStart = utcDayStart(nowMs)
-  const [watermarks, linkCounts, summary, counts, entries, runs, holder, apiToday, legacy] = await Promise.all([
+  const [watermarks, linkCounts, summary, counts, entries, runs, holder, apiToday, legacy, completedRuns] = await Promise.all([
     db.state.listWatermarks(),
     db.state.linkCounts(),
     db.state.failureSummary(),
@@ -171,6 +171,7 @@ export async function collectStatus(
     new DbPassLock(db.pool).describeHolder(lockName),
     db.state.apiCallsSince(dayStart),
     readLegacySettings(db.pool),
+    lastCompletedRuns(db),
   ])
 
   const wm = new Map(watermarks.map((w) => [`${w.direction}:${w.module}`, w]))
@@ -191,17 +192,21 @@ export async function collectStatus(
         lastOutcomeAt: own?.lastOutcomeAt ?? null,
         lastSuccessAt: own?.lastSuccessAt ?? null,
       }
+      // the outcome row keeps only the newest attempt: after a failed one, the last completed pass
+      // (ok or partial) is the newest run of that direction that finished with exit 0 or 5
+      const completed = latest(lastCompletedAt(outcome), outcome.lastOutcome === 'failed' ? completedRuns[dir] : null)
+      const pending = dir === 'push' ? await db.records.countChanged(module, {after: watermark, optIn: config.sync.optIn[module]}) : null
       return {
         watermark,
         watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
-        behindSeconds: watermarkMs === null ? null : Math.max(0, Math.round((nowMs - watermarkMs) / 1000)),
+        behindSeconds: lagSeconds(dir, pending, watermarkMs, completed, nowMs),
         watermarkOf: streamOwner === module ? null : streamOwner,
         resumable: Boolean(mark?.cursor),
         lastRunId: own?.lastRunId ?? null,
         ...outcome,
-        lastCompletedAt: lastCompletedAt(outcome),
+        lastCompletedAt: completed,
         lastMessage: own?.lastMessage ?? null,
-        pending: dir === 'push' ? await db.records.countChanged(module, {after: watermark, optIn: config.sync.optIn[module]}) : null,
+        pending,
         failed: failures?.open ?? 0,
         givenUp: failures?.givenUp ?? 0,
         stale: false,
@@ -306,6 +311,36 @@ export async function collectStatus(
   return {status, legacyWarnings: legacy.warnings}
 }
 
+/**
+ * How far a direction trails: pull searches HubSpot up to its watermark, so lag is the time since
+ * then; push's watermark is the newest record it sent (the age of the data, not a lag), so its lag
+ * is 0 with nothing pending, else how long the pending changes have waited at most (since the last
+ * completed push, or since the watermark when none completed).
+ */
+function lagSeconds(dir: Direction, pending: number | null, watermarkMs: number | null, completedAt: string | null, nowMs: number): number | null {
+  if (dir === 'pull') return watermarkMs === null ? null : Math.max(0, Math.round((nowMs - watermarkMs) / 1000))
+  if (pending === 0) return 0
+  const since = completedAt ? Date.parse(completedAt) : watermarkMs
+  return since === null || Number.isNaN(since) ? null : Math.max(0, Math.round((nowMs - since) / 1000))
+}
+
+function latest(a: string | null, b: string | null | undefined): string | null {
+  if (!a) return b ?? null
+  if (!b) return a
+  return Date.parse(a) >= Date.parse(b) ? a : b
+}
+
+/** When each direction last finished a real pass (exit 0 or 5), from the run records. */
+async function lastCompletedRuns(db: Database): Promise<Record<Direction, string | null>> {
+  const [rows] = await db.pool.query(
+    `SELECT command, MAX(finished_at) AS at FROM cbhs_run
+      WHERE dry_run = 0 AND exit_code IN (0, 5) AND finished_at IS NOT NULL AND command IN ('push', 'pull', 'sync')
+      GROUP BY command`,
+  )
+  const at = new Map((rows as Array<{command: string; at: string | null}>).map((r) => [r.command, isoFromUtc(r.at)]))
+  return {push: latest(at.get('push') ?? null, at.get('sync')), pull: latest(at.get('pull') ?? null, at.get('sync'))}
+}
+
 function watermarkInstant(value: string, direction: Direction, timezone: string): number | null {
   try {
     const ms = direction === 'push' ? naiveToEpochMs(value, timezone) : Date.parse(value)
@@ -384,4 +419,134 @@ export async function mirrorErrorlog(db: Database, config: CbhsConfig, entries: 
     )
   }
   return written
+}
+
+// ---------------------------------------------------------------------------------------------
+// the ledger, filtered; one entry in full; what a run left in it
+// ---------------------------------------------------------------------------------------------
+
+export interface FailureFilter {
+  module?: CrmModule
+  /** HubSpot or cbhs error category, e.g. INVALID_EMAIL (case-insensitive) */
+  category?: string
+  limit: number
+}
+
+/** Open ledger entries matching the filter, most recently failed first, and how many match in all. */
+export async function listOpenFailures(db: Database, filter: FailureFilter): Promise<{entries: FailureInfo[]; matching: number}> {
+  const where = ['open_flag = 1']
+  const params: unknown[] = []
+  if (filter.module) {
+    where.push('module = ?')
+    params.push(filter.module)
+  }
+  if (filter.category) {
+    where.push('UPPER(category) = UPPER(?)')
+    params.push(filter.category)
+  }
+  const [rows] = await db.pool.query(
+    `SELECT ${FAILURE_COLUMNS} FROM cbhs_failure WHERE ${where.join(' AND ')} ORDER BY last_failed_at DESC, id DESC LIMIT ?`,
+    [...params, Math.max(0, Math.floor(filter.limit))],
+  )
+  const [count] = await db.pool.query(`SELECT COUNT(*) AS n FROM cbhs_failure WHERE ${where.join(' AND ')}`, params)
+  return {entries: (rows as FailureRow[]).map(failureInfo), matching: Number((count as Array<{n: number | string}>)[0]?.n ?? 0)}
+}
+
+/** One ledger entry, open or resolved, with everything stored about it; null when there is none. */
+export async function getFailure(db: Database, id: number): Promise<FailureEntry | null> {
+  const [rows] = await db.pool.query(`SELECT ${FAILURE_COLUMNS} FROM cbhs_failure WHERE id = ?`, [id])
+  const row = (rows as FailureRow[])[0]
+  return row ? failureFromRow(row) : null
+}
+
+function failureInfo(row: FailureRow): FailureInfo {
+  const {resolvedAt: _resolved, ...info} = failureFromRow(row)
+  return info
+}
+
+export interface LedgerAfterRun {
+  /** open entries, given-up ones included */
+  open: number
+  /** entries the run opened (first failed since it started) */
+  fresh: number
+  /** open entries by category, most frequent first, with how many of each the run opened */
+  byCategory: Array<{category: string; open: number; fresh: number}>
+  /** the newest of the entries the run opened, at most `limit` */
+  freshEntries: FailureInfo[]
+}
+
+/**
+ * The ledger as a run left it: what a cron log needs instead of the whole ledger every pass (the
+ * entries a run opened are new; the others were there before and `cbhs status --failures` lists them).
+ */
+export async function ledgerAfterRun(db: Database, startedAt: string, limit: number): Promise<LedgerAfterRun> {
+  const since = utcDatetime(Date.parse(startedAt))
+  const [groups] = await db.pool.query(
+    `SELECT COALESCE(category, 'UNKNOWN') AS category, COUNT(*) AS open, SUM(first_failed_at >= ?) AS fresh
+       FROM cbhs_failure WHERE open_flag = 1 GROUP BY COALESCE(category, 'UNKNOWN') ORDER BY open DESC, category`,
+    [since],
+  )
+  const byCategory = (groups as Array<{category: string; open: number | string; fresh: number | string | null}>).map((g) => ({
+    category: g.category,
+    open: Number(g.open),
+    fresh: Number(g.fresh ?? 0),
+  }))
+  const [rows] = await db.pool.query(
+    `SELECT ${FAILURE_COLUMNS} FROM cbhs_failure WHERE open_flag = 1 AND first_failed_at >= ? ORDER BY first_failed_at DESC, id DESC LIMIT ?`,
+    [since, limit],
+  )
+  return {
+    open: byCategory.reduce((n, g) => n + g.open, 0),
+    fresh: byCategory.reduce((n, g) => n + g.fresh, 0),
+    byCategory,
+    freshEntries: (rows as FailureRow[]).map(failureInfo),
+  }
+}
+
+/**
+ * Live records per module that the configured opt-in leaves out of sync (explicit: not ticked;
+ * default-on: explicitly '0'): at go-live, why a pass has nothing to do.
+ */
+export async function countNotOptedIn(db: Database, config: CbhsConfig, modules: readonly CrmModule[]): Promise<Partial<Record<CrmModule, number>>> {
+  const out: Partial<Record<CrmModule, number>> = {}
+  for (const module of modules) {
+    const [all, optedIn] = await Promise.all([
+      db.records.countChanged(module, {after: null, optIn: 'any'}),
+      db.records.countChanged(module, {after: null, optIn: config.sync.optIn[module]}),
+    ])
+    out[module] = all - optedIn
+  }
+  return out
+}
+
+export interface AfterPass {
+  /** the run's record: start and finish times, exit code */
+  run: {id: number; startedAt: string; finishedAt: string | null} | null
+  ledger: LedgerAfterRun | null
+  notOptedIn: Partial<Record<CrmModule, number>>
+  /** no real pass covering these directions completed before this run */
+  firstPass: boolean
+}
+
+/**
+ * What the pass commands show beside the engine's reports, read once the pass is over: the ledger
+ * as the run left it (not for dry runs, which record nothing), the opt-in gap, and whether any pass
+ * had completed before (so "nothing to do" can say why).
+ */
+export async function readAfterPass(
+  db: Database,
+  config: CbhsConfig,
+  input: {runId: number | null; commands: string[]; modules: readonly CrmModule[]; dryRun: boolean; listed: number},
+): Promise<AfterPass> {
+  const run = input.runId === null ? null : await db.state.getRun(input.runId)
+  const [earlier] = await db.pool.query(
+    `SELECT COUNT(*) AS n FROM cbhs_run WHERE dry_run = 0 AND exit_code IN (0, 5) AND command IN (?) AND id < ?`,
+    [input.commands, input.runId ?? Number.MAX_SAFE_INTEGER],
+  )
+  return {
+    run: run ? {id: run.id, startedAt: run.startedAt, finishedAt: run.finishedAt} : null,
+    ledger: run && !input.dryRun ? await ledgerAfterRun(db, run.startedAt, input.listed) : null,
+    notOptedIn: await countNotOptedIn(db, config, input.modules),
+    firstPass: Number((earlier as Array<{n: number | string}>)[0]?.n ?? 0) === 0,
+  }
 }

@@ -2,7 +2,7 @@
 import type {ReconcileItem, ReconcileReport} from '../sync/reconcile.js'
 import {RECONCILE_CLASSES} from '../sync/reconcile.js'
 import {totalCalls} from '../sync/engine.js'
-import {renderTable} from './table.js'
+import {renderTable, type Column} from './table.js'
 
 const MAX_ROWS = 500
 
@@ -35,16 +35,25 @@ export function renderReconcileReport(report: ReconcileReport, options: {details
   const out: string[] = []
   const mode = report.apply ? 'applied' : 'dry run: nothing was written; --apply to repair'
   out.push(`reconcile (${mode}; conflict policy ${report.policy}): ${report.read.crm} coreBOS records and ${report.read.hubspot} HubSpot objects read, ${totalCalls(report.apiCalls)} HubSpot API calls`)
-  const columns = [...RECONCILE_CLASSES, 'notOptedIn', 'excluded'] as const
-  const rows = Object.entries(report.modules).map(([module, c]) => [module, ...columns.map((k) => c[k])])
-  out.push(renderTable(['module', ...columns.map((k) => CLASS_LABELS[k])], rows))
+  // compact: only the classes some module has records in
+  const modules = Object.entries(report.modules)
+  const columns = ([...RECONCILE_CLASSES, 'notOptedIn', 'excluded'] as const).filter((k) => k === 'inSync' || modules.some(([, c]) => c[k] > 0))
+  const rows = modules.map(([module, c]) => [module, ...columns.map((k) => c[k])])
+  out.push(renderTable([{head: 'module', fit: 'keep'}, ...columns.map((k): Column => ({head: CLASS_LABELS[k]!, align: 'right'}))], rows))
 
   const appliedRows = Object.entries(report.applied)
     .filter(([, a]) => Object.values(a).some((v) => v > 0))
     .map(([module, a]) => [module, a.linked, a.updatedCrm, a.updatedHubSpot, a.createdCrm, a.createdHubSpot, a.archivedHubSpot, a.markedDeleted, a.relinked + a.linksRetired, a.associationsRepaired, a.failed])
   if (appliedRows.length > 0) {
+    const heads = ['linked', 'coreBOS updated', 'HubSpot updated', 'coreBOS created', 'HubSpot created', 'HubSpot archived', 'marked deleted', 'links fixed', 'assoc. repaired', 'failed']
+    const used = heads.map((_, i) => appliedRows.some((r) => Number(r[i + 1]) > 0))
     out.push('Applied:')
-    out.push(renderTable(['module', 'linked', 'coreBOS updated', 'HubSpot updated', 'coreBOS created', 'HubSpot created', 'HubSpot archived', 'marked deleted', 'links fixed', 'assoc. repaired', 'failed'], appliedRows))
+    out.push(
+      renderTable(
+        [{head: 'module', fit: 'keep'}, ...heads.filter((_, i) => used[i]).map((head): Column => ({head, align: 'right'}))],
+        appliedRows.map(([module, ...values]) => [module!, ...values.filter((_, i) => used[i])]),
+      ),
+    )
   }
 
   if (options.details && report.items.length > 0) {
@@ -74,8 +83,8 @@ export function renderReconcileReport(report: ReconcileReport, options: {details
     out.push(`Failed records (${report.failures.length}; in the ledger, retried by the next pass — see \`cbhs status\`):`)
     out.push(
       renderTable(
-        ['record', 'HubSpot id', 'category', 'error'],
-        report.failures.slice(0, MAX_ROWS).map((f) => [f.crmid === null ? f.module : `${f.module} ${f.crmid}`, f.hubspotId ?? '', f.category, clip(f.message, 80)]),
+        ['record', 'HubSpot id', 'category', {head: 'error', fit: 'cut'}],
+        report.failures.slice(0, MAX_ROWS).map((f) => [f.crmid === null ? f.module : `${f.module} ${f.crmid}`, f.hubspotId ?? '', f.category, f.message]),
       ),
     )
   }

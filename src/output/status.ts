@@ -1,7 +1,8 @@
 /** Human rendering of `cbhs status`: problems first, then one row per module and direction. */
 import {describeHolder, type DirectionStatus, type FailureInfo, type RunInfo, type StatusResult} from '../corebos/status.js'
 import {formatAge} from '../health.js'
-import {renderTable} from './table.js'
+import type {FailureEntry} from '../sync/ports.js'
+import {renderTable, type Column} from './table.js'
 
 export interface RenderStatusOptions {
   nowMs: number
@@ -10,6 +11,8 @@ export interface RenderStatusOptions {
   failures?: boolean
   /** list the run history */
   runs?: boolean
+  /** the failures filter, when --module or --category narrowed the list */
+  filter?: string
 }
 
 /** '2025-06-30 22:30 UTC' */
@@ -27,10 +30,7 @@ function ago(iso: string | null, nowMs: number): string {
   return nowMs >= ms ? `${formatAge(nowMs - ms)} ago` : `in ${formatAge(ms - nowMs)}`
 }
 
-function clip(value: string, width: number): string {
-  const flat = value.replace(/\s+/g, ' ').trim()
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
-}
+const keep = (head: string, align: Column['align'] = 'left'): Column => ({head, fit: 'keep', align})
 
 const n = (value: number) => value.toLocaleString('en-US')
 
@@ -63,7 +63,12 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
     rows.push(directionRow(m.module, 'push', m.push, m.linked, nowMs))
     rows.push(directionRow(m.module, 'pull', m.pull, m.linked, nowMs))
   }
-  out.push(renderTable(['module', 'dir', 'watermark', 'behind', 'last completed pass', 'last outcome', 'linked', 'pending', 'failed'], rows))
+  out.push(
+    renderTable(
+      [keep('module'), keep('dir'), 'watermark', 'lag', 'last completed pass', 'last outcome', keep('linked', 'right'), keep('pending', 'right'), keep('failed', 'right')],
+      rows,
+    ),
+  )
 
   const lock = status.lock
   if (!lock.held) out.push('Lock: free (no pass running)')
@@ -98,7 +103,7 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
     out.push(`Done: ${done.filter(Boolean).join(', ')}`)
   }
 
-  if (options.failures) out.push('', renderFailures(f.entries, nowMs, f.truncated ? f.open : null))
+  if (options.failures) out.push('', renderFailures(f.entries, nowMs, f.truncated ? f.open : null, options.filter))
   if (options.runs) out.push('', renderRuns(status.runs, nowMs))
   return out.join('\n')
 }
@@ -111,26 +116,27 @@ function runLine(run: RunInfo, nowMs: number): string {
   return parts.join(', ')
 }
 
-function failureRecord(f: FailureInfo): string {
+function failureRecord(f: Pick<FailureInfo, 'module' | 'crmid' | 'hubspotId'>): string {
   if (f.crmid !== null) return `${f.module} ${f.crmid}${f.hubspotId ? ` / HubSpot ${f.hubspotId}` : ''}`
   return `${f.module} ← HubSpot ${f.hubspotId ?? '?'}`
 }
 
-export function renderFailures(entries: FailureInfo[], nowMs: number, total: number | null): string {
-  if (entries.length === 0) return 'Failures ledger: empty.'
+export function renderFailures(entries: FailureInfo[], nowMs: number, total: number | null, filter?: string): string {
+  if (entries.length === 0) return filter ? `Failures ledger: no open failure matches ${filter}.` : 'Failures ledger: empty.'
   const rows = entries.map((f) => [
     f.id,
     failureRecord(f),
     f.direction,
     f.category ?? '',
-    clip(f.message, 70),
+    f.message,
     f.attempts,
     f.givenUp ? 'given up' : f.nextRetryAt && Date.parse(f.nextRetryAt) <= nowMs ? 'due now' : ago(f.nextRetryAt, nowMs),
     ago(f.firstFailedAt, nowMs),
   ])
   const out = [
-    `Failures ledger (open${total !== null ? `, ${entries.length} of ${total}` : ''}; \`--retry <id|all>\` retries on the next pass, \`--dismiss <id>\` closes):`,
-    renderTable(['id', 'record', 'dir', 'category', 'error', 'attempts', 'next retry', 'first failed'], rows),
+    `Failures ledger (open${filter ? `, ${filter}` : ''}${total !== null ? `, ${entries.length} of ${total}` : ''}; \`--retry <id|all>\` retries on the next pass, \`--dismiss <id>\` closes):`,
+    renderTable([keep('id', 'right'), 'record', keep('dir'), 'category', {head: 'error', fit: 'cut'}, keep('attempts', 'right'), 'next retry', 'first failed'], rows),
+    'One in full (message, record, attempts, next retry): `cbhs status --failure ID`.',
   ]
   return out.join('\n')
 }
@@ -155,8 +161,27 @@ export function renderRuns(runs: RunInfo[], nowMs: number): string {
     r.state === 'finished' ? `${r.durationSeconds ?? '?'} s` : r.state === 'running' ? `running ${ago(r.startedAt, nowMs).replace(' ago', '')}` : 'did not finish',
     r.exitCode ?? '—',
     r.apiCalls,
-    clip(countsText(r.counts), 50) || '—',
-    clip(r.message ?? '', 50),
+    countsText(r.counts) || '—',
+    r.message ?? '',
   ])
-  return ['Runs (newest first):', renderTable(['id', 'command', 'started', 'duration', 'exit', 'API calls', 'counts', 'message'], rows)].join('\n')
+  return ['Runs (newest first):', renderTable([keep('id', 'right'), 'command', 'started', 'duration', keep('exit', 'right'), keep('API calls', 'right'), 'counts', 'message'], rows)].join('\n')
+}
+
+/** One failure in full: every stored field, the whole message, and what can be done about it. */
+export function renderFailure(f: FailureEntry, nowMs: number): string {
+  const state = f.resolvedAt ? `resolved ${utc(f.resolvedAt)}` : f.givenUp ? 'open, given up (no more automatic retries)' : 'open'
+  const retry = f.resolvedAt ? '—' : f.givenUp ? 'none (given up)' : f.nextRetryAt && Date.parse(f.nextRetryAt) <= nowMs ? 'due now (the next pass)' : `${utc(f.nextRetryAt)} (${ago(f.nextRetryAt, nowMs)})`
+  const rows: Array<[string, string]> = [
+    ['record', failureRecord(f)],
+    ['direction', f.direction],
+    ['category', f.category ?? '—'],
+    ['state', state],
+    ['attempts', String(f.attempts)],
+    ['first failed', `${utc(f.firstFailedAt)} (${ago(f.firstFailedAt, nowMs)})`],
+    ['last failed', `${utc(f.lastFailedAt)} (${ago(f.lastFailedAt, nowMs)})`],
+    ['next retry', retry],
+  ]
+  const out = [`Failure ${f.id}`, ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(14)}${v}`), '  message:', ...f.message.split(/\r?\n/).map((line) => `    ${line}`)]
+  if (!f.resolvedAt) out.push(`Retry on the next pass: \`cbhs status --retry ${f.id}\`; close without syncing: \`cbhs status --dismiss ${f.id}\`.`)
+  return out.join('\n')
 }

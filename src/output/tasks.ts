@@ -1,10 +1,12 @@
 /**
- * The one place that picks how progress is drawn: live listr2 tasks on a terminal, timestamped
- * plain lines without one (cron logs), nothing under --json. Progress always goes to stderr.
+ * The one place that picks how progress is drawn: live listr2 tasks on a terminal, one timestamped
+ * line per step without one (cron logs), nothing under --json. Progress always goes to stderr, so
+ * stdout carries the result alone, whatever it is piped to.
  */
-import {Listr, PRESET_TIMESTAMP, type ListrTask} from 'listr2'
+import {Listr, ListrLogger, ProcessOutput, type ListrTask} from 'listr2'
 import {redact} from '../errors.js'
 import type {Reporter} from '../sync/ports.js'
+import {formatDuration, formatProgress, progressMeter} from './progress.js'
 
 export type RendererMode = 'live' | 'lines' | 'silent'
 
@@ -14,45 +16,110 @@ export function chooseRenderer(options: {json: boolean; isTTY: boolean; term?: s
   return 'live'
 }
 
-export interface TaskSpec<C> {
-  title: string
-  run: (context: C, reporter: Reporter) => Promise<string | void>
+/**
+ * What a task may hand back besides its summary: how many records it handled and how many of them
+ * failed, for the failed-records marker (a module with failures must not look like a clean ✔).
+ */
+export interface TaskOutcome {
+  summary: string
+  processed?: number
+  failed?: number
 }
 
-/** Runs tasks one after the other; a task's returned string becomes its final title suffix. */
+export interface TaskSpec<C> {
+  title: string
+  run: (context: C, reporter: Reporter) => Promise<string | TaskOutcome | void>
+}
+
+/** ' — 69 of 300 failed (23 %)' when records failed, else ''. */
+export function failedMarker(outcome: TaskOutcome): string {
+  if (!outcome.failed) return ''
+  const pct = outcome.processed ? ` (${Math.round((outcome.failed / outcome.processed) * 100)} %)` : ''
+  return ` — ✖ ${outcome.failed}${outcome.processed ? ` of ${outcome.processed}` : ''} failed${pct}`
+}
+
+function asOutcome(value: string | TaskOutcome | void): TaskOutcome | null {
+  if (!value) return null
+  return typeof value === 'string' ? {summary: value} : value
+}
+
+/** `2026-12-02T01:02:03Z` — UTC, second precision: cron logs from several hosts line up. */
+export function stamp(nowMs: number): string {
+  return new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/** How often a long step writes a progress line into a cron log. */
+const LINE_PROGRESS_EVERY_MS = 10_000
+
+/** Runs tasks one after the other; a task's returned summary becomes its final title suffix. */
 export async function runTasks<C>(tasks: TaskSpec<C>[], context: C, mode: RendererMode, warn: (message: string) => void): Promise<C> {
+  if (mode !== 'live') return runPlain(tasks, context, mode, warn)
+  const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr)})
   const listrTasks: ListrTask<C>[] = tasks.map((spec) => ({
     title: spec.title,
     task: async (ctx, task) => {
-      let lastLine = 0
+      const meter = progressMeter(Date.now)
       const reporter: Reporter = {
         progress(label, done, total) {
-          const now = Date.now()
-          // redraws are cheap on a terminal; in cron logs one line every few seconds is plenty
-          if (mode === 'lines' && now - lastLine < 5000 && (total === undefined || done < total)) return
-          lastLine = now
-          task.output = redact(total === undefined ? `${label}: ${done}` : `${label}: ${done}/${total}`)
+          task.output = redact(formatProgress(label, meter(done, total)))
         },
         info(message) {
           task.output = redact(message)
         },
-        warn(message) {
-          warn(message)
-        },
+        warn,
       }
-      const suffix = await spec.run(ctx, reporter)
-      if (suffix) task.title = `${spec.title}: ${redact(suffix)}`
+      const outcome = asOutcome(await spec.run(ctx, reporter))
+      if (outcome) task.title = `${spec.title}: ${redact(outcome.summary)}${failedMarker(outcome)}`
     },
   }))
-  const lines = {timestamp: PRESET_TIMESTAMP, logTitleChange: true}
-  const list = new Listr<C, 'default', 'verbose'>(listrTasks, {
+  const list = new Listr<C, 'default', 'simple'>(listrTasks, {
     concurrent: false,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: mode === 'silent' ? 'silent' : mode === 'live' ? 'default' : 'verbose',
-    fallbackRenderer: 'verbose',
-    rendererOptions: mode === 'live' ? {outputBar: 1, persistentOutput: false, collapseErrors: false} : lines,
-    fallbackRendererOptions: lines,
+    renderer: 'default',
+    // listr2 would fall back to line output whenever stdout is no terminal (`cbhs push > plan.txt`);
+    // progress is drawn on stderr, so stderr being a terminal is what counts, and chooseRenderer judged it
+    fallbackRendererCondition: false,
+    rendererOptions: {outputBar: 1, persistentOutput: false, collapseErrors: false, logger},
   } as never)
   return list.run(context)
+}
+
+/**
+ * Without a terminal: one timestamped line per finished step (cron logs are read later, by grep),
+ * a progress line every few seconds only for a long step, nothing at all when silent.
+ */
+async function runPlain<C>(tasks: TaskSpec<C>[], context: C, mode: RendererMode, warn: (message: string) => void): Promise<C> {
+  const line = (text: string) => {
+    if (mode === 'lines') process.stderr.write(`${stamp(Date.now())} ${redact(text)}\n`)
+  }
+  for (const spec of tasks) {
+    const started = Date.now()
+    const meter = progressMeter(Date.now)
+    let lastLine = started
+    const reporter: Reporter = {
+      progress(label, done, total) {
+        const progress = meter(done, total)
+        const now = Date.now()
+        if (now - lastLine < LINE_PROGRESS_EVERY_MS) return
+        lastLine = now
+        line(`${spec.title}: ${formatProgress(label, progress)}`)
+      },
+      info(message) {
+        const now = Date.now()
+        if (now - lastLine < LINE_PROGRESS_EVERY_MS) return
+        lastLine = now
+        line(`${spec.title}: ${message}`)
+      },
+      warn,
+    }
+    try {
+      const outcome = asOutcome(await spec.run(context, reporter))
+      line(`${spec.title}${outcome ? `: ${outcome.summary}${failedMarker(outcome)}` : ''} (${formatDuration(Date.now() - started)})`)
+    } catch (error) {
+      line(`${spec.title}: stopped after ${formatDuration(Date.now() - started)}`)
+      throw error
+    }
+  }
+  return context
 }
