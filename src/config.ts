@@ -10,7 +10,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {ConfigError, registerSecret} from './errors.js'
 import type {ConflictPolicy, CrmModule} from './sync/types.js'
-import {CRM_MODULES, isCrmModule} from './sync/types.js'
+import {CRM_MODULES} from './sync/types.js'
 
 export type OptInMode = 'explicit' | 'default-on'
 export type HubSpotTier = 'starter' | 'professional' | 'enterprise' | 'addon' | 'unlimited'
@@ -28,6 +28,8 @@ export interface CbhsConfig {
     searchPerSecond: number
     requestTimeoutMs: number
     portalId: string | undefined
+    /** the dated HubSpot API version the gateway calls */
+    apiVersion: string
   }
   sync: {
     optIn: Record<CrmModule, OptInMode>
@@ -75,6 +77,7 @@ const DEFAULTS: Record<string, unknown> = {
   'hubspot.propertyGroup': 'corebos',
   'hubspot.searchPerSecond': 4,
   'hubspot.requestTimeoutMs': 30_000,
+  'hubspot.apiVersion': '2026-03',
   'sync.optIn': 'explicit',
   'sync.conflictPolicy': 'newest',
   'sync.relateDealWith': 'Contacts',
@@ -116,6 +119,24 @@ const ENV_KEYS: Record<string, string> = {
 
 const SECRET_KEYS = new Set(['db.password', 'hubspot.accessToken'])
 
+/**
+ * Every key a config file may hold (the schema): the defaults' keys plus those without a default.
+ * A key not listed here is refused (exit 3) with the nearest one named: a typo must not be ignored.
+ */
+export const CONFIG_FILE_KEYS: readonly string[] = [
+  ...Object.keys(DEFAULTS),
+  'db.password',
+  'hubspot.accessToken',
+  'hubspot.accessTokenFile',
+  'hubspot.portalId',
+  'maps.dir',
+].sort()
+
+/** Variables cbhs reads besides ENV_KEYS; any other CBHS_* variable is probably a typo. */
+const OTHER_ENV = ['CBHS_CONFIG', 'CBHS_COREBOS_DIR', 'CBHS_HUBSPOT_TOKEN_FILE', 'CBHS_DB_PASSWORD_FILE', 'CBHS_CONTENT_TYPE', 'CBHS_DAILY_LIMIT']
+/** prefixes of variables used by cbhs's own test, demo and bench tooling */
+const TOOLING_ENV = /^CBHS_(TEST|DEMO|CHAOS|BENCH)_/
+
 export interface LoadConfigOptions {
   flags: ConfigFlags
   env?: NodeJS.ProcessEnv
@@ -137,6 +158,7 @@ export function loadConfig(options: LoadConfigOptions): CbhsConfig {
   layers.push({name: 'flag', values: flagValues})
 
   layers.push({name: 'env', values: envLayer(env)})
+  warnUnknownEnv(env, options.warn)
 
   const configFile = options.flags.config ?? env.CBHS_CONFIG
   if (configFile) layers.push({name: `config file ${configFile}`, values: fileLayer(configFile, options.warn)})
@@ -171,6 +193,15 @@ export function applyLegacySettings(
     next.origins['hubspot.portalId'] = 'cb_settings hubspot_clientid'
   }
   return next
+}
+
+function warnUnknownEnv(env: NodeJS.ProcessEnv, warn?: (message: string) => void): void {
+  const known = [...Object.keys(ENV_KEYS), ...OTHER_ENV]
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('CBHS_') || known.includes(name) || TOOLING_ENV.test(name)) continue
+    const near = nearest(name, known)
+    warn?.(`Environment variable ${name} is not one cbhs reads${near ? `; did you mean ${near}?` : ''} It is ignored.`)
+  }
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -239,12 +270,56 @@ function fileLayer(file: string, warn?: (message: string) => void): Record<strin
     throw new ConfigError('CONFIG_MALFORMED', `Config file ${file} must hold a JSON object.`)
   }
   const values = flatten(parsed as Record<string, unknown>)
+  validateFileKeys(file, parsed as Record<string, unknown>, values)
   if (values['hubspot.accessToken'] !== undefined || values['db.password'] !== undefined) warnIfReadableByOthers(file, warn)
   if (typeof values['hubspot.accessTokenFile'] === 'string' && values['hubspot.accessToken'] === undefined) {
     values['hubspot.accessToken'] = readSecretFile(values['hubspot.accessTokenFile'] as string, `${file} hubspot.accessTokenFile`)
   }
   delete values['hubspot.accessTokenFile']
   return values
+}
+
+function validateFileKeys(file: string, parsed: Record<string, unknown>, values: Record<string, unknown>): void {
+  const sections = new Set(CONFIG_FILE_KEYS.filter((k) => k.includes('.')).map((k) => k.split('.')[0]!))
+  for (const [section, value] of Object.entries(parsed)) {
+    if (sections.has(section) && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      const keys = CONFIG_FILE_KEYS.filter((k) => k.startsWith(`${section}.`)).map((k) => k.slice(section.length + 1))
+      throw new ConfigError('CONFIG_INVALID', `Config file ${file}: '${section}' must be an object with keys such as ${keys.slice(0, 5).join(', ')}, got ${JSON.stringify(value)}.`)
+    }
+  }
+  for (const key of Object.keys(values)) {
+    if (CONFIG_FILE_KEYS.includes(key)) continue
+    const near = nearest(key, CONFIG_FILE_KEYS)
+    throw new ConfigError('CONFIG_UNKNOWN_KEY', `Config file ${file}: unknown key '${key}'${near ? `; did you mean '${near}'?` : ''}`, {
+      suggestion: `The keys a config file may hold are listed in the README (Configuration): ${CONFIG_FILE_KEYS.join(', ')}.`,
+      data: {file, key, nearest: near},
+    })
+  }
+}
+
+/** The candidate closest to `word` by edit distance (case-insensitive), if it is close enough to be a typo. */
+export function nearest(word: string, candidates: readonly string[]): string | null {
+  let best: {candidate: string; distance: number} | null = null
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (!best || distance < best.distance) best = {candidate, distance}
+  }
+  // the last segment carries the typo ('db.databse'); allow about a third of it to differ
+  const last = word.split('.').pop() ?? word
+  return best && best.distance <= Math.max(2, Math.ceil(last.length / 3)) ? best.candidate : null
+}
+
+/** Edit distance counting a swap of two neighbours as one edit ('teir' → 'tier'). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
 }
 
 function warnIfReadableByOthers(file: string, warn?: (message: string) => void): void {
@@ -318,6 +393,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
       searchPerSecond: int('hubspot.searchPerSecond', 1),
       requestTimeoutMs: int('hubspot.requestTimeoutMs', 1000),
       portalId: optStr('hubspot.portalId'),
+      apiVersion: str('hubspot.apiVersion'),
     },
     sync: {
       optIn: optInByModule(pick('sync.optIn'), origins['sync.optIn'] ?? 'default'),
@@ -367,8 +443,12 @@ function optInByModule(value: unknown, origin: string): Record<CrmModule, OptInM
     return Object.fromEntries(CRM_MODULES.map((m) => [m, mode])) as Record<CrmModule, OptInMode>
   }
   const out = Object.fromEntries(CRM_MODULES.map((m) => [m, 'explicit'])) as Record<CrmModule, OptInMode>
-  for (const [module, mode] of Object.entries((value ?? {}) as Record<string, unknown>)) {
-    if (!isCrmModule(module)) throw new ConfigError('CONFIG_INVALID', `sync.optIn names unknown module '${module}' (from ${origin}).`)
+  for (const [name, mode] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+    const module = CRM_MODULES.find((m) => m.toLowerCase() === name.toLowerCase())
+    if (!module) {
+      const near = nearest(name, CRM_MODULES)
+      throw new ConfigError('CONFIG_INVALID', `sync.optIn names unknown module '${name}' (from ${origin})${near ? `; did you mean '${near}'?` : `; the modules are ${CRM_MODULES.join(', ')}`}.`)
+    }
     out[module] = parse(mode, `.${module}`)
   }
   return out

@@ -113,4 +113,43 @@ describe('configuration precedence: flags > env > config file > config.inc.php >
     expect(() => load({}, {CBHS_CONFLICT_POLICY: 'loudest'})).toThrow(/sync.conflictPolicy must be one of newest, crm, hubspot, got 'loudest' \(from env\)/)
     expect(() => load({}, {CBHS_TIMEZONE: 'Mars/Olympus'})).toThrow(/not an IANA time zone/)
   })
+
+  it('refuses a typo in the config file by name: file, key and the nearest valid key, exit 3', () => {
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{db: {databse: 'corebos'}}, 'db.databse', 'db.database'],
+      [{sync: {optin: 'default-on'}}, 'sync.optin', 'sync.optIn'],
+      [{hubspot: {teir: 'professional'}}, 'hubspot.teir', 'hubspot.tier'],
+    ]
+    for (const [content, key, near] of cases) {
+      const file = join(dir, `typo-${key}.json`)
+      writeFileSync(file, JSON.stringify(content))
+      let error: (Error & {exitCode?: number; code?: string}) | undefined
+      try {
+        load({config: file})
+      } catch (e) {
+        error = e as Error
+      }
+      expect(error?.message).toBe(`Config file ${file}: unknown key '${key}'; did you mean '${near}'?`)
+      expect(error?.exitCode).toBe(3)
+      expect(error?.code).toBe('CONFIG_UNKNOWN_KEY')
+    }
+  })
+
+  it('refuses a section that is not an object, names an unknown opt-in module, and takes module names in any case', () => {
+    const flat = join(dir, 'flat.json')
+    writeFileSync(flat, JSON.stringify({db: 'corebos'}))
+    expect(() => load({config: flat})).toThrow(`Config file ${flat}: 'db' must be an object`)
+    const module = join(dir, 'module.json')
+    writeFileSync(module, JSON.stringify({sync: {optIn: {Contatcs: 'default-on'}}}))
+    expect(() => load({config: module})).toThrow(`sync.optIn names unknown module 'Contatcs' (from config file ${module}); did you mean 'Contacts'?`)
+    const lower = join(dir, 'lower.json')
+    writeFileSync(lower, JSON.stringify({sync: {optIn: {contacts: 'default-on'}}, hubspot: {apiVersion: '2026-03'}}))
+    expect(load({config: lower}).sync.optIn).toMatchObject({Contacts: 'default-on', Accounts: 'explicit'})
+  })
+
+  it('warns about a CBHS_* variable it does not read, naming the nearest one', () => {
+    const warnings: string[] = []
+    load({}, {CBHS_DB_NMAE: 'corebos'}, (m) => warnings.push(m))
+    expect(warnings).toEqual(['Environment variable CBHS_DB_NMAE is not one cbhs reads; did you mean CBHS_DB_NAME? It is ignored.'])
+  })
 })
