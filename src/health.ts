@@ -65,6 +65,11 @@ export interface DirectionHealthInput {
   lastOutcome: RunOutcome | null
   lastOutcomeAt: string | null
   lastSuccessAt: string | null
+  /**
+   * the last pass that finished (ok or partial) when the caller knows it from elsewhere (the run
+   * records): the outcome row keeps only the newest attempt, so after a failed one it is otherwise lost
+   */
+  lastCompletedAt?: string | null
   lastMessage: string | null
 }
 
@@ -111,7 +116,8 @@ export function utcDayStart(nowMs: number): number {
 }
 
 /** When a direction last finished a pass, ok or partial (a failed pass is not finished). */
-export function lastCompletedAt(d: Pick<DirectionHealthInput, 'lastOutcome' | 'lastOutcomeAt' | 'lastSuccessAt'>): string | null {
+export function lastCompletedAt(d: Pick<DirectionHealthInput, 'lastOutcome' | 'lastOutcomeAt' | 'lastSuccessAt' | 'lastCompletedAt'>): string | null {
+  if (d.lastCompletedAt !== undefined) return d.lastCompletedAt
   if ((d.lastOutcome === 'ok' || d.lastOutcome === 'partial') && d.lastOutcomeAt) return d.lastOutcomeAt
   // after a failed pass only the last fully ok one is known (partial ones in between are not kept)
   return d.lastSuccessAt

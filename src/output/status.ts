@@ -2,7 +2,7 @@
 import {describeHolder, type DirectionStatus, type FailureInfo, type RunInfo, type StatusResult} from '../corebos/status.js'
 import {formatAge} from '../health.js'
 import type {FailureEntry} from '../sync/ports.js'
-import {renderTable, type Column} from './table.js'
+import {outputWidth, renderTable, type Column} from './table.js'
 
 export interface RenderStatusOptions {
   nowMs: number
@@ -34,16 +34,28 @@ const keep = (head: string, align: Column['align'] = 'left'): Column => ({head, 
 
 const n = (value: number) => value.toLocaleString('en-US')
 
-function directionRow(module: string, direction: string, d: DirectionStatus, linked: number, nowMs: number): Array<string | number> {
-  let watermark = d.watermarkAt ? utc(d.watermarkAt) : d.watermark ?? '—'
-  if (d.watermarkOf) watermark += ` (${d.watermarkOf})`
-  if (d.resumable) watermark += ' (resumable)'
-  const behind = d.behindSeconds === null ? '—' : formatAge(d.behindSeconds * 1000)
-  let completed = ago(d.lastCompletedAt, nowMs)
+/** '38 s', '2 h 5 min' since an instant (headers say "ago"), or 'never'. */
+function since(iso: string | null, nowMs: number): string {
+  if (!iso) return 'never'
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? iso : formatAge(Math.max(0, nowMs - ms))
+}
+
+/** One row per module and direction; the watermark only where the terminal has room (it is in --json). */
+function directionRow(module: string, direction: string, d: DirectionStatus, linked: number, nowMs: number, withWatermark: boolean): Array<string | number> {
+  const lag = d.behindSeconds === null ? '—' : formatAge(d.behindSeconds * 1000)
+  let completed = since(d.lastCompletedAt, nowMs)
   if (d.stale) completed += ' STALE'
-  const outcome = d.lastOutcome ? `${d.lastOutcome} ${ago(d.lastOutcomeAt, nowMs)}` : 'never run'
+  const attempt = d.lastOutcome ? `${d.lastOutcome} ${since(d.lastOutcomeAt, nowMs)}` : 'never run'
   const failed = d.givenUp > 0 ? `${d.failed} (${d.givenUp} given up)` : d.failed
-  return [module, direction, watermark, behind, completed, outcome, linked, d.pending ?? '—', failed]
+  const row: Array<string | number> = [module, direction, lag, d.pending ?? '—', failed, linked, completed, attempt]
+  if (withWatermark) {
+    let watermark = d.watermarkAt ? utc(d.watermarkAt).replace(' UTC', '') : d.watermark ?? '—'
+    if (d.watermarkOf) watermark += ` (${d.watermarkOf})`
+    if (d.resumable) watermark += ' (resumable)'
+    row.push(watermark)
+  }
+  return row
 }
 
 export function renderStatus(status: StatusResult, options: RenderStatusOptions): string {
@@ -58,17 +70,15 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
   for (const p of problems) out.push(`  ${p.severity.padEnd(8)} ${p.subject}: ${p.message}`)
   out.push('')
 
+  const withWatermark = outputWidth() >= 100
   const rows: Array<Array<string | number>> = []
   for (const m of status.modules) {
-    rows.push(directionRow(m.module, 'push', m.push, m.linked, nowMs))
-    rows.push(directionRow(m.module, 'pull', m.pull, m.linked, nowMs))
+    rows.push(directionRow(m.module, 'push', m.push, m.linked, nowMs, withWatermark))
+    rows.push(directionRow(m.module, 'pull', m.pull, m.linked, nowMs, withWatermark))
   }
-  out.push(
-    renderTable(
-      [keep('module'), keep('dir'), 'watermark', 'lag', 'last completed pass', 'last outcome', keep('linked', 'right'), keep('pending', 'right'), keep('failed', 'right')],
-      rows,
-    ),
-  )
+  const heads: Column[] = [keep('module'), keep('dir'), keep('lag', 'right'), keep('pending', 'right'), keep('failed', 'right'), keep('linked', 'right'), {head: 'last pass ago'}, {head: 'last attempt ago'}]
+  if (withWatermark) heads.push({head: 'watermark (UTC)'})
+  out.push(renderTable(heads, rows))
 
   const lock = status.lock
   if (!lock.held) out.push('Lock: free (no pass running)')
@@ -125,17 +135,16 @@ export function renderFailures(entries: FailureInfo[], nowMs: number, total: num
   if (entries.length === 0) return filter ? `Failures ledger: no open failure matches ${filter}.` : 'Failures ledger: empty.'
   const rows = entries.map((f) => [
     f.id,
-    failureRecord(f),
+    f.crmid !== null ? `${f.module} ${f.crmid}` : failureRecord(f),
     f.direction,
     f.category ?? '',
     f.message,
     f.attempts,
     f.givenUp ? 'given up' : f.nextRetryAt && Date.parse(f.nextRetryAt) <= nowMs ? 'due now' : ago(f.nextRetryAt, nowMs),
-    ago(f.firstFailedAt, nowMs),
   ])
   const out = [
     `Failures ledger (open${filter ? `, ${filter}` : ''}${total !== null ? `, ${entries.length} of ${total}` : ''}; \`--retry <id|all>\` retries on the next pass, \`--dismiss <id>\` closes):`,
-    renderTable([keep('id', 'right'), 'record', keep('dir'), 'category', {head: 'error', fit: 'cut'}, keep('attempts', 'right'), 'next retry', 'first failed'], rows),
+    renderTable([keep('id', 'right'), keep('record'), keep('dir'), keep('category'), {head: 'error', fit: 'cut'}, {head: 'tries', fit: 'keep', align: 'right'}, 'next retry'], rows),
     'One in full (message, record, attempts, next retry): `cbhs status --failure ID`.',
   ]
   return out.join('\n')

@@ -15,7 +15,7 @@ import {
 
 const NOW = Date.parse('2025-06-30T12:00:00.000Z')
 const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString()
-const thresholds: HealthThresholds = {staleAfterMinutes: 18, maxFailures: 0, lockStaleMinutes: 60}
+const thresholds: HealthThresholds = {staleAfterMinutes: 18, failedAttemptsMinutes: 12, maxFailures: 0, lockStaleMinutes: 60}
 
 function dir(partial: Partial<DirectionHealthInput> = {}): DirectionHealthInput {
   return {
@@ -63,13 +63,22 @@ describe('health rules', () => {
     expect(rules(input({directions: [d]}))).toEqual([])
   })
 
-  it('last-failed: WARNING while within the threshold, then stale takes over as CRITICAL', () => {
-    const recent = dir({lastOutcome: 'failed', lastOutcomeAt: minutesAgo(1), lastSuccessAt: minutesAgo(7), lastMessage: 'HubSpot daily limit'})
+  it('last-failed: OK after one failed attempt between good passes, WARNING once failures last two intervals, then stale takes over as CRITICAL', () => {
+    const once = dir({lastOutcome: 'failed', lastOutcomeAt: minutesAgo(1), lastSuccessAt: minutesAgo(7), lastMessage: 'HubSpot daily limit'})
+    expect(evaluateHealth(input({directions: [once]}), thresholds)).toEqual({state: 'OK', problems: []})
+    const recent = dir({lastOutcome: 'failed', lastOutcomeAt: minutesAgo(1), lastSuccessAt: minutesAgo(13), lastMessage: 'HubSpot daily limit'})
     const report = evaluateHealth(input({directions: [recent]}), thresholds)
     expect(report.state).toBe('WARNING')
     expect(report.problems[0]).toMatchObject({rule: 'last-failed', message: 'last pass failed 1 min ago: HubSpot daily limit'})
     const old = dir({lastOutcome: 'failed', lastOutcomeAt: minutesAgo(1), lastSuccessAt: minutesAgo(30)})
     expect(rules(input({directions: [old]}))).toEqual(['CRITICAL stale'])
+  })
+
+  it('a failed attempt after partial passes is judged on the last completed pass, not as never-completed', () => {
+    // the outcome row only keeps the newest attempt: partial passes leave no lastSuccessAt behind
+    const d = dir({lastOutcome: 'failed', lastOutcomeAt: minutesAgo(1), lastSuccessAt: null, lastCompletedAt: minutesAgo(7), lastMessage: 'HubSpot 503'})
+    expect(evaluateHealth(input({directions: [d]}), thresholds)).toEqual({state: 'OK', problems: []})
+    expect(rules(input({directions: [{...d, lastCompletedAt: minutesAgo(30)}]}))).toEqual(['CRITICAL stale'])
   })
 
   it('never-completed: CRITICAL for a direction that was tried and always failed', () => {
