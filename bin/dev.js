@@ -11,6 +11,7 @@ const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url
 const toSource = (path) => path.replace(/^\.\/dist\//, './src/').replace(/\.js$/, '.ts')
 pjson.oclif = {...pjson.oclif, commands: toSource(pjson.oclif.commands)}
 if (pjson.oclif.helpClass) pjson.oclif.helpClass = toSource(pjson.oclif.helpClass)
+for (const [event, file] of Object.entries(pjson.oclif.hooks ?? {})) pjson.oclif.hooks[event] = toSource(file)
 settings.enableAutoTranspile = false
 
 await execute({development: true, dir: import.meta.url, loadOptions: {root, pjson}})
