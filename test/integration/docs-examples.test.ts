@@ -116,10 +116,12 @@ describe('documented examples run as written', () => {
   })
 
   it.each(examples.filter((e) => !e.command.startsWith('cbhs emulator')).map((e) => [e.source, e.command]))('%s: %s', async (_source, command) => {
-    if (command.includes('--dismiss 42')) {
+    const named = /--(?:dismiss|failure) (\d+)/.exec(command)
+    if (named) {
       // the open failure the example names
       await env.testDb.query(
-        "REPLACE INTO cbhs_failure (id, module, direction, crmid, record_key, open_flag, category, message, attempts, first_failed_at, last_failed_at, next_retry_at) VALUES (42, 'Contacts', 'push', 999999, 'crm:999999', 1, 'TEST', 'example failure', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP(), DATE_ADD(UTC_TIMESTAMP(), INTERVAL 1 DAY))",
+        "REPLACE INTO cbhs_failure (id, module, direction, crmid, record_key, open_flag, category, message, attempts, first_failed_at, last_failed_at, next_retry_at) VALUES (?, 'Contacts', 'push', ?, ?, 1, 'TEST', 'example failure', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP(), DATE_ADD(UTC_TIMESTAMP(), INTERVAL 1 DAY))",
+        [Number(named[1]), 999_000 + Number(named[1]), `crm:${999_000 + Number(named[1])}`],
       )
     }
     // the README's ./bin/run.js lines run inside the clone, the rest wherever the user is
@@ -147,7 +149,8 @@ describe('documented examples run as written', () => {
     const r = await sh(line, {cwd: '/', env: cronEnv})
     const log = readFileSync(join(workspace, 'cbhs.log'), 'utf8')
     expect(r.code, log).toBe(0)
-    expect(log).toMatch(/\[\d{2}:\d{2}:\d{2}\] (pull|push) /)
+    expect(log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (pull|push) \w+: /m)
+    expect(log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ run #\d+ sync exit 0 in [\d.]+ s: pulled \d+.*, pushed \d+/m)
     expect(log).not.toContain(env.emu.token)
   })
 })
