@@ -3,7 +3,7 @@
  * of maps/, the mappers of src/sync/mapper.ts, the settings' defaults of src/config.ts.
  */
 import {fileURLToPath} from 'node:url'
-import {hasErrors, loadMapsFromDir, type FieldMap} from '../../../src/maps/index.js'
+import {hasErrors, loadMapsFromDir, validateParsedMaps, type FieldMap} from '../../../src/maps/index.js'
 import type {Engine, EngineSettings} from '../../../src/sync/engine.js'
 import {buildMappers} from '../../../src/sync/mapper.js'
 import {CRM_MODULES, type ConflictPolicy, type CrmModule} from '../../../src/sync/types.js'
@@ -24,6 +24,8 @@ export interface MemoryEngineOptions extends MemoryHubSpotOptions {
   relateDealWith?: 'Contacts' | 'Accounts'
   maxAttempts?: number
   startMs?: number
+  /** map XML by map name (e.g. Contacts2HubSpot), replacing that default map */
+  maps?: Record<string, string>
 }
 
 export interface MemoryKit {
@@ -45,6 +47,14 @@ function loadDefaultMaps(): Promise<Map<string, FieldMap>> {
   return defaultMaps
 }
 
+async function mapsFor(overrides: Record<string, string> = {}): Promise<Map<string, FieldMap>> {
+  const maps = new Map(await loadDefaultMaps())
+  const loaded = validateParsedMaps(Object.entries(overrides).map(([name, xml]) => ({file: `${name}.xml`, mapName: name, xml})))
+  if (hasErrors(loaded.issues)) throw new Error(`map override has errors: ${loaded.issues.map((i) => i.message).join('; ')}`)
+  for (const m of loaded.maps) maps.set(m.name, m)
+  return maps
+}
+
 export async function buildMemoryEngine(options: MemoryEngineOptions = {}): Promise<MemoryKit> {
   const timezone = options.timezone ?? 'UTC'
   const clock = new TestClock(options.startMs)
@@ -55,7 +65,7 @@ export async function buildMemoryEngine(options: MemoryEngineOptions = {}): Prom
     CRM_MODULES.map((m) => [m, typeof options.optIn === 'string' ? options.optIn : (options.optIn?.[m] ?? 'explicit')]),
   ) as EngineSettings['optIn']
   const lazy = buildMappers({
-    maps: await loadDefaultMaps(),
+    maps: await mapsFor(options.maps),
     crmMeta: (module) => crm.meta(module),
     hubspotProperties: (type) => hubspot.getProperties(type),
     pipelines: () => hubspot.getDealPipelines(),
