@@ -77,36 +77,27 @@ export class MemoryState implements StateStore {
     const byRecord = new Map<string, Link>()
     for (const link of links) byRecord.set(`${link.module}:${link.crmid}`, link)
     const conflicts: LinkConflictError['conflicts'] = []
+    const clash = (held: Link, incoming: Link) =>
+      conflicts.push({objectType: incoming.objectType, hubspotId: incoming.hubspotId, existing: {module: held.module, crmid: held.crmid}, incoming: {module: incoming.module, crmid: incoming.crmid}})
     const claimed = new Map<string, Link>()
     for (const link of byRecord.values()) {
       const key = `${link.objectType}:${link.hubspotId}`
       const other = claimed.get(key)
-      if (other) conflicts.push({objectType: link.objectType, hubspotId: link.hubspotId, existing: {module: other.module, crmid: other.crmid}, incoming: {module: link.module, crmid: link.crmid}})
+      if (other) clash(other, link)
       claimed.set(key, link)
     }
     for (const [key, incoming] of claimed) {
       const holderKey = this.byObject.get(key)
       if (!holderKey || holderKey === `${incoming.module}:${incoming.crmid}`) continue
-      const holder = this.links.get(holderKey)!
       // the holder may be leaving this id in the same batch (re-pointing after a merge)
       const moves = byRecord.get(holderKey)
-      if (moves && `${moves.objectType}:${moves.hubspotId}` !== key) continue
-      conflicts.push({
-        objectType: incoming.objectType,
-        hubspotId: incoming.hubspotId,
-        existing: {module: holder.module, crmid: holder.crmid},
-        incoming: {module: incoming.module, crmid: incoming.crmid},
-      })
+      if (!moves || `${moves.objectType}:${moves.hubspotId}` === key) clash(this.links.get(holderKey)!, incoming)
     }
     if (conflicts.length > 0) {
-      const first = conflicts[0]
-      throw new LinkConflictError(
-        `HubSpot ${first.objectType} ${first.hubspotId} is already linked to ${first.existing.module} ${first.existing.crmid}; ` +
-          `cannot also link it to ${first.incoming.module} ${first.incoming.crmid}` +
-          (conflicts.length > 1 ? ` (and ${conflicts.length - 1} more)` : '') +
-          '.',
-        conflicts,
-      )
+      const [c, ...more] = conflicts
+      const also = more.length > 0 ? ` (and ${more.length} more)` : ''
+      const message = `HubSpot ${c.objectType} ${c.hubspotId} is already linked to ${c.existing.module} ${c.existing.crmid}; cannot also link it to ${c.incoming.module} ${c.incoming.crmid}${also}.`
+      throw new LinkConflictError(message, conflicts)
     }
     for (const key of byRecord.keys()) {
       const previous = this.links.get(key)
@@ -149,14 +140,7 @@ export class MemoryState implements StateStore {
   // failures ledger
   // ------------------------------------------------------------------------------------------
 
-  async recordFailure(entry: {
-    module: CrmModule
-    direction: Direction
-    crmid?: number | null
-    hubspotId?: string | null
-    category?: string | null
-    message: string
-  }): Promise<void> {
+  async recordFailure(entry: Parameters<StateStore['recordFailure']>[0]): Promise<void> {
     const crmid = entry.crmid ?? null
     const hubspotId = entry.hubspotId == null || entry.hubspotId === '' ? null : String(entry.hubspotId)
     if (crmid === null && hubspotId === null) throw new Error('recordFailure needs a crmid or a HubSpot id')
