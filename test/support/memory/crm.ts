@@ -78,8 +78,16 @@ function buildMeta(module: CrmModule): ModuleMeta {
   }
 }
 
+const columns = new WeakMap<CrmFieldMeta, ColumnInfo>()
+
 /** What information_schema would say of the field's column (the schema is utf8, i.e. utf8mb3). */
 function columnOf(f: CrmFieldMeta): ColumnInfo {
+  let column = columns.get(f)
+  if (!column) columns.set(f, (column = describeColumn(f)))
+  return column
+}
+
+function describeColumn(f: CrmFieldMeta): ColumnInfo {
   const numeric = numericColumn(f.sqlType, f.table, f.column)
   const decimal = numeric.kind === 'decimal' ? numeric : null
   const text = ['char', 'varchar', ...Object.keys(TEXT_BYTES)].includes(f.sqlType)
@@ -319,6 +327,12 @@ export class MemoryCrm implements CrmRecords {
   get(module: CrmModule, crmid: number): CrmRecord | undefined {
     const row = this.rows.get(crmid)
     return row && row.module === module ? this.toRecord(row) : undefined
+  }
+
+  /** Trashed, converted or purged: what linksWithGoneRecords looks for. */
+  isGone(module: CrmModule, crmid: number): boolean {
+    const row = this.rows.get(crmid)
+    return !row || row.module !== module || !this.live(row)
   }
 
   all(module: CrmModule): CrmRecord[] {

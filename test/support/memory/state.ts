@@ -120,9 +120,7 @@ export class MemoryState implements StateStore {
     const out: Link[] = []
     for (const link of [...this.links.values()].filter((l) => l.module === module && !l.archived).sort((a, b) => a.crmid - b.crmid)) {
       if (out.length >= limit) break
-      // trashed, converted (a Lead's deleted flag includes it) or purged
-      const record = this.crm.get(module, link.crmid)
-      if (!record || record.deleted) out.push(copy(link))
+      if (this.crm.isGone(module, link.crmid)) out.push(copy(link))
     }
     return out
   }
