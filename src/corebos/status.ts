@@ -16,7 +16,7 @@ import {
   type HealthProblem,
   type HealthThresholds,
 } from '../health.js'
-import {PULL_MODULES} from '../sync/pull.js'
+import {PULL_MODULES} from '../sync/streams.js'
 import type {FailureEntry} from '../sync/ports.js'
 import {naiveToEpochMs} from '../sync/time.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from '../sync/types.js'

@@ -10,6 +10,7 @@ import type {
   AssociationPair,
   Clock,
   HubSpotPort,
+  ListPage,
   Pipeline,
   PropertyDefinition,
   UpsertResult,
@@ -516,10 +517,10 @@ export class HubSpotGateway implements HubSpotPort {
     }
   }
 
-  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]> {
+  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const api = this.objects(type).basicApi
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
-    let after: string | undefined
+    let after: string | undefined = options.after
     do {
       const cursor = after
       const page = (
@@ -527,9 +528,10 @@ export class HubSpotGateway implements HubSpotPort {
           api.getPageWithHttpInfo(LIST_PAGE, cursor, options.properties, undefined, undefined, options.archived ?? false),
         )
       ).data
-      const objects = (page.results ?? []).map((r) => toObject(r, options.properties))
-      if (objects.length > 0) yield objects
+      const objects: ListPage = (page.results ?? []).map((r) => toObject(r, options.properties))
       after = page.paging?.next?.after || undefined
+      objects.next = after
+      if (objects.length > 0 || after) yield objects
     } while (after)
   }
 
