@@ -8,7 +8,7 @@ import {loadConfig, type CbhsConfig} from './config.js'
 import {readCoreBosConfigPhp} from './corebos/settings.js'
 import {CbhsError, EXIT, redact} from './errors.js'
 import {commonFlags} from './flags.js'
-import {wrapText} from './output/table.js'
+import {outputWidth, wrapText} from './output/table.js'
 import {chooseRenderer, stamp, type RendererMode} from './output/tasks.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof CbhsCommand)['baseFlags'] & T['flags']>
@@ -60,7 +60,9 @@ export abstract class CbhsCommand<T extends typeof Command> extends Command {
   /** A log line on stderr, timestamped without a terminal (cron logs); nothing under --json. */
   protected logLine(message: string): void {
     if (this.jsonEnabled()) return
-    process.stderr.write(`${this.renderer === 'lines' ? `${stamp(Date.now())} ` : ''}${redact(message)}\n`)
+    // a cron log keeps one line per event for grep; a terminal gets it wrapped to its width
+    const text = this.renderer === 'lines' ? `${stamp(Date.now())} ${redact(message)}` : wrapText(redact(message), outputWidth(process.stderr))
+    process.stderr.write(`${text}\n`)
   }
 
   /** The result for people, on stdout (silent under --json, where the envelope carries it). */

@@ -1,5 +1,6 @@
 /** Flag definitions shared by several commands; never copied between command files. */
 import {Flags} from '@oclif/core'
+import {UsageError} from './errors.js'
 import {CRM_MODULES, type CrmModule} from './sync/types.js'
 
 export const commonFlags = {
@@ -15,7 +16,7 @@ export const commonFlags = {
 /** A coreBOS module name in any case (`--module contacts`), given back as coreBOS spells it. */
 export function parseModule(input: string): CrmModule {
   const found = CRM_MODULES.find((m) => m.toLowerCase() === input.trim().toLowerCase())
-  if (!found) throw new Error(`Expected --module to be one of: ${CRM_MODULES.join(', ')} (any case); got '${input}'.`)
+  if (!found) throw new UsageError(`Expected --module to be one of: ${CRM_MODULES.join(', ')} (any case); got '${input}'.`)
   return found
 }
 
