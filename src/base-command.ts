@@ -65,9 +65,15 @@ export abstract class CbhsCommand<T extends typeof Command> extends Command {
     process.stderr.write(`${text}\n`)
   }
 
-  /** The result for people, on stdout (silent under --json, where the envelope carries it). */
-  protected print(text: string): void {
-    if (!this.jsonEnabled()) process.stdout.write(wrapText(redact(text)) + (text.endsWith('\n') ? '' : '\n'))
+  /**
+   * The result for people, on stdout (silent under --json, where the envelope carries it). Prose is
+   * wrapped to a terminal's width; `wrap: false` for lines that must stay whole (compiler-style
+   * issues, a command line to copy), and nothing is wrapped in a pipe or file, where grep reads lines.
+   */
+  protected print(text: string, options: {wrap?: boolean} = {}): void {
+    if (this.jsonEnabled()) return
+    const shown = options.wrap !== false && process.stdout.isTTY ? wrapText(redact(text)) : redact(text)
+    process.stdout.write(shown + (text.endsWith('\n') ? '' : '\n'))
   }
 
   protected loadConfig(): CbhsConfig {

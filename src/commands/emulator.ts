@@ -85,7 +85,7 @@ A HubSpot CRM API (contacts, companies, deals, associations, search, properties,
       process.stdout.write(JSON.stringify(started) + '\n')
     } else {
       const shownToken = ownToken ? '<your --token>' : token
-      this.print(`HubSpot emulator on ${emu.url} (portal ${this.flags['portal-id']}, ${tier === 'off' ? 'no rate limits' : `${tier} rate limits`}): CBHS_HUBSPOT_URL=${emu.url} HUBSPOT_ACCESS_TOKEN=${shownToken} cbhs push`)
+      this.print(`HubSpot emulator on ${emu.url} (portal ${this.flags['portal-id']}, ${tier === 'off' ? 'no rate limits' : `${tier} rate limits`}): CBHS_HUBSPOT_URL=${emu.url} HUBSPOT_ACCESS_TOKEN=${shownToken} cbhs push`, {wrap: false})
       process.stderr.write(`Control routes: ${emu.url}/_emulator/ (no token needed). Stop with Ctrl+C.\n`)
     }
 

@@ -144,7 +144,7 @@ export function renderFailures(entries: FailureInfo[], nowMs: number, total: num
   ])
   const out = [
     `Failures ledger (open${filter ? `, ${filter}` : ''}${total !== null ? `, ${entries.length} of ${total}` : ''}; \`--retry <id|all>\` retries on the next pass, \`--dismiss <id>\` closes):`,
-    renderTable([keep('id', 'right'), keep('record'), keep('dir'), keep('category'), {head: 'error', fit: 'cut'}, {head: 'tries', fit: 'keep', align: 'right'}, 'next retry'], rows),
+    renderTable([keep('id', 'right'), keep('record'), keep('dir'), keep('category'), {head: 'error', fit: 'cut'}, {head: 'tries', fit: 'keep', align: 'right'}, keep('next retry')], rows),
     'One in full (message, record, attempts, next retry): `cbhs status --failure ID`.',
   ]
   return out.join('\n')

@@ -36,7 +36,7 @@ const GOLDEN = {
     state: STR,
     summary: STR,
     problems: [{rule: STR, severity: STR, subject: STR, message: STR}],
-    thresholds: {staleAfterMinutes: NUM, maxFailures: NUM, lockStaleMinutes: NUM},
+    thresholds: {staleAfterMinutes: NUM, failedAttemptsMinutes: NUM, maxFailures: NUM, lockStaleMinutes: NUM},
   },
   modules: [{module: STR, linked: NUM, archivedLinks: NUM, push: DIRECTION, pull: DIRECTION}],
   failures: {

@@ -149,7 +149,7 @@ One issue per line, file:line:col first; --format github turns them into pull-re
       const result: MapValidateResult = {valid, errors, warnings, source, online, issues: sorted, maps}
       const lines = formatIssues(sorted, format)
       lines.push(summaryLine({maps: maps.length, errors, warnings, online, strict, valid}))
-      this.print(lines.join('\n'))
+      this.print(lines.join('\n'), {wrap: false})
       if (!valid) process.exitCode = EXIT.CONFIG
       return result
     } finally {
