@@ -161,6 +161,8 @@ interface Synced {
   /** control fields beyond hubspotid, hubspotrecord and hubspotlastsync (the opt-in box of a record synced first) */
   control: ControlValues
   previous: Link | null
+  /** only the snapshot changed: the control fields stay as they are */
+  quiet?: boolean
 }
 
 function changesOf(values: Record<string, string | null>, old: Record<string, string | null | undefined>, side: 'hubspot' | 'crm'): PlanItem['changes'] {
@@ -244,12 +246,14 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
       continue
     }
-    if (wroteSomething(u.settlement)) counts.updated++
+    const wrote = wroteSomething(u.settlement)
+    if (wrote) counts.updated++
     else counts.skipped++
     for (const a of u.settlement.associate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: false, module, crmid: u.record.crmid})
     for (const a of u.settlement.dissociate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: true, module, crmid: u.record.crmid})
     if (!u.link) counts.linked++
-    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link})
+    // nothing written, only the snapshot learns what both sides hold: no control field changes
+    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null})
   }
 
   // creates in HubSpot: upsert on the unique crmid property, so a rerun after a crash finds what it made
@@ -461,7 +465,7 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
   const ok = accepted.filter((s) => saved.has(s.crmid))
   await engine.crm.setControlMany(
     module,
-    ok.map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
+    ok.filter((s) => !s.quiet).map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
   )
   await resolveLedger(ctx, module, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
 }

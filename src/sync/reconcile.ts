@@ -152,6 +152,7 @@ export function newReconcileReport(options: ReconcileOptions, policy: ConflictPo
 
 const DELETED = 1
 const CONVERTED = 2
+/** eligible by the one rule (eligibility.ts); the other flags are the record's raw facts */
 const OPTED_IN = 4
 const OPTED_OUT = 8
 const HS_DELETED = 16
@@ -317,7 +318,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
         let flags = 0
         if (record.deleted) flags |= DELETED
         if (record.converted) flags |= CONVERTED
-        if (syncwith === '1' || (engine.settings.optIn[module] === 'default-on' && syncwith !== '0')) flags |= OPTED_IN
+        if (isEligible(record, engine.settings.optIn[module])) flags |= OPTED_IN
         if (syncwith === '0') flags |= OPTED_OUT
         if (record.fields.hubspotdeleted === '1') flags |= HS_DELETED
         if (link?.archived) flags |= LINK_ARCHIVED
