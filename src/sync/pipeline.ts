@@ -291,8 +291,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     for (const e of errors) {
       const c = byKey.get(e.key)
       if (!c) continue
-      const existingId = (e as {existingId?: string}).existingId
-      if (e.category === 'CONFLICT' && existingId && type === 'contacts') outcome.adopt.push({record: c.record, hubspotId: existingId})
+      if (e.category === 'CONFLICT' && e.existingId && type === 'contacts') outcome.adopt.push({record: c.record, hubspotId: e.existingId})
       else await ctx.fail({module, crmid: c.record.crmid, hubspotId: null, category: e.category, message: e.message})
     }
   }

@@ -219,6 +219,8 @@ export interface BatchItemError {
   status: number
   category: string
   message: string
+  /** a contact create refused because its e-mail is taken: the contact that has it */
+  existingId?: string
 }
 
 export interface UpsertResult {
