@@ -4,7 +4,7 @@
  * and the link writer, the only place that records a pair as synced (control fields, snapshot,
  * ledger resolution). A dry run goes through the same steps and reports instead of writing.
  */
-import {emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
+import {hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
 import {eligibility} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
@@ -526,7 +526,13 @@ export interface References {
   preferred(hubspotId: string): number | undefined
 }
 
-export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], records: CrmRecord[]): Promise<References> {
+/** The crmids a page of records refers to through the module's reference field. */
+export function referencedBy(module: CrmModule, records: CrmRecord[]): number[] {
+  const field = REFERENCE_FIELD[module]
+  return field ? records.map((r) => Number(r.fields[field] ?? 0) || 0) : []
+}
+
+export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[]): Promise<References> {
   const views = new Map<string, ReferenceView>()
   const field = REFERENCE_FIELD[module]
   if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
@@ -545,7 +551,7 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
       if (!link.archived && link.module === MODULE_OF_TYPE[to]) crmOf.set(`${to}:${id}`, link.crmid)
     }
   }
-  const refs = [...new Set(records.map((r) => Number(r.fields[field] ?? 0) || 0).filter((n) => n > 0))]
+  const refs = [...new Set(referenced.filter((n) => n > 0))]
   const targets = new Map<number, {type: HubSpotObjectType; id: string} | {pending: true} | {none: string}>()
   if (refs.length > 0) {
     for (const to of types) {
@@ -588,4 +594,3 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
   }
 }
 
-export {emptyCounts}

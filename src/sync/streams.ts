@@ -11,7 +11,7 @@
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, loadReferences, PassContext, type Sink, type Work} from './pipeline.js'
+import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {epochMsToNaive, naiveToEpochMs} from './time.js'
@@ -341,7 +341,7 @@ async function settleAndCreate(
   const field = REFERENCE_FIELD[module]
   // associations are read only where the reference may have changed; elsewhere it is carried over
   const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field])))
-  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), [...compared.map((p) => p.record), ...creates])
+  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]))
   for (const p of pairs) {
     const settlement = ctx.settle(module, p, refs.view(p.object.id), 'push')
     if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
@@ -651,7 +651,7 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
       pairs.push(item as Resolved & {record: CrmRecord})
     }
     await ctx.retire(module, retired)
-    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), pairs.map((p) => p.record))
+    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)))
     const work: Work[] = []
     for (const p of pairs) {
       const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull')
