@@ -12,6 +12,7 @@ import {ConfigError} from '../errors.js'
 import {CONTROL_FIELDS, CRM_MODULES, type ControlField, type CrmModule} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {nextId} from './numbering.js'
+import {setupCheckboxes, setupLeadConversion} from './setup-conventions.js'
 
 export type SetupChangeKind =
   | 'create-table'
@@ -23,6 +24,9 @@ export type SetupChangeKind =
   | 'add-field-permissions'
   | 'add-index'
   | 'set-schema-version'
+  | 'fill-checkbox'
+  | 'set-field-default'
+  | 'add-lead-mapping'
 
 export interface SetupChange {
   kind: SetupChangeKind
@@ -41,6 +45,8 @@ export interface SetupOptions {
    * CRM, hence opt-in. Without it, the index is returned as a suggestion.
    */
   addModifiedTimeIndex?: boolean
+  /** sync.optIn per module (absent: explicit): decides the default of Sync with HubSpot */
+  optIn?: Partial<Record<CrmModule, 'explicit' | 'default-on'>>
 }
 
 export interface SetupResult {
@@ -330,7 +336,11 @@ export async function setupCoreBos(pool: Pool, options: SetupOptions): Promise<S
   const found = await inspect(pool, options.database)
   const result: SetupResult = {changes: [], suggestions: [], warnings: [], legacyLinkedRecords: {}}
   await setupStateTables(pool, found, options, result)
-  for (const info of found.modules.values()) await setupControlFields(pool, found, info, options, result)
+  for (const info of found.modules.values()) {
+    await setupControlFields(pool, found, info, options, result)
+    await setupCheckboxes(pool, info, found.columns.get(info.baseTable.toLowerCase()) ?? new Map(), options, result)
+  }
+  await setupLeadConversion(pool, found.modules, found.tables.has('vtiger_convertleadmapping'), options, result)
   await setupScanIndexes(pool, found, options, result)
   await setupHubSpotIdIndexes(pool, found, options, result)
   return result
