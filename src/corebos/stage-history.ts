@@ -17,12 +17,28 @@ function column(st: ModuleStorage, field: string): {table: string; column: strin
   return f && table ? {table: f.table, column: f.column, key: table.key} : null
 }
 
-async function readOne(conn: PoolConnection, st: ModuleStorage, field: string, crmid: number): Promise<string> {
-  const c = column(st, field)
-  if (!c) return ''
-  const [rows] = await conn.query(`SELECT ${quoteIdent(c.column)} AS v FROM ${quoteIdent(c.table)} WHERE ${quoteIdent(c.key)} = ?`, [crmid])
-  const v = (rows as Array<{v: string | number | null}>)[0]?.v
-  return v === null || v === undefined ? '' : String(v)
+/** The stored values of `fields` of one record ('' for NULL or a field this install lacks). */
+async function readFields(conn: PoolConnection, st: ModuleStorage, fields: string[], crmid: number): Promise<Record<string, string>> {
+  const out: Record<string, string> = Object.fromEntries(fields.map((f) => [f, '']))
+  const byTable = new Map<string, {key: string; cols: Array<[string, string]>}>()
+  for (const f of fields) {
+    const c = column(st, f)
+    if (!c) continue
+    const t = byTable.get(c.table) ?? byTable.set(c.table, {key: c.key, cols: []}).get(c.table)!
+    t.cols.push([f, c.column])
+  }
+  for (const [table, {key, cols}] of byTable) {
+    const [rows] = await conn.query(
+      `SELECT ${cols.map(([, c], i) => `${quoteIdent(c)} AS v${i}`).join(', ')} FROM ${quoteIdent(table)} WHERE ${quoteIdent(key)} = ?`,
+      [crmid],
+    )
+    const row = (rows as Array<Record<string, string | number | null>>)[0]
+    cols.forEach(([f], i) => {
+      const v = row?.[`v${i}`]
+      out[f] = v === null || v === undefined ? '' : String(v)
+    })
+  }
+  return out
 }
 
 /** PHP empty() of a database value: '', '0' and a zero number are empty. */
@@ -40,16 +56,14 @@ export interface StageWatch {
 export async function watchStage(conn: PoolConnection, st: ModuleStorage, crmid: number, sets: ReadonlyMap<string, ReadonlyMap<string, unknown>>): Promise<StageWatch | null> {
   const stage = st.meta.module === 'Potentials' ? column(st, STAGE) : null
   if (!stage || !sets.get(stage.table)?.has(stage.column)) return null
-  const before = await readOne(conn, st, STAGE, crmid)
+  const before = (await readFields(conn, st, [STAGE], crmid))[STAGE]
   // coreBOS compares against a stage that is set; a deal without one gets no row
   if (before === '') return null
   return {
     async record(now: string) {
-      const after = await readOne(conn, st, STAGE, crmid)
-      if (after === '' || after === before) return
-      const amount = await readOne(conn, st, 'amount', crmid)
-      const probability = await readOne(conn, st, 'probability', crmid)
-      const closedate = await readOne(conn, st, 'closingdate', crmid)
+      const saved = await readFields(conn, st, [STAGE, 'amount', 'probability', 'closingdate'], crmid)
+      const {amount, probability, closingdate: closedate} = saved
+      if (saved[STAGE] === '' || saved[STAGE] === before) return
       const a = phpEmptyNumber(amount) ? 0 : Number(amount)
       const p = phpEmptyNumber(probability) ? 0 : Number(probability)
       await conn.query(
