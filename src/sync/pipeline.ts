@@ -58,6 +58,32 @@ export class PassContext {
     for (const direction of ['push', 'pull'] as Direction[]) await this.engine.state.resolveFailures(module, direction, keys, 'ineligible')
   }
 
+  /**
+   * Of these records, the ones whose failure waits for a change and that have not changed since it
+   * was recorded: a stream that meets them again (the look-back, a search window) leaves them be.
+   */
+  async unchangedSinceFailure<T>(module: CrmModule, items: T[], key: (item: T) => {crmid?: number; hubspotId?: string}, changedMs: (item: T) => number): Promise<Set<T>> {
+    const keys = items.map(key)
+    const waiting = await this.engine.state.waitingFailures(module, this.sink.direction, {
+      crmids: keys.flatMap((k) => (k.crmid !== undefined ? [k.crmid] : [])),
+      hubspotIds: keys.flatMap((k) => (k.hubspotId !== undefined ? [k.hubspotId] : [])),
+    })
+    if (waiting.length === 0) return new Set()
+    const failedAt = new Map<string, number>()
+    for (const f of waiting) {
+      const ms = Date.parse(f.lastFailedAt)
+      if (f.crmid !== null) failedAt.set(`c${f.crmid}`, ms)
+      if (f.hubspotId !== null) failedAt.set(`h${f.hubspotId}`, ms)
+    }
+    const out = new Set<T>()
+    for (const [i, item] of items.entries()) {
+      const k = keys[i]
+      const at = (k.crmid !== undefined ? failedAt.get(`c${k.crmid}`) : undefined) ?? (k.hubspotId !== undefined ? failedAt.get(`h${k.hubspotId}`) : undefined)
+      if (at !== undefined && changedMs(item) <= at) out.add(item)
+    }
+    return out
+  }
+
   claim(type: HubSpotObjectType, id: string, owner: {module: CrmModule; crmid: number}): void {
     this.owners.set(`${type}:${id}`, owner)
   }

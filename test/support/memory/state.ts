@@ -203,6 +203,15 @@ export class MemoryState implements StateStore {
     }
   }
 
+  async waitingFailures(module: CrmModule, direction: Direction, keys: {crmids?: number[]; hubspotIds?: string[]}): Promise<FailureEntry[]> {
+    const crmids = new Set(keys.crmids ?? [])
+    const ids = new Set((keys.hubspotIds ?? []).map(String))
+    return this.failures
+      .filter((f) => f.open && !f.givenUp && f.nextRetryAt === null && f.module === module && f.direction === direction)
+      .filter((f) => (f.crmid !== null && crmids.has(f.crmid)) || (f.hubspotId !== null && ids.has(f.hubspotId)))
+      .map(entryOf)
+  }
+
   async dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]> {
     const now = this.now()
     return this.failures
