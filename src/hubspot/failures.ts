@@ -3,6 +3,7 @@
  * 4xx back to the caller. Messages are built from the parsed body only: the client's own
  * ApiException message embeds the response headers and is never shown.
  */
+import type {Bucket} from './limiter.js'
 import {HubSpotUnavailableError, redact} from '../errors.js'
 
 /** A parsed HubSpot error body; every field optional (reference §3.12). */
@@ -143,7 +144,7 @@ export type Classified =
       /** at least this long before the next try */
       minDelayMs: number
       /** stop every request of this bucket for minDelayMs, not only this one */
-      pauseBucket?: 'general' | 'search'
+      pauseBucket?: Bucket
       network?: boolean
     }
   | {kind: 'daily'; body: HubSpotErrorBody}
