@@ -274,6 +274,20 @@ describe('HubSpot gateway against the emulator', () => {
     expect(slept).toBeGreaterThan(before)
   })
 
+  it('calls the configured API release, and refuses one that is not a release naming the setting', async () => {
+    const emu = await emulator()
+    const gateway = gatewayFor(emu, {apiVersion: '2026-09'})
+    await ensureSyncProperties(gateway)
+    const {results} = await gateway.upsert('contacts', people(1, 2))
+    expect(results).toHaveLength(2)
+    const paths = emu.control.requests().map((q) => q.path)
+    expect(paths.length).toBeGreaterThan(0)
+    expect(paths.filter((p) => !p.includes('/2026-09'))).toEqual([])
+    expect(() => createHubSpotGateway({baseUrl: emu.url, accessToken: emu.token, apiVersion: 'v3'})).toThrow(
+      expect.objectContaining({code: 'CONFIG_INVALID', exitCode: 3, message: expect.stringContaining("hubspot.apiVersion must be a HubSpot API release such as 2026-03, got 'v3'")}),
+    )
+  })
+
   it('caches properties, pipelines and the portal id for the run', async () => {
     const emu = await emulator()
     const gateway = gatewayFor(emu)
