@@ -156,6 +156,7 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
     dealPipeline: config.sync.dealPipeline,
     stageMapping: config.sync.stageMapping,
     modules: [...CRM_MODULES],
+    uniqueProperty: config.hubspot.uniqueProperty,
   })
   const engine: Engine = {
     crm: db.records,

@@ -10,9 +10,9 @@ import {DbPassLock, lockNameFor} from './corebos/lock.js'
 import {EXIT, UsageError} from './errors.js'
 import {runTasks, type RendererMode, type TaskSpec} from './output/tasks.js'
 import {newReport, totalCalls, type Engine, type PassOptions, type PassReport} from './sync/engine.js'
-import {PULL_MODULES, PULL_ORDER, pullObjectType} from './sync/pull.js'
-import {PUSH_ORDER, pushModule} from './sync/push.js'
+import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from './sync/streams.js'
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from './sync/reconcile.js'
+import type {PassContext} from './sync/pipeline.js'
 import type {Clock} from './sync/ports.js'
 import {parseSince} from './sync/time.js'
 import {CRM_MODULES, type CrmModule, type Direction} from './sync/types.js'
@@ -78,7 +78,7 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
     const apiCalls = () => reports.reduce((n, r) => n + totalCalls(r.apiCalls), 0)
     try {
       const tasks: TaskSpec<Engine>[] = []
-      for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId))
+      for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId, passContext(engine, reports[i])))
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       const message = (error as Error).message
@@ -175,7 +175,7 @@ function moduleList(direction: Direction, options: PassOptions): CrmModule[] {
   return (direction === 'push' ? PUSH_ORDER : PULL_ORDER.flatMap((t) => PULL_MODULES[t].modules)).filter((m) => options.modules.includes(m))
 }
 
-function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number): TaskSpec<Engine>[] {
+function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number, ctx: PassContext): TaskSpec<Engine>[] {
   const outcome = async (modules: CrmModule[]) => {
     if (options.dryRun) return
     for (const module of modules) {
@@ -186,8 +186,8 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
   if (direction === 'push') {
     return PUSH_ORDER.filter((m) => options.modules.includes(m)).map((module) => ({
       title: `push ${module}`,
-      run: async (engine, reporter) => {
-        const summary = await pushModule(engine, module, options, report, reporter)
+      run: async (_engine, reporter) => {
+        const summary = await pushModule(ctx, module, options, report, reporter)
         await outcome([module])
         return summary
       },
@@ -195,8 +195,8 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
   }
   return PULL_ORDER.filter((t) => PULL_MODULES[t].modules.some((m) => options.modules.includes(m))).map((type) => ({
     title: `pull ${type}`,
-    run: async (engine, reporter) => {
-      const summary = await pullObjectType(engine, type, options, report, reporter)
+    run: async (_engine, reporter) => {
+      const summary = await pullObjectType(ctx, type, options, report, reporter)
       await outcome(PULL_MODULES[type].modules.filter((m) => options.modules.includes(m)))
       return summary
     },

@@ -22,7 +22,7 @@ import {
   type HealthThresholds,
 } from '../health.js'
 import {describeHolder, renderStatus} from '../output/status.js'
-import {PULL_MODULES} from '../sync/pull.js'
+import {PULL_MODULES} from '../sync/streams.js'
 import {naiveToEpochMs} from '../sync/time.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from '../sync/types.js'
 

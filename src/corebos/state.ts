@@ -9,7 +9,7 @@
  */
 import {hostname} from 'node:os'
 import {CbhsError, ConfigError, EXIT, redact} from '../errors.js'
-import type {FailureEntry, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
+import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
 import type {CrmModule, Direction, HubSpotObjectType} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 
@@ -510,6 +510,7 @@ export class CoreBosStateStore implements StateStore {
     hubspotId?: string | null
     category?: string | null
     message: string
+    waitForChange?: boolean
   }): Promise<void> {
     const crmid = entry.crmid ?? null
     const hubspotId = entry.hubspotId == null || entry.hubspotId === '' ? null : String(entry.hubspotId)
@@ -553,7 +554,7 @@ export class CoreBosStateStore implements StateStore {
             message,
             now,
             now,
-            givenUp ? null : utcDatetime(nowMs + retryDelayMs(1)),
+            givenUp || entry.waitForChange ? null : utcDatetime(nowMs + retryDelayMs(1)),
             givenUp ? 1 : 0,
           ],
           conn,
@@ -567,7 +568,7 @@ export class CoreBosStateStore implements StateStore {
         `UPDATE cbhs_failure SET attempts = ?, last_failed_at = ?, message = ?, category = COALESCE(?, category),
            crmid = COALESCE(crmid, ?), hubspot_id = COALESCE(hubspot_id, ?), next_retry_at = ?, given_up = ?
          WHERE id = ?`,
-        [attempts, now, message, category, crmid, hubspotId, givenUp ? null : utcDatetime(nowMs + retryDelayMs(attempts)), givenUp ? 1 : 0, keep.id],
+        [attempts, now, message, category, crmid, hubspotId, givenUp || entry.waitForChange ? null : utcDatetime(nowMs + retryDelayMs(attempts)), givenUp ? 1 : 0, keep.id],
         conn,
       )
       // one record opened under its HubSpot id and again under its crmid: fold into one entry
@@ -581,7 +582,7 @@ export class CoreBosStateStore implements StateStore {
     })
   }
 
-  async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
+  async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>, resolution: FailureResolution = 'synced'): Promise<void> {
     const crmids = [...new Set(keys.map((k) => k.crmid).filter((c): c is number => c !== undefined && c !== null))]
     const hubspotIds = [...new Set(keys.map((k) => k.hubspotId).filter((h): h is string => Boolean(h)).map(String))]
     for (let i = 0; i < Math.max(crmids.length, hubspotIds.length); i += 1000) {
@@ -590,9 +591,9 @@ export class CoreBosStateStore implements StateStore {
       const match = [...(c.length ? ['crmid IN (?)'] : []), ...(h.length ? ['hubspot_id IN (?)'] : [])]
       if (match.length === 0) continue
       await this.q(
-        `UPDATE cbhs_failure SET open_flag = NULL, resolved_at = ?, resolution = 'synced', next_retry_at = NULL
+        `UPDATE cbhs_failure SET open_flag = NULL, resolved_at = ?, resolution = ?, next_retry_at = NULL
           WHERE module = ? AND direction = ? AND open_flag = 1 AND (${match.join(' OR ')})`,
-        [this.nowSql(), module, direction, ...(c.length ? [c] : []), ...(h.length ? [h] : [])],
+        [this.nowSql(), resolution, module, direction, ...(c.length ? [c] : []), ...(h.length ? [h] : [])],
       )
     }
   }

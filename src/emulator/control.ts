@@ -67,6 +67,8 @@ export interface EmulatorControl {
   /** Adds an association (default unlabelled type unless `typeId`), both directions. */
   associate(fromType: ObjectTypeRef, fromId: string, toType: ObjectTypeRef, toId: string, typeId?: number): void
   associations(fromType: ObjectTypeRef, id: string, toType: ObjectTypeRef): AssociationView[]
+  /** Removes every association between two objects, as a HubSpot user unlinking them does (no modified-date change). */
+  dissociate(fromType: ObjectTypeRef, fromId: string, toType: ObjectTypeRef, toId: string): void
   /** Adds a custom property (e.g. a hasUniqueValue external id) without going through the API. */
   createProperty(type: ObjectTypeRef, definition: Record<string, unknown>): void
   setSearchLag(ms: number): void
@@ -210,6 +212,10 @@ export class Control implements EmulatorControl {
 
   associations(fromType: ObjectTypeRef, id: string, toType: ObjectTypeRef): AssociationView[] {
     return this.store.associationsOf(this.ts(fromType).type, id, this.ts(toType).type)
+  }
+
+  dissociate(fromType: ObjectTypeRef, fromId: string, toType: ObjectTypeRef, toId: string): void {
+    this.store.dissociate(this.ts(fromType).type, fromId, this.ts(toType).type, toId)
   }
 
   createProperty(type: ObjectTypeRef, definition: Record<string, unknown>): void {

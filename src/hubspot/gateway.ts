@@ -12,6 +12,7 @@ import type {
   AssociationPair,
   Clock,
   HubSpotPort,
+  ListPage,
   Pipeline,
   PropertyDefinition,
   UpsertResult,
@@ -471,16 +472,17 @@ export class HubSpotGateway implements HubSpotPort {
     }
   }
 
-  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]> {
+  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
-    let after: string | undefined
+    let after: string | undefined = options.after
     do {
       const cursor = after
       const qs = {limit: LIST_PAGE, after: cursor, properties: options.properties, archived: options.archived ?? false}
       const page = (await this.send<RawPage>(label, 'general', {method: 'GET', path: this.objectsPath(type), qs})).data
-      const objects = (page.results ?? []).map((r) => toObject(r, options.properties))
-      if (objects.length > 0) yield objects
+      const objects: ListPage = (page.results ?? []).map((r) => toObject(r, options.properties))
       after = page.paging?.next?.after || undefined
+      objects.next = after
+      if (objects.length > 0 || after) yield objects
     } while (after)
   }
 

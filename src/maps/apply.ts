@@ -155,21 +155,31 @@ export function applyMap(map: FieldMap, origin: Origin): ApplyResult {
  * coreBOS or to request as HubSpot `properties`. Only the fields that survive duplicates count.
  */
 export function mapSources(map: FieldMap): string[] {
+  return [...new Set([...sourcesByTarget(map).values()].flat())]
+}
+
+/**
+ * Each destination with the origin names it is built from (first-use order). The engine tells
+ * which side changed a destination by whether one of its origins changed since the last sync.
+ */
+export function sourcesByTarget(map: FieldMap): Map<string, string[]> {
   const last = new Map<string, MappedField>()
   for (const field of map.fields) last.set(field.target, field)
-  const seen = new Set<string>()
+  const out = new Map<string, string[]>()
   for (const field of map.fields) {
     if (last.get(field.target) !== field) continue
+    const names = new Set<string>()
     for (const piece of field.pieces) {
-      if (piece.kind === 'field' && piece.value) seen.add(piece.value)
+      if (piece.kind === 'field' && piece.value) names.add(piece.value)
       else if (piece.kind === 'field-template') {
-        for (const name of templatePlaceholders(`$${piece.value}`).names) seen.add(name)
+        for (const name of templatePlaceholders(`$${piece.value}`).names) names.add(name)
       } else if (piece.kind === 'template') {
-        for (const name of templatePlaceholders(piece.value).names) seen.add(name)
+        for (const name of templatePlaceholders(piece.value).names) names.add(name)
       }
     }
+    out.set(field.target, [...names])
   }
-  return [...seen]
+  return out
 }
 
 /** Destination → the single origin field it copies, for fields that are a plain one-piece copy (used for type conversion and round-trip checks). */

@@ -2,7 +2,7 @@
  * What a pass needs, handed in by the command layer: the ports, the per-module mappers and the
  * settings. Also the report shapes every pass returns.
  */
-import type {FieldConflict} from './merge.js'
+import type {FieldConflict} from './settle.js'
 import type {Clock, CrmRecords, HubSpotPort, Reporter, StateStore} from './ports.js'
 import type {ConflictPolicy, CrmModule, CrmRecord, Direction, HubSpotObject, HubSpotObjectType} from './types.js'
 
@@ -30,6 +30,14 @@ export interface ModuleMapper {
   pullFields: string[]
   /** properties sent only when the object is created (CONST values such as lifecyclestage, the deal pipeline) */
   createOnly: Set<string>
+  /** HubSpot property → the coreBOS fields push builds it from */
+  pushSources: Map<string, string[]>
+  /** coreBOS field → the HubSpot properties pull builds it from */
+  pullSources: Map<string, string[]>
+  /** the coreBOS fields a link's snapshot keeps (what either map reads or writes, and the reference) */
+  crmKeys: string[]
+  /** the HubSpot properties a link's snapshot keeps */
+  hsKeys: string[]
   toHubSpot(record: CrmRecord): MappedValues<Record<string, string>>
   /** `current`: the record's present values, which some conversions keep when equivalent (sales stage groups) */
   toCrm(object: HubSpotObject, current?: Record<string, string | null>): MappedValues<Record<string, string | null>>
@@ -79,7 +87,8 @@ export interface PlanItem {
   hubspotId: string | null
   action: PlanAction
   reason: string
-  changes: Array<{key: string; old: string | null; new: string | null}>
+  /** what changes, and on which side (a pass settles a pair on both sides) */
+  changes: Array<{key: string; old: string | null; new: string | null; side?: 'hubspot' | 'crm'}>
 }
 
 export interface ModuleCounts {

@@ -12,6 +12,7 @@ import {
   hubSpotKind,
   mapName,
   mapSources,
+  sourcesByTarget,
   normalizeCrmValue,
   normalizeHubSpotValue,
   toCoreBos,
@@ -22,7 +23,7 @@ import {
 } from '../maps/index.js'
 import type {MappedValues, ModuleMapper} from './engine.js'
 import type {CrmFieldMeta, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
-import {OBJECT_TYPE_OF_MODULE, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export interface MapperSources {
   /** maps by name (Contacts2HubSpot …); a missing one disables that module and direction */
@@ -34,6 +35,7 @@ export interface MapperSources {
   dealPipeline: string
   stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
   modules: CrmModule[]
+  uniqueProperty: string
 }
 
 export type SyncMapper = ModuleMapper
@@ -71,7 +73,7 @@ export function buildMappers(sources: MapperSources): LazyMappers {
     const type = OBJECT_TYPE_OF_MODULE[module]
     const pushMap = sources.maps.get(mapName(module, 'push'))
     const pullMap = sources.maps.get(mapName(module, 'pull'))
-    mappers[module] = unprepared(module, type, pushMap, pullMap)
+    mappers[module] = unprepared(module, type, pushMap, pullMap, sources.uniqueProperty)
   }
   return {
     mappers,
@@ -91,7 +93,7 @@ export function buildMappers(sources: MapperSources): LazyMappers {
             stageMap: stageMap ?? buildStageMapping([], {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
             leadStatusMap: buildLeadStatusMapping(contactProps?.get('hs_lead_status')?.options),
           }
-          const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId)
+          const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId, sources.uniqueProperty)
           Object.assign(mappers[module], real)
         })()
         loading.set(module, done)
@@ -101,21 +103,40 @@ export function buildMappers(sources: MapperSources): LazyMappers {
   }
 }
 
-/** A mapper with what its maps say; its conversions refuse to run until prepare() replaced them. */
-function unprepared(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap | undefined, pullMap: FieldMap | undefined): SyncMapper {
-  const notReady = (): never => {
-    throw new Error(`mapper for ${module} used before engine.prepare('${module}')`)
-  }
+/** What a module's two maps alone say: property lists, sources per target, the snapshot's keys. */
+function mapShape(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap | undefined, pullMap: FieldMap | undefined, uniqueProperty: string) {
   const pushTargets = pushMap ? [...new Set(pushMap.fields.map((f) => f.target))] : []
+  const pullTargets = pullMap ? [...new Set(pullMap.fields.map((f) => f.target))] : []
+  const pushSources = pushMap ? sourcesByTarget(pushMap) : new Map<string, string[]>()
+  const pullSources = pullMap ? sourcesByTarget(pullMap) : new Map<string, string[]>()
+  const reference = REFERENCE_FIELD[module]
+  const crmKeys = [...new Set([...[...pushSources.values()].flat(), ...pullTargets, ...(reference ? [reference] : [])])]
+  const hsKeys = [...new Set([...pushTargets, ...(pullMap ? mapSources(pullMap) : []), uniqueProperty])]
   return {
     module,
     objectType: type,
     canPush: Boolean(pushMap),
     canPull: Boolean(pullMap),
     pullProperties: pullMap ? mapSources(pullMap) : [],
+    pullFields: pullTargets,
+    pushTargets,
+    pushSources,
+    pullSources,
+    crmKeys,
+    hsKeys: type === 'deals' && !hsKeys.includes('pipeline') ? [...hsKeys, 'pipeline'] : hsKeys,
+  }
+}
+
+/** A mapper with what its maps say; its conversions refuse to run until prepare() replaced them. */
+function unprepared(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap | undefined, pullMap: FieldMap | undefined, uniqueProperty: string): SyncMapper {
+  const notReady = (): never => {
+    throw new Error(`mapper for ${module} used before engine.prepare('${module}')`)
+  }
+  const {pushTargets, ...shape} = mapShape(module, type, pushMap, pullMap, uniqueProperty)
+  return {
+    ...shape,
     // the pipeline is set by cbhs on deals it creates: listed here so pulls read it back
     pushProperties: type === 'deals' && !pushTargets.includes('pipeline') ? [...pushTargets, 'pipeline'] : pushTargets,
-    pullFields: pullMap ? [...new Set(pullMap.fields.map((f) => f.target))] : [],
     createOnly: new Set(),
     toHubSpot: notReady,
     toCrm: notReady,
@@ -133,6 +154,7 @@ export function createMapper(
   props: Map<string, PropertyDefinition>,
   ctx: ConvertContext,
   pipelineId: string | undefined,
+  uniqueProperty = 'corebos_crmid',
 ): SyncMapper {
   const field = (name: string): CrmFieldMeta | undefined => meta.fields.get(name)
   const pushCopies = pushMap ? directCopies(pushMap) : new Map<string, string>()
@@ -143,14 +165,10 @@ export function createMapper(
   if (pushMap) for (const f of pushMap.fields) if (f.pieces.length > 0 && f.pieces.every((p) => p.kind === 'const')) createOnly.add(f.target)
   if (type === 'deals' && !pushTargets.includes('pipeline') && pipelineId) createOnly.add('pipeline')
 
+  const {pushTargets: _targets, ...shape} = mapShape(module, type, pushMap, pullMap, uniqueProperty)
   return {
-    module,
-    objectType: type,
-    canPush: Boolean(pushMap),
-    canPull: Boolean(pullMap),
-    pullProperties: pullMap ? mapSources(pullMap) : [],
+    ...shape,
     pushProperties: [...pushTargets, ...(createOnly.has('pipeline') ? ['pipeline'] : [])],
-    pullFields: pullTargets,
     createOnly,
 
     toHubSpot(record): MappedValues<Record<string, string>> {

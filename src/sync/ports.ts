@@ -150,6 +150,9 @@ export interface FailureEntry {
   resolvedAt: string | null
 }
 
+/** why an open failure closed: synced, or the record is no longer eligible for sync (unticked, trashed, …) */
+export type FailureResolution = 'synced' | 'ineligible'
+
 export interface RunRecord {
   id: number
   command: string
@@ -181,10 +184,12 @@ export interface StateStore {
     hubspotId?: string | null
     category?: string | null
     message: string
+    /** not retried on a schedule: the record comes back when it changes (records that share an identity) */
+    waitForChange?: boolean
   }): Promise<void>
   resolveFailure(module: CrmModule, direction: Direction, key: {crmid?: number; hubspotId?: string}): Promise<void>
   /** resolves the open entries of many records at once */
-  resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void>
+  resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>, resolution?: FailureResolution): Promise<void>
   dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]>
   listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
 
@@ -214,6 +219,8 @@ export interface BatchItemError {
   status: number
   category: string
   message: string
+  /** a contact create refused because its e-mail is taken: the contact that has it */
+  existingId?: string
 }
 
 export interface UpsertResult {
@@ -255,6 +262,8 @@ export interface AssociationPair {
   toId: string
 }
 
+export type ListPage = HubSpotObject[] & {next?: string}
+
 export interface HubSpotPort {
   /** batch upsert keyed on the unique property; chunked by 100; per-input errors, never thrown */
   upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<{
@@ -282,8 +291,11 @@ export interface HubSpotPort {
     type: HubSpotObjectType,
     options: {sinceMs: number; untilMs: number; properties: string[]},
   ): AsyncIterable<HubSpotObject[]>
-  /** every object via the list endpoint (no cap); archived=true lists only archived ones */
-  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]>
+  /**
+   * every object via the list endpoint (no cap); archived=true lists only archived ones. Each page
+   * carries `next`, the paging cursor after it (absent on the last page), so a pass can resume there.
+   */
+  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage>
   /** find contacts by e-mail (lower-cased); used to link instead of duplicating */
   findContactsByEmail(emails: string[]): Promise<Map<string, string>>
 

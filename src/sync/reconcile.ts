@@ -17,12 +17,14 @@
  * Memory is the index (≈ 200 bytes a record) plus the items kept for --details or apply.
  */
 import {createHash} from 'node:crypto'
-import {callsSince, emptyCounts, hubspotRecordUrl, newReport, type Engine, type ModuleMapper} from './engine.js'
+import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper} from './engine.js'
+import {isEligible} from './eligibility.js'
+import {applyWork, loadReferences, PassContext, type Sink, type UpdateWork, type Work} from './pipeline.js'
+import {modifiedMs} from './settle.js'
+import {createInHubSpot, hsPropertiesOf, landingModule, pullObjects} from './streams.js'
 import type {Link, Reporter} from './ports.js'
-import {echoOfFilled, fillRequired, landingModule, modifiedMs, writeBackCrmids} from './pull.js'
-import {markDeletedInHubSpot, saveLinksOrFail} from './push.js'
-import {naiveToEpochMs} from './time.js'
-import {MODIFIED_PROPERTY, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {recordTimeMs} from './time.js'
+import {MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export const RECONCILE_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
 export const TYPE_MODULES: Record<HubSpotObjectType, CrmModule[]> = {
@@ -150,6 +152,7 @@ export function newReconcileReport(options: ReconcileOptions, policy: ConflictPo
 
 const DELETED = 1
 const CONVERTED = 2
+/** eligible by the one rule (eligibility.ts); the other flags are the record's raw facts */
 const OPTED_IN = 4
 const OPTED_OUT = 8
 const HS_DELETED = 16
@@ -185,7 +188,6 @@ interface Entry {
 const PAIR_BATCH = 200
 const APPLY_BATCH = 100
 /** a contact's reference, and the types a deal's reference may point to */
-const REFERENCE_FIELD: Partial<Record<CrmModule, string>> = {Contacts: 'account_id', Potentials: 'related_to'}
 
 interface TypeContext {
   engine: Engine
@@ -316,7 +318,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
         let flags = 0
         if (record.deleted) flags |= DELETED
         if (record.converted) flags |= CONVERTED
-        if (syncwith === '1' || (engine.settings.optIn[module] === 'default-on' && syncwith !== '0')) flags |= OPTED_IN
+        if (isEligible(record, engine.settings.optIn[module])) flags |= OPTED_IN
         if (syncwith === '0') flags |= OPTED_OUT
         if (record.fields.hubspotdeleted === '1') flags |= HS_DELETED
         if (link?.archived) flags |= LINK_ARCHIVED
@@ -336,7 +338,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
           legacyId: record.fields.hubspotid?.trim() || null,
           seen: false,
           claims: 0,
-          mt: naiveToEpochMs(record.modifiedtime, engine.settings.timezone),
+          mt: recordTimeMs(record.modifiedtime, engine.settings.timezone),
         })
       }
       read += page.length
@@ -361,13 +363,6 @@ function hubspotProperties(engine: Engine, type: HubSpotObjectType, modules: Crm
   if (type === 'companies') props.add('domain').add('website').add('name')
   if (type === 'deals') props.add('dealname')
   for (const m of modules) for (const p of engine.mappers[m].pushProperties) props.add(p)
-  return [...props]
-}
-
-function pullProperties(engine: Engine, type: HubSpotObjectType, modules: CrmModule[]): string[] {
-  const props = new Set(hubspotProperties(engine, type, modules))
-  props.add('hs_merged_object_ids')
-  for (const m of modules) for (const p of engine.mappers[m].pullProperties) props.add(p)
   return [...props]
 }
 
@@ -840,16 +835,31 @@ function summarizeType(report: ReconcileReport, modules: CrmModule[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// apply
+// apply: the repairs go through the same resolution, settlement and apply as the passes
 // ---------------------------------------------------------------------------------------------
 
-async function fail(engine: Engine, report: ReconcileReport, item: {module: CrmModule; crmid: number | null; hubspotId: string | null}, direction: 'push' | 'pull', category: string, message: string): Promise<void> {
-  applied(report, item.module).failed++
-  report.failures.push({module: item.module, crmid: item.crmid, hubspotId: item.hubspotId, category, message})
-  await engine.state.recordFailure({module: item.module, direction, crmid: item.crmid, hubspotId: item.hubspotId, category, message})
+/** The reconcile report as a pipeline sink; which counters an apply step moved tells what it did. */
+function reconcileContext(engine: Engine, report: ReconcileReport): {ctx: PassContext; failed: Set<string>} {
+  const counts = new Map<CrmModule, ModuleCounts>()
+  const failed = new Set<string>()
+  const sink: Sink = {
+    direction: 'push',
+    dryRun: false,
+    counts: (module) => counts.get(module) ?? counts.set(module, emptyCounts()).get(module)!,
+    plan: () => undefined,
+    conflict: () => undefined,
+    failure: (f) => {
+      applied(report, f.module).failed++
+      report.failures.push(f)
+      failed.add(`${f.module}:${f.crmid ?? `hs${f.hubspotId}`}`)
+    },
+    warn: (message) => report.warnings.push(message),
+  }
+  return {ctx: new PassContext(engine, sink), failed}
 }
 
 async function applyItems(engine: Engine, type: HubSpotObjectType, work: ReconcileItem[], report: ReconcileReport, reporter: Reporter): Promise<void> {
+  const {ctx, failed} = reconcileContext(engine, report)
   const of = (...actions: ReconcileItem['action'][]) => work.filter((w) => actions.includes(w.action))
   let done = 0
   const step = async (items: ReconcileItem[], fn: (part: ReconcileItem[]) => Promise<void>) => {
@@ -859,421 +869,123 @@ async function applyItems(engine: Engine, type: HubSpotObjectType, work: Reconci
       reporter.progress(`${type}: apply`, done, work.length)
     }
   }
-  await step(of('mark-deleted', 'relink', 'archive-hubspot', 'retire-link'), (part) => applyBroken(engine, type, part, report))
-  await step(of('link', 'update', 'repair-associations'), (part) => applyPairs(engine, type, part, report))
-  await step(of('create-hubspot'), (part) => applyCreateHubSpot(engine, type, part, report))
-  await step(of('create-crm'), (part) => applyCreateCrm(engine, type, part, report))
+  const delta = async (module: CrmModule, fn: () => Promise<void>): Promise<ModuleCounts> => {
+    const before = {...ctx.sink.counts(module)}
+    await fn()
+    const after = ctx.sink.counts(module)
+    const out = emptyCounts()
+    for (const k of Object.keys(out) as Array<keyof ModuleCounts>) out[k] = after[k] - before[k]
+    return out
+  }
+  await step(of('mark-deleted', 'relink', 'archive-hubspot', 'retire-link'), (part) => applyBroken(ctx, type, part, report, delta))
+  await step(of('link', 'update', 'repair-associations'), (part) => applyPairs(ctx, type, part, report, failed))
+  await step(of('create-hubspot'), async (part) => {
+    for (const module of new Set(part.map((p) => p.module))) {
+      const records = (await engine.crm.readByIds(module, part.filter((p) => p.module === module).map((p) => p.crmid!))).filter((r) => isEligible(r, engine.settings.optIn[module]))
+      const d = await delta(module, () => createInHubSpot(ctx, module, records))
+      applied(report, module).createdHubSpot += d.created
+      applied(report, module).linked += d.linked
+    }
+  })
+  await step(of('create-crm'), async (part) => {
+    const {found, missing} = await engine.hubspot.read(type, part.map((i) => i.hubspotId!), hsPropertiesOf(engine, type))
+    for (const id of missing) {
+      const item = part.find((i) => i.hubspotId === id)!
+      await ctx.fail({module: item.module, crmid: null, hubspotId: id, category: 'CHANGED_SINCE_READ', message: `HubSpot ${type} ${id} is gone since reconcile read it`})
+    }
+    const before = new Map(TYPE_MODULES[type].map((m) => [m, ctx.sink.counts(m).created]))
+    await pullObjects(ctx, type, found)
+    for (const m of TYPE_MODULES[type]) applied(report, m).createdCrm += ctx.sink.counts(m).created - before.get(m)!
+  })
 }
 
-async function applyBroken(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
-  const nowIso = new Date(engine.clock.nowMs()).toISOString()
-  const scratch = newReport('pull', false)
-  for (const item of items) {
-    const link = (await engine.state.getLinksByCrmids(item.module, [item.crmid!])).get(item.crmid!)
-    if (!link || link.archived) continue
-    const a = applied(report, item.module)
-    try {
-      if (item.action === 'mark-deleted') {
-        await markDeletedInHubSpot(engine, item.module, item.crmid!, link, scratch, emptyCounts())
-        a.markedDeleted++
-      } else if (item.action === 'relink') {
-        await engine.state.deleteLink(item.module, item.crmid!)
-        await engine.state.saveLinks([{...link, hubspotId: item.target!, syncedAt: nowIso}])
-        await engine.crm.setControl(item.module, item.crmid!, {hubspotid: item.target!, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, item.target!)})
-        a.relinked++
-      } else if (item.action === 'archive-hubspot') {
-        const {errors} = await engine.hubspot.archive(type, [link.hubspotId])
-        if (errors.length > 0) {
-          await fail(engine, report, item, 'push', errors[0].category, errors[0].message)
-          continue
-        }
-        await engine.state.saveLinks([{...link, archived: true, syncedAt: nowIso}])
-        a.archivedHubSpot++
-      } else {
-        await engine.state.saveLinks([{...link, archived: true, syncedAt: nowIso}])
-        a.linksRetired++
+async function applyBroken(
+  ctx: PassContext,
+  type: HubSpotObjectType,
+  items: ReconcileItem[],
+  report: ReconcileReport,
+  delta: (module: CrmModule, fn: () => Promise<void>) => Promise<ModuleCounts>,
+): Promise<void> {
+  const {engine} = ctx
+  for (const module of new Set(items.map((i) => i.module))) {
+    const mine = items.filter((i) => i.module === module)
+    const links = await engine.state.getLinksByCrmids(module, mine.map((i) => i.crmid!))
+    const live = (i: ReconcileItem) => {
+      const l = links.get(i.crmid!)
+      return l && !l.archived ? l : undefined
+    }
+    const work: Work[] = []
+    for (const item of mine) {
+      const link = live(item)
+      if (!link) continue
+      if (item.action === 'mark-deleted') work.push({kind: 'mark-deleted', module, link, reason: item.reason})
+      else if (item.action === 'archive-hubspot') work.push({kind: 'archive', module, link, reason: item.reason})
+    }
+    const d = await delta(module, async () => void (await applyWork(ctx, module, work)))
+    applied(report, module).markedDeleted += d.markedDeleted
+    applied(report, module).archivedHubSpot += d.archived
+    for (const item of mine) {
+      const link = live(item)
+      if (!link) continue
+      if (item.action === 'relink') {
+        await engine.state.deleteLink(module, item.crmid!)
+        await engine.state.saveLinks([{...link, hubspotId: item.target!, syncedAt: ctx.nowIso()}])
+        await engine.crm.setControl(module, item.crmid!, {hubspotid: item.target!, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, item.target!)})
+        applied(report, module).relinked++
+      } else if (item.action === 'retire-link') {
+        await engine.state.saveLinks([{...link, archived: true, syncedAt: ctx.nowIso()}])
+        applied(report, module).linksRetired++
       }
-    } catch (error) {
-      await fail(engine, report, item, 'push', 'WRITE_FAILED', (error as Error).message)
     }
   }
 }
 
-function pickSnapshot(fields: Record<string, string | null>, pullFields: string[]): Record<string, string | null> {
-  const out: Record<string, string | null> = {}
-  for (const f of [...pullFields, 'account_id', 'related_to']) if (fields[f] !== undefined) out[f] = fields[f] ?? null
-  return out
-}
-
 /**
- * Links matches and settles differences: both sides end up with the merged values (each differing
- * field taken from the side that changed it since the last sync, or from the policy's winner when
- * that cannot be told or both changed), and the new link's snapshot is that common state — so the
- * next pass sees nothing to do, instead of a conflict it would have to settle without context.
+ * Links matches and settles differences with the passes' own settlement: each differing field goes
+ * from the side that changed it since the last sync, or by the policy when that cannot be told, and
+ * the link's snapshot is the common state, so the next pass has nothing to do.
  */
-async function applyPairs(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
-  const policy = engine.settings.conflictPolicy
-  const modules = [...new Set(items.map((i) => i.module))]
-  const records = new Map<string, CrmRecord>()
-  for (const m of modules) {
-    const ids = items.filter((i) => i.module === m).map((i) => i.crmid!)
-    for (const r of await engine.crm.readByIds(m, ids)) records.set(`${m}:${r.crmid}`, r)
-  }
-  const links = new Map<string, Link>()
-  for (const m of modules) {
-    for (const [crmid, l] of await engine.state.getLinksByCrmids(
-      m,
-      items.filter((i) => i.module === m).map((i) => i.crmid!),
-    ))
-      links.set(`${m}:${crmid}`, l)
-  }
-  const {found} = await engine.hubspot.read(
-    type,
-    items.map((i) => i.hubspotId!),
-    pullProperties(engine, type, TYPE_MODULES[type]),
-  )
+async function applyPairs(ctx: PassContext, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport, failed: Set<string>): Promise<void> {
+  const {engine} = ctx
+  const {found} = await engine.hubspot.read(type, items.map((i) => i.hubspotId!), hsPropertiesOf(engine, type))
   const objects = new Map(found.map((o) => [o.requestedId, o]))
-  // associations as they are now, for the references that still differ
-  const assocItems = items.filter((i) => i.association)
-  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
-  if (assocItems.length > 0) {
-    const refs = assocItems.map((i) => ({ref: Number(records.get(`${i.module}:${i.crmid}`)?.fields[REFERENCE_FIELD[i.module]!] ?? 0) || 0}))
-    await loadAssociations(engine, type, referenceTypes(engine, assocItems[0].module), refs, assocItems.map((i) => i.hubspotId!), state)
-  }
-
-  const nowIso = new Date(engine.clock.nowMs()).toISOString()
-  const now = await engine.crm.now()
-  const hsUpdates: Array<{id: string; properties: Record<string, string>}> = []
-  const pending: Array<{item: ReconcileItem; record: CrmRecord; object: HubSpotObject; crmWrite: Record<string, string | null>; merged: Record<string, string | null>; link: Link | undefined; associations: Record<string, string[]>; assocOps: Array<{toType: HubSpotObjectType; add?: string; remove?: string}>}> = []
-  for (const item of items) {
-    const record = records.get(`${item.module}:${item.crmid}`)
-    const object = objects.get(item.hubspotId!)
-    if (!record || record.deleted || !object || object.id !== item.hubspotId) {
-      await fail(engine, report, item, 'push', 'CHANGED_SINCE_READ', `${item.module} ${item.crmid} or HubSpot ${item.hubspotId} changed during reconcile; run it again`)
-      continue
-    }
-    const link = links.get(`${item.module}:${item.crmid}`)
-    if (item.action === 'link' && link && !link.archived) continue
-    const mapper = engine.mappers[item.module]
-    const crmMs = naiveToEpochMs(record.modifiedtime, engine.settings.timezone)
-    const hsMs = modifiedMs(type, object)
-    const mapped = mapper.toHubSpot(record)
-    if (mapped.errors.length > 0) {
-      await fail(engine, report, item, 'push', 'INVALID_VALUE', mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
-      continue
-    }
-    const merged: Record<string, string | null> = {...object.properties}
-    const send: Record<string, string> = {}
-    for (const key of compareKeys(engine, mapper)) {
-      const crm = mapped.values[key] ?? null
-      const hubspot = object.properties[key] ?? null
-      if (mapper.sameHubSpotValue(key, crm, hubspot)) continue
-      let winner: 'crm' | 'hubspot'
-      if (link && !link.archived) {
-        const base = link.snapshot.hs[key] ?? null
-        const crmChanged = !mapper.sameHubSpotValue(key, crm, base)
-        const hsChanged = !mapper.sameHubSpotValue(key, hubspot, base)
-        winner = crmChanged && !hsChanged ? 'crm' : hsChanged && !crmChanged ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
-      } else winner = winnerOf(policy, crmMs, hsMs)
-      if (winner === 'crm') {
-        merged[key] = crm
-        send[key] = crm ?? ''
-      }
-    }
-    // the unique property is what push upserts on: a matched object learns its record's crmid
-    const unique = engine.settings.uniqueProperty
-    if (object.properties[unique] !== String(record.crmid)) {
-      merged[unique] = String(record.crmid)
-      send[unique] = String(record.crmid)
-    }
-    // coreBOS takes HubSpot's side of the merged values: only fields that really change are written
-    const target = mapper.toCrm({id: object.id, properties: merged}, record.fields)
-    const crmWrite: Record<string, string | null> = {}
-    if (target.errors.length === 0) {
-      for (const [field, value] of Object.entries(target.values)) if (!mapper.sameCrmValue(field, value, record.fields[field])) crmWrite[field] = value
-    }
-    if (target.errors.length > 0) {
-      await fail(engine, report, item, 'pull', 'INVALID_VALUE', target.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
-      continue
-    }
-
-    // references: the side that changed wins, as for fields
-    const associations: Record<string, string[]> = {...(link && !link.archived ? link.associations : {})}
-    const assocOps: Array<{toType: HubSpotObjectType; add?: string; remove?: string}> = []
-    const refField = REFERENCE_FIELD[item.module]
-    if (refField && item.association) {
-      const ref = Number(record.fields[refField] ?? 0) || 0
-      const crmTarget = ref > 0 ? (state.crmToHs.get(ref) ?? null) : null
-      const hsAll = state.hs.get(object.id) ?? []
-      const hsLinked = hsAll.filter((t) => state.hsToCrm.has(t))
-      const types = referenceTypes(engine, item.module)
-      const agree = crmTarget ? hsLinked.includes(crmTarget) : hsLinked.length === 0
-      if (!agree) {
-        const baseSet = new Set(item.association.base ?? [])
-        const known = item.association.base !== null
-        const hsChanged = known && (hsAll.length !== baseSet.size || hsAll.some((t) => !baseSet.has(t)))
-        const crmChanged = known && (crmTarget ? !baseSet.has(crmTarget) : baseSet.size > 0)
-        const winner = crmChanged && !hsChanged ? 'crm' : hsChanged && !crmChanged ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
-        if (winner === 'hubspot') {
-          const first = types.map((t) => hsLinked.find((x) => x.startsWith(`${t}:`))).find(Boolean)
-          crmWrite[refField] = first ? String(state.hsToCrm.get(first)) : ''
-          if (item.module === 'Potentials' && !first) {
-            await fail(engine, report, item, 'pull', 'RELATED_PENDING', `HubSpot deal ${object.id} has no linked contact or company; coreBOS needs related_to`)
-            continue
-          }
-        } else if (crmTarget) {
-          const [toType, id] = crmTarget.split(':') as [HubSpotObjectType, string]
-          assocOps.push({toType, add: id})
-          // what cbhs itself associated before goes; what people added in HubSpot stays
-          for (const t of baseSet) if (t !== crmTarget && hsAll.includes(t)) assocOps.push({toType: t.split(':')[0] as HubSpotObjectType, remove: t.split(':')[1]})
-        }
-      }
-      // the link remembers HubSpot's associations after the repair
-      const after = new Set(hsAll)
-      for (const op of assocOps) {
-        if (op.add) after.add(`${op.toType}:${op.add}`)
-        if (op.remove) after.delete(`${op.toType}:${op.remove}`)
-      }
-      for (const t of types) associations[t] = [...after].filter((x) => x.startsWith(`${t}:`)).map((x) => x.split(':')[1])
-    }
-    if (Object.keys(send).length > 0) hsUpdates.push({id: object.id, properties: send})
-    pending.push({item, record, object, crmWrite, merged, link, associations, assocOps})
-  }
-
-  const hsFailed = new Map<string, {category: string; message: string}>()
-  if (hsUpdates.length > 0) {
-    const {errors} = await engine.hubspot.update(type, hsUpdates)
-    for (const e of errors) hsFailed.set(e.key, e)
-  }
-  const creates = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
-  const removes = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
-  const saved: Link[] = []
-  for (const p of pending) {
-    const {item, record} = p
-    const a = applied(report, item.module)
-    const hsError = hsFailed.get(p.object.id)
-    if (hsError) {
-      await fail(engine, report, item, 'push', hsError.category, hsError.message)
-      continue
-    }
-    try {
-      if (Object.keys(p.crmWrite).length > 0) {
-        await engine.crm.update(item.module, record.crmid, p.crmWrite, engine.settings.userId)
-        a.updatedCrm++
-      }
-      await engine.crm.setControl(item.module, record.crmid, {
-        hubspotid: p.object.id,
-        hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, p.object.id),
-        hubspotlastsync: now,
-        ...(record.fields.hubspotsyncwith === null || record.fields.hubspotsyncwith === '' ? {hubspotsyncwith: '1'} : {}),
-      })
-    } catch (error) {
-      await fail(engine, report, item, 'pull', 'WRITE_FAILED', (error as Error).message)
-      continue
-    }
-    const sent = hsUpdates.find((u) => u.id === p.object.id)
-    if (sent && Object.keys(sent.properties).some((k) => k !== engine.settings.uniqueProperty)) a.updatedHubSpot++
-    if (item.action === 'link') a.linked++
-    for (const op of p.assocOps) {
-      const list = op.add ? creates : removes
-      ;(list.get(op.toType) ?? list.set(op.toType, []).get(op.toType)!).push({fromId: p.object.id, toId: (op.add ?? op.remove)!})
-    }
-    if (item.association) a.associationsRepaired++
-    saved.push({
-      module: item.module,
-      crmid: record.crmid,
-      objectType: type,
-      hubspotId: p.object.id,
-      snapshot: {crm: pickSnapshot({...record.fields, ...p.crmWrite}, engine.mappers[item.module].pullFields), hs: p.merged},
-      associations: p.associations,
-      archived: false,
-      syncedAt: nowIso,
-    })
-  }
-  for (const [toType, pairs] of creates) {
-    const {errors} = await engine.hubspot.createAssociations(type, toType, pairs)
-    for (const e of errors) report.warnings.push(`association ${type}→${toType} ${e.key}: ${e.message}`)
-  }
-  for (const [toType, pairs] of removes) {
-    const {errors} = await engine.hubspot.removeAssociations(type, toType, pairs)
-    for (const e of errors) report.warnings.push(`association removal ${type}→${toType} ${e.key}: ${e.message}`)
-  }
-  await saveLinksEach(engine, report, saved)
-}
-
-/** One batch, or one by one when a link would clash (another record took the object meanwhile). */
-async function saveLinksEach(engine: Engine, report: ReconcileReport, links: Link[]): Promise<void> {
-  await saveLinksOrFail(engine, links, (link, message) =>
-    fail(engine, report, {module: link.module, crmid: link.crmid, hubspotId: link.hubspotId}, 'push', 'LINK_CONFLICT', message),
-  )
-}
-
-/** Opted-in records only in coreBOS: upsert on the crmid property, as push creates them. */
-async function applyCreateHubSpot(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
-  const module = items[0].module
-  const sameModule = items.filter((i) => i.module === module)
-  if (sameModule.length < items.length) await applyCreateHubSpot(engine, type, items.filter((i) => i.module !== module), report)
-  const mapper = engine.mappers[module]
-  const records = await engine.crm.readByIds(
-    module,
-    sameModule.map((i) => i.crmid!),
-  )
-  const inputs: Array<{key: string; properties: Record<string, string>}> = []
-  const byKey = new Map<string, {item: ReconcileItem; record: CrmRecord; properties: Record<string, string>}>()
-  for (const item of sameModule) {
-    const record = records.find((r) => r.crmid === item.crmid)
-    if (!record || record.deleted) continue
-    const mapped = mapper.toHubSpot(record)
-    if (mapped.errors.length > 0) {
-      await fail(engine, report, item, 'push', 'INVALID_VALUE', mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; '))
-      continue
-    }
-    const properties = {...mapped.values, [engine.settings.uniqueProperty]: String(record.crmid)}
-    inputs.push({key: String(record.crmid), properties})
-    byKey.set(String(record.crmid), {item, record, properties})
-  }
-  if (inputs.length === 0) return
-  const {results, errors} = await engine.hubspot.upsert(type, inputs)
-  for (const e of errors) {
-    const p = byKey.get(e.key)
-    if (p) await fail(engine, report, p.item, 'push', e.category, e.message)
-  }
-  const now = await engine.crm.now()
-  const nowIso = new Date(engine.clock.nowMs()).toISOString()
-  const saved: Link[] = []
-  const refField = REFERENCE_FIELD[module]
-  const refs = refField ? await refLinks(engine, module, [...byKey.values()].map((p) => Number(p.record.fields[refField] ?? 0) || 0)) : new Map<number, Link>()
-  const assoc = new Map<HubSpotObjectType, Array<{fromId: string; toId: string}>>()
-  for (const r of results) {
-    const p = byKey.get(r.key)
-    if (!p) continue
-    const a = applied(report, module)
-    if (r.isNew) a.createdHubSpot++
-    else a.linked++
-    await engine.crm.setControl(module, p.record.crmid, {
-      hubspotid: r.id,
-      hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, r.id),
-      hubspotlastsync: now,
-    })
-    const associations: Record<string, string[]> = {}
-    const target = refField ? refs.get(Number(p.record.fields[refField] ?? 0)) : undefined
-    if (target) {
-      associations[target.objectType] = [target.hubspotId]
-      ;(assoc.get(target.objectType) ?? assoc.set(target.objectType, []).get(target.objectType)!).push({fromId: r.id, toId: target.hubspotId})
-    }
-    saved.push({
-      module,
-      crmid: p.record.crmid,
-      objectType: type,
-      hubspotId: r.id,
-      snapshot: {crm: pickSnapshot(p.record.fields, mapper.pullFields), hs: {...p.properties, ...r.properties}},
-      associations,
-      archived: false,
-      syncedAt: nowIso,
-    })
-  }
-  for (const [toType, pairs] of assoc) {
-    const {errors: aErrors} = await engine.hubspot.createAssociations(type, toType, pairs)
-    for (const e of aErrors) report.warnings.push(`association ${type}→${toType} ${e.key}: ${e.message}`)
-  }
-  await saveLinksEach(engine, report, saved)
-}
-
-async function refLinks(engine: Engine, module: CrmModule, refs: number[]): Promise<Map<number, Link>> {
-  const out = new Map<number, Link>()
-  const ids = [...new Set(refs.filter((r) => r > 0))]
-  if (ids.length === 0) return out
-  for (const t of referenceTypes(engine, module)) {
-    const m: CrmModule = t === 'companies' ? 'Accounts' : 'Contacts'
-    for (const [crmid, l] of await engine.state.getLinksByCrmids(m, ids)) if (!l.archived && !out.has(crmid)) out.set(crmid, l)
-  }
-  return out
-}
-
-/**
- * Objects only in HubSpot: created in coreBOS as pull creates them (hubspotcreated = 1, the
- * reference from the associations, mandatory fields filled), linked in the same step.
- */
-async function applyCreateCrm(engine: Engine, type: HubSpotObjectType, items: ReconcileItem[], report: ReconcileReport): Promise<void> {
-  const {found, missing} = await engine.hubspot.read(
-    type,
-    items.map((i) => i.hubspotId!),
-    pullProperties(engine, type, TYPE_MODULES[type]),
-  )
-  for (const id of missing) {
-    const item = items.find((i) => i.hubspotId === id)!
-    await fail(engine, report, item, 'pull', 'CHANGED_SINCE_READ', `HubSpot ${type} ${id} is gone since reconcile read it`)
-  }
-  // references: the associated objects' links
-  const refTypes = type === 'companies' ? [] : type === 'contacts' ? (['companies'] as HubSpotObjectType[]) : referenceTypes(engine, 'Potentials')
-  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
-  if (refTypes.length > 0) await loadAssociations(engine, type, refTypes, [], found.map((o) => o.id), state)
-  const now = await engine.crm.now()
-  const nowIso = new Date(engine.clock.nowMs()).toISOString()
-  const byModule = new Map<
-    CrmModule,
-    Array<{item: ReconcileItem; object: HubSpotObject; fields: Record<string, string | null>; associations: Record<string, string[]>; echo: Record<string, string>}>
-  >()
-  for (const object of found) {
-    const item = items.find((i) => i.hubspotId === object.requestedId)!
-    const module = item.module
-    const mapper = engine.mappers[module]
-    const mapped = mapper.toCrm(object)
-    if (mapped.errors.length > 0) {
-      await fail(engine, report, item, 'pull', 'INVALID_VALUE', `HubSpot ${type} ${object.id}: ${mapped.errors.map((e) => `${e.key}: ${e.message}`).join('; ')}`)
-      continue
-    }
-    const fields = {...mapped.values}
-    for (const w of mapped.warnings) report.warnings.push(`${type} ${object.id}: ${w}`)
-    const refField = REFERENCE_FIELD[module]
-    const hsAll = state.hs.get(object.id) ?? []
-    const first = refTypes.map((t) => hsAll.find((x) => x.startsWith(`${t}:`) && state.hsToCrm.has(x))).find(Boolean)
-    if (refField && first) fields[refField] = String(state.hsToCrm.get(first))
-    if (module === 'Potentials' && !fields.related_to) {
-      await fail(engine, report, item, 'pull', 'RELATED_PENDING', `HubSpot deal ${object.id} has no linked contact or company (coreBOS needs related_to)`)
-      continue
-    }
-    const echo = echoOfFilled(engine, module, object, fillRequired(module, object, fields, report.warnings))
-    const associations: Record<string, string[]> = {}
-    for (const t of refTypes) associations[t] = hsAll.filter((x) => x.startsWith(`${t}:`)).map((x) => x.split(':')[1])
-    ;(byModule.get(module) ?? byModule.set(module, []).get(module)!).push({item, object, fields, associations, echo})
-  }
-  for (const [module, list] of byModule) {
-    const results = await engine.crm.create(
-      module,
-      list.map(({object, fields}) => ({
-        fields,
-        control: {
-          hubspotid: object.id,
-          hubspotcreated: '1',
-          hubspotsyncwith: '1',
-          hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, object.id),
-          hubspotlastsync: now,
-        },
-      })),
-      engine.settings.userId,
-    )
-    const saved: Link[] = []
-    for (let i = 0; i < results.length; i++) {
-      const {item, object, fields, associations, echo} = list[i]
-      if (!results[i].ok) {
-        await fail(engine, report, item, 'pull', 'WRITE_FAILED', `HubSpot ${type} ${object.id}: ${results[i].error ?? 'not written'}`)
+  for (const module of new Set(items.map((i) => i.module))) {
+    const mine = items.filter((i) => i.module === module)
+    const records = new Map((await engine.crm.readByIds(module, mine.map((i) => i.crmid!))).map((r) => [r.crmid, r]))
+    const links = await engine.state.getLinksByCrmids(module, mine.map((i) => i.crmid!))
+    const pairs: Array<{item: ReconcileItem; record: CrmRecord; object: HubSpotObject; link: Link | null}> = []
+    for (const item of mine) {
+      const record = records.get(item.crmid!)
+      const object = objects.get(item.hubspotId!)
+      if (!record || !isEligible(record, engine.settings.optIn[module]) || !object || object.id !== item.hubspotId) {
+        await ctx.fail({module, crmid: item.crmid, hubspotId: item.hubspotId, category: 'CHANGED_SINCE_READ', message: `${module} ${item.crmid} or HubSpot ${item.hubspotId} changed during reconcile; run it again`})
         continue
       }
-      applied(report, module).createdCrm++
-      saved.push({
-        module,
-        crmid: results[i].crmid,
-        objectType: type,
-        hubspotId: object.id,
-        snapshot: {crm: pickSnapshot(fields, engine.mappers[module].pullFields), hs: {...object.properties, ...echo}},
-        associations,
-        archived: false,
-        syncedAt: nowIso,
-      })
+      const link = links.get(item.crmid!)
+      const live = link && !link.archived ? link : null
+      if (item.action === 'link' && live) continue
+      pairs.push({item, record, object, link: live})
     }
-    await writeBackCrmids(engine, type, saved)
-    await saveLinksEach(engine, report, saved)
+    const refs = await loadReferences(ctx, module, pairs.map((p) => p.object.id), pairs.map((p) => p.record))
+    const work: UpdateWork[] = []
+    for (const p of pairs) {
+      const settlement = ctx.settle(module, p, refs.view(p.object.id), 'reconcile')
+      for (const w of settlement.warnings) report.warnings.push(`${module} ${p.record.crmid}: ${w}`)
+      if (settlement.errors.length > 0) {
+        await ctx.fail({module, crmid: p.record.crmid, hubspotId: p.object.id, category: 'INVALID_VALUE', message: settlement.errors.join('; ')})
+        continue
+      }
+      work.push({kind: 'update', module, record: p.record, object: p.object, link: p.link, settlement, reason: p.item.reason})
+    }
+    await applyWork(ctx, module, work)
+    for (const w of work) {
+      if (failed.has(`${module}:${w.record.crmid}`)) continue
+      const a = applied(report, module)
+      const item = pairs.find((p) => p.record.crmid === w.record.crmid)!.item
+      if (!w.link) a.linked++
+      if (Object.keys(w.settlement.crm).some((k) => k !== REFERENCE_FIELD[module])) a.updatedCrm++
+      if (Object.keys(w.settlement.hs).some((k) => k !== engine.settings.uniqueProperty)) a.updatedHubSpot++
+      if (item.association) a.associationsRepaired++
+    }
   }
 }
-

@@ -13,6 +13,9 @@ export const OBJECT_TYPE_OF_MODULE: Readonly<Record<CrmModule, HubSpotObjectType
   Potentials: 'deals',
 }
 
+/** The coreBOS reference field each module's HubSpot associations stand for (a contact's company, a deal's contact or company). */
+export const REFERENCE_FIELD: Readonly<Partial<Record<CrmModule, string>>> = {Contacts: 'account_id', Potentials: 'related_to'}
+
 /** HubSpot's modified-date property differs by object type (contacts are the odd one out). */
 export const MODIFIED_PROPERTY: Readonly<Record<HubSpotObjectType, string>> = {
   companies: 'hs_lastmodifieddate',

@@ -82,7 +82,7 @@ describe('push scenarios', () => {
       ['Accounts', 'create'],
       ['Contacts', 'create'],
     ])
-    expect(report.plan[1].changes).toEqual(expect.arrayContaining([{key: 'email', old: null, new: 'dry@example.com'}]))
+    expect(report.plan[1].changes).toEqual(expect.arrayContaining([{key: 'email', old: null, new: 'dry@example.com', side: 'hubspot'}]))
     expect(env.writesSince(mark)).toEqual([])
     const after = await Promise.all(['vtiger_crmentity', 'vtiger_contactdetails', 'vtiger_account', 'cbhs_link', 'cbhs_watermark', 'cbhs_failure'].map((t) => tableChecksum(env!, t)))
     expect(after).toEqual(before)

@@ -1,0 +1,591 @@
+/**
+ * The steps every stream shares (DESIGN.md §3 "One pipeline"): a page of work items, resolved and
+ * settled by the stream, is applied here — the HubSpot writer, the coreBOS writer, associations,
+ * and the link writer, the only place that records a pair as synced (control fields, snapshot,
+ * ledger resolution). A dry run goes through the same steps and reports instead of writing.
+ */
+import {emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
+import {eligibility} from './eligibility.js'
+import type {FieldConflict} from './settle.js'
+import type {AssociationPair, Link} from './ports.js'
+import {createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
+import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
+
+/** Where a stream's outcomes go: the pass report for push and pull, the reconcile report for reconcile. */
+export interface Sink {
+  direction: Direction
+  dryRun: boolean
+  counts(module: CrmModule): ModuleCounts
+  plan(item: PlanItem): void
+  conflict(module: CrmModule, crmid: number, hubspotId: string, conflict: FieldConflict): void
+  failure(failure: {module: CrmModule; crmid: number | null; hubspotId: string | null; category: string; message: string}): void
+  warn(message: string): void
+}
+
+export interface Failure {
+  module: CrmModule
+  crmid: number | null
+  hubspotId: string | null
+  category: string
+  message: string
+  /** records that share an identity wait until one of them changes instead of retrying on a schedule */
+  waitForChange?: boolean
+}
+
+/** One pass's shared state: the engine, where outcomes go, and which HubSpot object each record took. */
+export class PassContext {
+  /** `type:id` → the record that owns it in this pass (links saved or about to be) */
+  private readonly owners = new Map<string, {module: CrmModule; crmid: number}>()
+
+  constructor(
+    readonly engine: Engine,
+    readonly sink: Sink,
+  ) {}
+
+  get dryRun(): boolean {
+    return this.sink.dryRun
+  }
+
+  async fail(f: Failure): Promise<void> {
+    this.sink.counts(f.module).failed++
+    this.sink.failure({module: f.module, crmid: f.crmid, hubspotId: f.hubspotId, category: f.category, message: f.message})
+    if (!this.dryRun) await this.engine.state.recordFailure({...f, direction: this.sink.direction})
+  }
+
+  /** A retried record that is no longer eligible leaves the ledger as such, in both directions. */
+  async retire(module: CrmModule, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
+    if (this.dryRun || keys.length === 0) return
+    for (const direction of ['push', 'pull'] as Direction[]) await this.engine.state.resolveFailures(module, direction, keys, 'ineligible')
+  }
+
+  claim(type: HubSpotObjectType, id: string, owner: {module: CrmModule; crmid: number}): void {
+    this.owners.set(`${type}:${id}`, owner)
+  }
+
+  release(type: HubSpotObjectType, id: string): void {
+    this.owners.delete(`${type}:${id}`)
+  }
+
+  /** The record that owns a HubSpot object, from this pass's claims or the links table. */
+  async ownerOf(type: HubSpotObjectType, ids: string[]): Promise<Map<string, {module: CrmModule; crmid: number}>> {
+    const out = new Map<string, {module: CrmModule; crmid: number}>()
+    const unknown: string[] = []
+    for (const id of ids) {
+      const own = this.owners.get(`${type}:${id}`)
+      if (own) out.set(id, own)
+      else unknown.push(id)
+    }
+    if (unknown.length > 0) {
+      for (const [id, link] of await this.engine.state.getLinksByHubSpotIds(type, unknown)) if (!link.archived) out.set(id, {module: link.module, crmid: link.crmid})
+    }
+    return out
+  }
+
+  /** settles a pair with this pass's policy and settings (settle.ts) */
+  settle(module: CrmModule, pair: {record: CrmRecord; object: HubSpotObject; link: Link | null}, reference: ReferenceView | undefined, stream: 'push' | 'pull' | 'reconcile'): Settlement {
+    const {settings} = this.engine
+    const origin = stream === 'pull' ? 'hubspot' : 'crm'
+    const writes = {hubspot: stream !== 'pull', crm: stream !== 'push'}
+    return settlePair({mapper: this.engine.mappers[module], ...pair, reference: reference ?? null, policy: settings.conflictPolicy, timezone: settings.timezone, uniqueProperty: settings.uniqueProperty, origin, writes})
+  }
+
+  nowIso(): string {
+    return new Date(this.engine.clock.nowMs()).toISOString()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// work items
+// ---------------------------------------------------------------------------------------------
+
+/** A pair that exists on both sides (linked, or being adopted), settled field by field. */
+export interface UpdateWork {
+  kind: 'update'
+  module: CrmModule
+  record: CrmRecord
+  object: HubSpotObject
+  link: Link | null
+  settlement: Settlement
+  reason: string
+}
+
+/** A record HubSpot does not have yet: upserted on the unique crmid property. */
+export interface CreateInHubSpot {
+  kind: 'create-hubspot'
+  module: CrmModule
+  record: CrmRecord
+  properties: Record<string, string>
+  associate: Array<{type: HubSpotObjectType; id: string}>
+  /** the reference's target is not in HubSpot yet */
+  pending?: string
+  reason: string
+}
+
+/** An object coreBOS does not have yet. */
+export interface CreateInCrm {
+  kind: 'create-crm'
+  module: CrmModule
+  object: HubSpotObject
+  fields: Values
+  associations: Record<string, string[]>
+  reason: string
+}
+
+export interface ArchiveWork {
+  kind: 'archive'
+  module: CrmModule
+  link: Link
+  reason: string
+}
+
+export interface MarkDeletedWork {
+  kind: 'mark-deleted'
+  module: CrmModule
+  link: Link
+  reason: string
+}
+
+export type Work = UpdateWork | CreateInHubSpot | CreateInCrm | ArchiveWork | MarkDeletedWork
+
+export interface ApplyOutcome {
+  /** creates HubSpot refused because the e-mail belongs to an unlinked object: adopt those next */
+  adopt: Array<{record: CrmRecord; hubspotId: string}>
+}
+
+/** A synced pair as the link writer records it. */
+interface Synced {
+  module: CrmModule
+  crmid: number
+  hubspotId: string
+  snapshot: Snapshot
+  /** control fields beyond hubspotid, hubspotrecord and hubspotlastsync (the opt-in box of a record synced first) */
+  control: ControlValues
+  previous: Link | null
+  /** only the snapshot changed: the control fields stay as they are */
+  quiet?: boolean
+}
+
+function changesOf(values: Record<string, string | null>, old: Record<string, string | null | undefined>, side: 'hubspot' | 'crm'): PlanItem['changes'] {
+  return Object.entries(values).map(([key, value]) => ({key, old: old[key] ?? null, new: value, side}))
+}
+
+/** Applies one page of one module's work, in an order that lets a crash anywhere resume safely. */
+export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[]): Promise<ApplyOutcome> {
+  const outcome: ApplyOutcome = {adopt: []}
+  if (work.length === 0) return outcome
+  const {engine} = ctx
+  const type = OBJECT_TYPE_OF_MODULE[module]
+  const counts = ctx.sink.counts(module)
+  const of = <K extends Work['kind']>(kind: K) => work.filter((w): w is Extract<Work, {kind: K}> => w.kind === kind)
+
+  if (ctx.dryRun) {
+    for (const w of work) reportPlanned(ctx, w)
+    return outcome
+  }
+
+  const synced: Synced[] = []
+  const associations: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}> = []
+
+  // HubSpot says the object is gone: the coreBOS record stays, marked, and stops syncing
+  const marks = of('mark-deleted')
+  if (marks.length > 0) {
+    const now = await engine.crm.now()
+    await engine.crm.setControlMany(module, marks.map((m) => ({crmid: m.link.crmid, values: {hubspotdeleted: '1', hubspotdeletedon: now, hubspotsyncwith: '0'}})))
+    await engine.state.saveLinks(marks.map((m) => ({...m.link, archived: true, syncedAt: ctx.nowIso()})))
+    counts.markedDeleted += marks.length
+  }
+
+  const archives = of('archive')
+  if (archives.length > 0) {
+    const {errors} = await engine.hubspot.archive(type, archives.map((a) => a.link.hubspotId))
+    const failed = new Map(errors.map((e) => [e.key, e]))
+    for (const a of archives) {
+      const e = failed.get(a.link.hubspotId)
+      if (e) await ctx.fail({module, crmid: a.link.crmid, hubspotId: a.link.hubspotId, category: e.category, message: e.message})
+    }
+    const done = archives.filter((a) => !failed.has(a.link.hubspotId))
+    await engine.state.saveLinks(done.map((a) => ({...a.link, archived: true, syncedAt: ctx.nowIso()})))
+    counts.archived += done.length
+    await resolveLedger(ctx, module, done.map((a) => ({crmid: a.link.crmid, hubspotId: a.link.hubspotId})))
+  }
+
+  // pairs: coreBOS first (a record coreBOS refuses fails alone), then HubSpot
+  const updates = of('update')
+  const crmWrites = updates.filter((u) => Object.keys(u.settlement.crm).length > 0)
+  const refused = new Set<UpdateWork>()
+  if (crmWrites.length > 0) {
+    const results = await engine.crm.updateMany(module, crmWrites.map((u) => ({crmid: u.record.crmid, fields: u.settlement.crm})), engine.settings.userId)
+    for (const [i, result] of results.entries()) {
+      if (result.ok) continue
+      refused.add(crmWrites[i])
+      await ctx.fail({module, crmid: crmWrites[i].record.crmid, hubspotId: crmWrites[i].object.id, category: 'WRITE_FAILED', message: result.error ?? 'not written'})
+    }
+  }
+  const hsWrites = updates.filter((u) => !refused.has(u) && Object.keys(u.settlement.hs).length > 0)
+  const hsFailed = new Map<string, {category: string; message: string}>()
+  const hsResults = new Map<string, Record<string, string | null>>()
+  if (hsWrites.length > 0) {
+    const {results, errors} = await engine.hubspot.update(type, hsWrites.map((u) => ({id: u.object.id, properties: u.settlement.hs})))
+    for (const e of errors) hsFailed.set(e.key, e)
+    for (const r of results) hsResults.set(r.key, r.properties)
+  }
+  const unchanged: Array<{crmid: number; hubspotId: string}> = []
+  for (const u of updates) {
+    if (refused.has(u)) continue
+    const e = hsFailed.get(u.object.id)
+    if (e) {
+      await ctx.fail({module, crmid: u.record.crmid, hubspotId: u.object.id, category: e.category, message: e.message})
+      continue
+    }
+    const next = {...u.settlement.next, hs: {...u.settlement.next.hs, ...defined(hsResults.get(u.object.id), Object.keys(u.settlement.hs))}}
+    counts.conflicts += u.settlement.conflicts.length
+    for (const c of u.settlement.conflicts) ctx.sink.conflict(module, u.record.crmid, u.object.id, c)
+    if (!wroteSomething(u.settlement) && u.link && sameSnapshot(u.link, next)) {
+      // in sync already: nothing to record but that a retry of it is over
+      counts.skipped++
+      unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
+      continue
+    }
+    const wrote = wroteSomething(u.settlement)
+    if (wrote) counts.updated++
+    else counts.skipped++
+    for (const a of u.settlement.associate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: false, module, crmid: u.record.crmid})
+    for (const a of u.settlement.dissociate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: true, module, crmid: u.record.crmid})
+    if (!u.link) counts.linked++
+    // nothing written, only the snapshot learns what both sides hold: no control field changes
+    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null})
+  }
+
+  // creates in HubSpot: upsert on the unique crmid property, so a rerun after a crash finds what it made
+  const hsCreates = of('create-hubspot')
+  if (hsCreates.length > 0) {
+    const {results, errors} = await engine.hubspot.upsert(type, hsCreates.map((c) => ({key: String(c.record.crmid), properties: c.properties})))
+    const byKey = new Map(hsCreates.map((c) => [String(c.record.crmid), c]))
+    const returned = new Map<string, string>()
+    for (const r of results) {
+      const c = byKey.get(r.key)
+      if (!c) continue
+      // HubSpot answered one object for two records: neither may write into the other's
+      const twice = returned.get(r.id)
+      if (twice) {
+        await ctx.fail({module, crmid: c.record.crmid, hubspotId: r.id, category: 'SHARED_IDENTITY', waitForChange: true,
+          message: `${module} ${c.record.crmid} and ${module} ${twice} resolved to one HubSpot ${type} ${r.id}; it stays with ${module} ${twice}`})
+        continue
+      }
+      returned.set(r.id, r.key)
+      if (r.isNew) counts.created++
+      else counts.linked++
+      for (const a of c.associate) associations.push({pair: {fromId: r.id, toId: a.id}, type: a.type, remove: false, module, crmid: c.record.crmid})
+      const associated: Record<string, string[]> = {}
+      for (const a of c.associate) (associated[a.type] ??= []).push(a.id)
+      const mapper = engine.mappers[module]
+      synced.push({
+        module,
+        crmid: c.record.crmid,
+        hubspotId: r.id,
+        snapshot: createdSnapshot(mapper, c.record.fields, {...c.properties, ...defined(r.properties, Object.keys(c.properties))}, associated),
+        control: optInBox(c.record),
+        previous: null,
+      })
+    }
+    for (const e of errors) {
+      const c = byKey.get(e.key)
+      if (!c) continue
+      if (e.category === 'CONFLICT' && e.existingId && type === 'contacts') outcome.adopt.push({record: c.record, hubspotId: e.existingId})
+      else await ctx.fail({module, crmid: c.record.crmid, hubspotId: null, category: e.category, message: e.message})
+    }
+  }
+
+  // creates in coreBOS, recorded with hubspotcreated = 1; then HubSpot learns the new crmid
+  const crmCreates = of('create-crm')
+  if (crmCreates.length > 0) {
+    const now = await engine.crm.now()
+    const results = await engine.crm.create(
+      module,
+      crmCreates.map((c) => ({
+        fields: c.fields,
+        control: {hubspotid: c.object.id, hubspotcreated: '1', hubspotsyncwith: '1', hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, c.object.id), hubspotlastsync: now},
+      })),
+      engine.settings.userId,
+    )
+    const created: Array<{work: CreateInCrm; crmid: number}> = []
+    for (const [i, result] of results.entries()) {
+      const c = crmCreates[i]
+      if (!result.ok) {
+        await ctx.fail({module, crmid: null, hubspotId: c.object.id, category: 'WRITE_FAILED', message: `HubSpot ${type} ${c.object.id}: ${result.error ?? 'not written'}`})
+        continue
+      }
+      counts.created++
+      created.push({work: c, crmid: result.crmid})
+    }
+    const unique = engine.settings.uniqueProperty
+    const writeBack = created.filter((c) => c.work.object.properties[unique] !== String(c.crmid))
+    const {errors} = writeBack.length > 0 ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
+    const notWritten = new Set(errors.map((e) => e.key))
+    for (const c of created) {
+      const hs = {...c.work.object.properties}
+      if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)
+      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], c.work.fields, hs, c.work.associations), control: {}, previous: null})
+    }
+  }
+
+  await applyAssociations(ctx, type, associations)
+  await recordSynced(ctx, module, synced)
+  await resolveLedger(ctx, module, unchanged)
+  return outcome
+}
+
+function sameSnapshot(link: Link, next: Snapshot): boolean {
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+    const canon = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : (v ?? null))
+    for (const k of keys) if (canon(a[k]) !== canon(b[k])) return false
+    return true
+  }
+  return same(link.snapshot.crm, next.crm) && same(link.snapshot.hs, next.hs) && same(link.associations, next.associations)
+}
+
+function wroteSomething(s: Settlement): boolean {
+  return Object.keys(s.crm).length > 0 || Object.keys(s.hs).length > 0 || s.associate.length > 0 || s.dissociate.length > 0
+}
+
+/** A record synced for the first time under default-on gets its box ticked, so coreBOS shows it syncing. */
+function optInBox(record: CrmRecord): ControlValues {
+  const box = record.fields.hubspotsyncwith
+  return box === null || box === undefined || box === '' ? {hubspotsyncwith: '1'} : {}
+}
+
+function defined(values: Record<string, string | null> | undefined, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const key of keys) {
+    const value = values?.[key]
+    if (value !== undefined && value !== null) out[key] = value
+  }
+  return out
+}
+
+function reportPlanned(ctx: PassContext, w: Work): void {
+  const counts = ctx.sink.counts(w.module)
+  switch (w.kind) {
+    case 'update': {
+      const s = w.settlement
+      counts.conflicts += s.conflicts.length
+      for (const c of s.conflicts) ctx.sink.conflict(w.module, w.record.crmid, w.object.id, c)
+      if (!wroteSomething(s)) {
+        if (!w.link) {
+          counts.linked++
+          ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: w.object.id, action: 'link', reason: w.reason, changes: []})
+        } else counts.skipped++
+        return
+      }
+      counts.updated++
+      if (!w.link) counts.linked++
+      const changes = [...changesOf(s.hs, w.object.properties, 'hubspot'), ...changesOf(s.crm, w.record.fields, 'crm')]
+      for (const a of s.associate) changes.push({key: `association:${a.type}`, old: null, new: a.id, side: 'hubspot'})
+      for (const a of s.dissociate) changes.push({key: `association:${a.type}`, old: a.id, new: null, side: 'hubspot'})
+      ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: w.object.id, action: w.link ? 'update' : 'link', reason: w.reason, changes})
+      return
+    }
+    case 'create-hubspot':
+      counts.created++
+      ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: null, action: 'create', reason: w.reason, changes: changesOf(w.properties, {}, 'hubspot')})
+      return
+    case 'create-crm':
+      counts.created++
+      ctx.sink.plan({module: w.module, crmid: null, hubspotId: w.object.id, action: 'create', reason: w.reason, changes: changesOf(w.fields, {}, 'crm')})
+      return
+    case 'archive':
+      counts.archived++
+      ctx.sink.plan({module: w.module, crmid: w.link.crmid, hubspotId: w.link.hubspotId, action: 'archive', reason: w.reason, changes: []})
+      return
+    case 'mark-deleted':
+      counts.markedDeleted++
+      ctx.sink.plan({module: w.module, crmid: w.link.crmid, hubspotId: w.link.hubspotId, action: 'mark-deleted', reason: w.reason, changes: []})
+  }
+}
+
+async function applyAssociations(
+  ctx: PassContext,
+  from: HubSpotObjectType,
+  ops: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}>,
+): Promise<void> {
+  for (const remove of [false, true]) {
+    for (const to of ['companies', 'contacts', 'deals'] as HubSpotObjectType[]) {
+      const list = ops.filter((o) => o.remove === remove && o.type === to)
+      if (list.length === 0) continue
+      const call = remove ? ctx.engine.hubspot.removeAssociations(from, to, list.map((o) => o.pair)) : ctx.engine.hubspot.createAssociations(from, to, list.map((o) => o.pair))
+      const {errors} = await call
+      const failed = new Set(errors.map((e) => e.key))
+      for (const e of errors) ctx.sink.warn(`association ${from}→${to} ${e.key}: ${e.message}`)
+      for (const o of list) {
+        if (failed.has(o.pair.fromId) || failed.has(`${o.pair.fromId}-${o.pair.toId}`)) continue
+        const counts = ctx.sink.counts(o.module)
+        if (remove) counts.associationsRemoved++
+        else counts.associationsCreated++
+      }
+    }
+  }
+}
+
+/**
+ * The link writer: the one place a pair becomes "synced". A HubSpot object already owned by another
+ * record is refused before anything is recorded, so no record gets the id of an object it does not own.
+ */
+async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[]): Promise<void> {
+  if (synced.length === 0) return
+  const {engine} = ctx
+  const type = OBJECT_TYPE_OF_MODULE[module]
+  const owners = await ctx.ownerOf(type, synced.map((s) => s.hubspotId))
+  // a retired link (converted Lead, trashed record) gives its object up to the record that takes it now
+  if (!ctx.dryRun) {
+    const held = await engine.state.getLinksByHubSpotIds(type, synced.filter((s) => !owners.has(s.hubspotId)).map((s) => s.hubspotId))
+    for (const s of synced) {
+      const old = held.get(s.hubspotId)
+      if (old?.archived && !(old.module === s.module && old.crmid === s.crmid)) await engine.state.deleteLink(old.module, old.crmid)
+    }
+  }
+  const accepted: Synced[] = []
+  for (const s of synced) {
+    const owner = owners.get(s.hubspotId)
+    if (owner && !(owner.module === s.module && owner.crmid === s.crmid) && s.previous?.hubspotId !== s.hubspotId) {
+      await ctx.fail({module, crmid: s.crmid, hubspotId: s.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true,
+        message: `${module} ${s.crmid} resolved to HubSpot ${type} ${s.hubspotId}, which belongs to ${owner.module} ${owner.crmid}`})
+      continue
+    }
+    ctx.claim(type, s.hubspotId, {module: s.module, crmid: s.crmid})
+    accepted.push(s)
+  }
+  const now = await engine.crm.now()
+  const syncedAt = ctx.nowIso()
+  const links: Link[] = accepted.map((s) => ({module, crmid: s.crmid, objectType: type, hubspotId: s.hubspotId, snapshot: {crm: s.snapshot.crm, hs: s.snapshot.hs}, associations: s.snapshot.associations, archived: false, syncedAt}))
+  const saved = await saveLinksOrFail(engine, links, (link, message) =>
+    ctx.fail({module, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
+  )
+  const ok = accepted.filter((s) => saved.has(s.crmid))
+  await engine.crm.setControlMany(
+    module,
+    ok.filter((s) => !s.quiet).map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
+  )
+  await resolveLedger(ctx, module, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
+}
+
+async function resolveLedger(ctx: PassContext, module: CrmModule, keys: Array<{crmid: number; hubspotId: string}>): Promise<void> {
+  if (keys.length === 0) return
+  const list = keys.flatMap((k) => [{crmid: k.crmid}, {hubspotId: k.hubspotId}])
+  for (const direction of ['push', 'pull'] as Direction[]) await ctx.engine.state.resolveFailures(module, direction, list)
+}
+
+/**
+ * Saves links in one go; if one would give a HubSpot object to a second record, they are saved one
+ * by one and only the offending ones fail. Returns the crmids saved.
+ */
+export async function saveLinksOrFail(engine: Engine, links: Link[], onConflict: (link: Link, message: string) => Promise<void>): Promise<Set<number>> {
+  const saved = new Set<number>()
+  if (links.length === 0) return saved
+  const isConflict = (error: unknown) => (error as {code?: string}).code === 'LINK_CONFLICT'
+  try {
+    await engine.state.saveLinks(links)
+    for (const l of links) saved.add(l.crmid)
+  } catch (error) {
+    if (!isConflict(error)) throw error
+    for (const link of links) {
+      try {
+        await engine.state.saveLinks([link])
+        saved.add(link.crmid)
+      } catch (single) {
+        if (!isConflict(single)) throw single
+        await onConflict(link, (single as Error).message)
+      }
+    }
+  }
+  return saved
+}
+
+// ---------------------------------------------------------------------------------------------
+// references: what a contact's company or a deal's contact/company is on the other side
+// ---------------------------------------------------------------------------------------------
+
+/** The types a module's reference may point at, in the order a pull prefers them. */
+export function referenceTypes(engine: Engine, module: CrmModule): HubSpotObjectType[] {
+  if (module === 'Contacts') return ['companies']
+  if (module === 'Potentials') return engine.settings.relateDealWith === 'Accounts' ? ['companies', 'contacts'] : ['contacts', 'companies']
+  return []
+}
+
+const MODULE_OF_TYPE: Partial<Record<HubSpotObjectType, CrmModule>> = {companies: 'Accounts', contacts: 'Contacts'}
+
+/**
+ * Reads, for a page of one module, the associations of its objects and the links on both ends of
+ * every reference, and returns each object's view. Objects not listed get no view (not compared).
+ */
+export interface References {
+  /** the view of one object's reference; undefined when its associations were not read */
+  view(hubspotId: string): ReferenceView | undefined
+  target: ReferenceView['target']
+  /** the coreBOS crmid HubSpot's associations of an object name, by the module's type preference */
+  preferred(hubspotId: string): number | undefined
+}
+
+export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], records: CrmRecord[]): Promise<References> {
+  const views = new Map<string, ReferenceView>()
+  const field = REFERENCE_FIELD[module]
+  if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
+  const {engine} = ctx
+  const type = OBJECT_TYPE_OF_MODULE[module]
+  const types = referenceTypes(engine, module)
+  const associations = new Map<HubSpotObjectType, Map<string, string[]>>()
+  const crmOf = new Map<string, number>()
+  for (const to of types) {
+    const found = objectIds.length > 0 ? await engine.hubspot.readAssociations(type, to, objectIds) : new Map<string, string[]>()
+    associations.set(to, found)
+    const targets = [...new Set([...found.values()].flat())]
+    if (targets.length === 0) continue
+    for (const [id, link] of await engine.state.getLinksByHubSpotIds(to, targets)) {
+      // a contact's association with another contact, or one to a Lead, is no reference coreBOS can hold
+      if (!link.archived && link.module === MODULE_OF_TYPE[to]) crmOf.set(`${to}:${id}`, link.crmid)
+    }
+  }
+  const refs = [...new Set(records.map((r) => Number(r.fields[field] ?? 0) || 0).filter((n) => n > 0))]
+  const targets = new Map<number, {type: HubSpotObjectType; id: string} | {pending: true} | {none: string}>()
+  if (refs.length > 0) {
+    for (const to of types) {
+      const m = MODULE_OF_TYPE[to]!
+      const links = await engine.state.getLinksByCrmids(m, refs)
+      for (const [crmid, link] of links) {
+        if (targets.has(crmid) && 'id' in targets.get(crmid)!) continue
+        targets.set(crmid, link.archived ? {none: `is archived in HubSpot (${m} ${crmid})`} : {type: to, id: link.hubspotId})
+      }
+    }
+    // a reference to a record that will never reach HubSpot is no reason to retry forever
+    const unlinked = refs.filter((r) => !targets.has(r))
+    for (const to of types) {
+      if (unlinked.length === 0) break
+      const m = MODULE_OF_TYPE[to]!
+      for (const r of await engine.crm.readByIds(m, unlinked)) {
+        const e = eligibility(r, engine.settings.optIn[m])
+        targets.set(r.crmid, e.eligible ? {pending: true} : {none: `(${m}) is ${e.why}`})
+      }
+    }
+  }
+  const target: ReferenceView['target'] = (crmid) => targets.get(crmid) ?? {none: 'is not a record cbhs syncs'}
+  for (const id of objectIds) {
+    const current: Record<string, string[]> = {}
+    for (const to of types) current[to] = associations.get(to)?.get(id) ?? []
+    views.set(id, {field, types, current, target, crmOf: (to, hubspotId) => crmOf.get(`${to}:${hubspotId}`)})
+  }
+  return {
+    view: (id) => views.get(id),
+    target,
+    preferred(id) {
+      for (const to of types) {
+        for (const other of associations.get(to)?.get(id) ?? []) {
+          const crmid = crmOf.get(`${to}:${other}`)
+          if (crmid !== undefined) return crmid
+        }
+      }
+      return undefined
+    },
+  }
+}
+
+export {emptyCounts}
