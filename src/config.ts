@@ -21,6 +21,8 @@ export interface CbhsConfig {
   timezone: string
   hubspot: {
     baseUrl: string
+    /** HubSpot's date-versioned API release the gateway calls, e.g. '2026-03' */
+    apiVersion: string
     accessToken: string | undefined
     tier: HubSpotTier
     uniqueProperty: string
@@ -70,6 +72,7 @@ const DEFAULTS: Record<string, unknown> = {
   'db.database': 'corebos',
   timezone: 'UTC',
   'hubspot.baseUrl': 'https://api.hubapi.com',
+  'hubspot.apiVersion': '2026-03',
   'hubspot.tier': 'starter',
   'hubspot.uniqueProperty': 'corebos_crmid',
   'hubspot.propertyGroup': 'corebos',
@@ -311,6 +314,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
     timezone: validTimezone(str('timezone'), origins),
     hubspot: {
       baseUrl: str('hubspot.baseUrl').replace(/\/+$/, ''),
+      apiVersion: str('hubspot.apiVersion'),
       accessToken: optStr('hubspot.accessToken'),
       tier: oneOf('hubspot.tier', ['starter', 'professional', 'enterprise', 'addon', 'unlimited'] as const),
       uniqueProperty: str('hubspot.uniqueProperty'),
