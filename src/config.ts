@@ -21,6 +21,8 @@ export interface CbhsConfig {
   timezone: string
   hubspot: {
     baseUrl: string
+    /** HubSpot's date-versioned API release the gateway calls, e.g. '2026-03' */
+    apiVersion: string
     accessToken: string | undefined
     tier: HubSpotTier
     uniqueProperty: string
@@ -28,8 +30,6 @@ export interface CbhsConfig {
     searchPerSecond: number
     requestTimeoutMs: number
     portalId: string | undefined
-    /** the dated HubSpot API version the gateway calls */
-    apiVersion: string
   }
   sync: {
     optIn: Record<CrmModule, OptInMode>
@@ -72,12 +72,12 @@ const DEFAULTS: Record<string, unknown> = {
   'db.database': 'corebos',
   timezone: 'UTC',
   'hubspot.baseUrl': 'https://api.hubapi.com',
+  'hubspot.apiVersion': '2026-03',
   'hubspot.tier': 'starter',
   'hubspot.uniqueProperty': 'corebos_crmid',
   'hubspot.propertyGroup': 'corebos',
   'hubspot.searchPerSecond': 4,
   'hubspot.requestTimeoutMs': 30_000,
-  'hubspot.apiVersion': '2026-03',
   'sync.optIn': 'explicit',
   'sync.conflictPolicy': 'newest',
   'sync.relateDealWith': 'Contacts',
@@ -386,6 +386,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
     timezone: validTimezone(str('timezone'), origins),
     hubspot: {
       baseUrl: str('hubspot.baseUrl').replace(/\/+$/, ''),
+      apiVersion: str('hubspot.apiVersion'),
       accessToken: optStr('hubspot.accessToken'),
       tier: oneOf('hubspot.tier', ['starter', 'professional', 'enterprise', 'addon', 'unlimited'] as const),
       uniqueProperty: str('hubspot.uniqueProperty'),
@@ -393,7 +394,6 @@ function buildConfig(layers: Layer[]): CbhsConfig {
       searchPerSecond: int('hubspot.searchPerSecond', 1),
       requestTimeoutMs: int('hubspot.requestTimeoutMs', 1000),
       portalId: optStr('hubspot.portalId'),
-      apiVersion: str('hubspot.apiVersion'),
     },
     sync: {
       optIn: optInByModule(pick('sync.optIn'), origins['sync.optIn'] ?? 'default'),

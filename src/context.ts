@@ -65,6 +65,7 @@ export function openHubSpot(config: CbhsConfig, onRetry?: (message: string) => v
   registerSecret(token)
   return createHubSpotGateway({
     baseUrl: config.hubspot.baseUrl,
+    apiVersion: config.hubspot.apiVersion,
     accessToken: token,
     tier: config.hubspot.tier,
     searchPerSecond: config.hubspot.searchPerSecond,

@@ -44,7 +44,7 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
         process.stderr.write('cbhs setup: a cbhs pass is running; setup waits for the next quiet moment. Nothing done.\n')
         return {dryRun, corebos: [], suggestions: [], hubspot: null, legacy: {found: false, linkedRecords: {}, suggestedCronMinutes: null}}
       }
-      const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index']})
+      const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index'], optIn: config.sync.optIn})
       forgetModuleMeta(db.pool)
       for (const warning of corebos.warnings) this.note(warning)
       const legacy = await readLegacySettings(db.pool)

@@ -24,6 +24,8 @@ export interface ModuleStorage {
   hasCrmobject: boolean
   /** Leads: vtiger_leaddetails.converted exists (converted leads count as gone) */
   hasConverted: boolean
+  /** non-empty vtiger_field.defaultvalue by field name: what vtws_create puts into a field it is not given */
+  defaults: Map<string, string>
 }
 
 /**
@@ -92,6 +94,7 @@ interface FieldRow {
   typeofdata: string | null
   displaytype: number | null
   presence: number
+  defaultvalue: string | null
 }
 
 interface ColumnRow {
@@ -173,7 +176,7 @@ async function buildStorage(pool: Pool, module: CrmModule): Promise<ModuleStorag
 
   const fieldRows = await rows<FieldRow>(
     pool,
-    `SELECT fieldid, fieldname, fieldlabel, tablename, columnname, uitype, typeofdata, displaytype, presence
+    `SELECT fieldid, fieldname, fieldlabel, tablename, columnname, uitype, typeofdata, displaytype, presence, defaultvalue
        FROM vtiger_field WHERE tabid = ? AND presence IN (0, 2) ORDER BY fieldid`,
     [tabid],
   )
@@ -292,7 +295,7 @@ async function buildStorage(pool: Pool, module: CrmModule): Promise<ModuleStorag
   const controlColumns = new Map<ControlField, ColumnInfo>()
   const controlRows = await rows<FieldRow>(
     pool,
-    `SELECT fieldid, fieldname, fieldlabel, tablename, columnname, uitype, typeofdata, displaytype, presence
+    `SELECT fieldid, fieldname, fieldlabel, tablename, columnname, uitype, typeofdata, displaytype, presence, defaultvalue
        FROM vtiger_field WHERE tabid = ? AND fieldname IN (?)`,
     [tabid, CONTROL_FIELDS],
   )
@@ -325,6 +328,12 @@ async function buildStorage(pool: Pool, module: CrmModule): Promise<ModuleStorag
   const columns = new Map<string, Map<string, ColumnInfo>>()
   for (const t of tables) columns.set(t.name, cols.get(t.name)!)
 
+  const defaults = new Map<string, string>()
+  for (const f of [...fieldRows, ...controlRows.filter((r) => Number(r.presence) !== 1)]) {
+    const d = f.defaultvalue ?? ''
+    if (d !== '' && fields.has(f.fieldname) && !defaults.has(f.fieldname)) defaults.set(f.fieldname, d)
+  }
+
   return {
     meta: {module, tabid, baseTable, baseKey, tables, entityTable, denormalized, fields, numberField},
     entityKey: denormalized ? baseKey : 'crmid',
@@ -333,6 +342,7 @@ async function buildStorage(pool: Pool, module: CrmModule): Promise<ModuleStorag
     controlColumns,
     hasCrmobject: cols.has('vtiger_crmobject'),
     hasConverted: module === 'Leads' && baseCols.has('converted'),
+    defaults,
   }
 }
 

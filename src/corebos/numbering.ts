@@ -3,7 +3,7 @@
  * vtiger_modentity_num, or from vtiger_autonumberprefix when AutoNumberPrefix's filter handler is
  * active. Both lock their row FOR UPDATE, so they must run inside the caller's transaction.
  */
-import type {PoolConnection} from './connection.js'
+import {quoteIdent, type PoolConnection} from './connection.js'
 import {decodeHtml, isPhpNumeric, phpDate, phpSprintfInt, wallClock} from './values.js'
 
 export const AUTONUMBER_EVENT = 'corebos.filter.ModuleSeqNumber.increment'
@@ -102,4 +102,23 @@ export async function allocateNumbers(conn: PoolConnection, module: string, coun
   }
   await conn.query('UPDATE vtiger_modentity_num SET cur_id = ? WHERE num_id = ?', [cur, row.num_id])
   return out
+}
+
+/**
+ * ADOdb GenID on a coreBOS *_seq table, on this connection: takes `count` ids and returns the last.
+ * GREATEST guards against a sequence that fell behind the table (hand-made rows, restored dumps):
+ * a duplicate key would abort the write, a gap is harmless.
+ */
+export async function nextId(conn: PoolConnection, seqTable: string, table: string, column: string, count = 1): Promise<number> {
+  const max = `(SELECT COALESCE(MAX(${quoteIdent(column)}), 0) FROM ${quoteIdent(table)})`
+  const [res] = await conn.query(`UPDATE ${quoteIdent(seqTable)} SET id = LAST_INSERT_ID(GREATEST(id, ${max}) + ?)`, [count])
+  if ((res as {affectedRows: number}).affectedRows === 0) {
+    // an empty sequence table: ADOdb would create the row; do the same
+    const [rows] = await conn.query(`SELECT ${max} + ? AS id`, [count])
+    const id = Number((rows as Array<{id: number | string}>)[0].id)
+    await conn.query(`INSERT INTO ${quoteIdent(seqTable)} (id) VALUES (?)`, [id])
+    return id
+  }
+  const [rows] = await conn.query('SELECT LAST_INSERT_ID() AS id')
+  return Number((rows as Array<{id: number | string}>)[0].id)
 }

@@ -10,6 +10,8 @@ import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
+import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
+import {watchStage} from './stage-history.js'
 import {checkTimezone, emptyValue, naiveNow, toColumnValue, ValueError, type ColumnInfo} from './values.js'
 
 export interface CoreBosRecordsOptions {
@@ -34,6 +36,8 @@ export class RecordWriteError extends CbhsError {
 const SYSTEM_ENTITY_COLUMNS = new Set(['crmid', 'smcreatorid', 'modifiedby', 'createdtime', 'modifiedtime', 'viewedtime', 'setype', 'deleted', 'cbuuid', 'presence', 'version', 'status'])
 /** Fields coreBOS writes on create: displaytype 1, 3, 4 and 5 (insertIntoEntityTable's $creatingdisplay). */
 const CREATE_DISPLAYTYPES = new Set([1, 3, 4, 5])
+/** The control fields that are checkboxes (uitype 56): '1' or '0', never NULL. */
+const CONTROL_CHECKBOXES: ReadonlySet<string> = new Set(['hubspotcreated', 'hubspotdeleted', 'hubspotsyncwith'])
 const MAX_ROWS_PER_INSERT = 500
 const ID_CHUNK = 1000
 
@@ -427,12 +431,13 @@ export class CoreBosRecords implements CrmRecords {
       }
       const info = st.controlColumns.get(name as ControlField)
       if (!info) throw controlsMissing(st, name)
-      // control values are written as given: NULL clears, so no coreBOS "empty" substitution
+      const uitype = CONTROL_CHECKBOXES.has(name) ? 56 : 1
+      // NULL clears a control value, except a checkbox: coreBOS stores '0' for every unticked box
+      // and its filters ("Deleted in HubSpot = no") do not match NULL
       if (value === null || value === '') {
-        out.set(name, info.nullable ? null : emptyValue(info, 1))
+        out.set(name, uitype === 56 ? '0' : info.nullable ? null : emptyValue(info, 1))
         continue
       }
-      const uitype = name === 'hubspotcreated' || name === 'hubspotdeleted' || name === 'hubspotsyncwith' ? 56 : 1
       try {
         out.set(name, toColumnValue(value, info, uitype))
       } catch (error) {
@@ -466,7 +471,9 @@ export class CoreBosRecords implements CrmRecords {
       }
       if (w.field === 'assigned_user_id') continue
       const has = Object.prototype.hasOwnProperty.call(given, w.field) && given[w.field] !== undefined
-      const raw = has ? given[w.field] : undefined
+      // vtws_create puts vtiger_field.defaultvalue into a field it is not given (a default-on opt-in box)
+      const fallback = has ? undefined : st.defaults.get(w.field)
+      const raw = has ? given[w.field] : fallback
       const f = meta.fields.get(w.field)!
       if (f.mandatory && (raw === undefined || raw === null || String(raw).trim() === '') && f.uitype !== 4 && f.displaytype !== 2) {
         errors.push(`field '${w.field}' is mandatory and has no value`)
@@ -476,7 +483,9 @@ export class CoreBosRecords implements CrmRecords {
       // others (displaytype 2) only when given, else the column default
       if (!has && !CREATE_DISPLAYTYPES.has(w.displaytype)) continue
       if (st.controlColumns.has(w.field as ControlField) && w.table === meta.baseTable) {
-        if (has) set(w.table, w.column, this.convertControl(st, {[w.field]: raw}, errors).get(w.field) ?? null)
+        if (has || fallback !== undefined || CONTROL_CHECKBOXES.has(w.field)) {
+          set(w.table, w.column, this.convertControl(st, {[w.field]: raw ?? null}, errors).get(w.field) ?? null)
+        }
         continue
       }
       set(w.table, w.column, this.convert(w, raw, errors))
@@ -614,6 +623,7 @@ export class CoreBosRecords implements CrmRecords {
             await conn.query(sql, params)
           }
         }
+        await trackCreates(conn, st, ids, user)
         await conn.commit()
         return ids
       } catch (error) {
@@ -721,6 +731,8 @@ export class CoreBosRecords implements CrmRecords {
     const [found] = await conn.query(`SELECT ${q('smownerid')} AS owner FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, where.params)
     const current = (found as Array<{owner: number | string}>)[0]
     if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
+    // what coreBOS's save adds beside the record: stage history, ModTracker (read before, written after)
+    const effects = [await watchStage(conn, st, crmid, sets), await trackUpdate(conn, st, crmid)]
     for (const t of meta.tables) {
       const s = sets.get(t.name)
       if (!s || s.size === 0 || t.name === meta.entityTable) continue
@@ -747,6 +759,7 @@ export class CoreBosRecords implements CrmRecords {
     if (st.hasCrmobject) {
       await conn.query('UPDATE vtiger_crmobject SET smownerid = ?, modifiedtime = ? WHERE crmid = ?', [owner ?? Number(current.owner), now, crmid])
     }
+    for (const effect of effects) await effect?.record(now, user)
   }
 
 
@@ -760,6 +773,7 @@ export class CoreBosRecords implements CrmRecords {
       // a purged record has nothing left to trash
       if ((res as {affectedRows: number}).affectedRows === 0) return
       if (st.hasCrmobject) await conn.query('UPDATE vtiger_crmobject SET deleted = 1, modifiedtime = ? WHERE crmid = ?', [now, crmid])
+      await trackDelete(conn, st, crmid, user, now)
     })
   }
 

@@ -8,6 +8,7 @@
 import {readFileSync} from 'node:fs'
 import {ConfigError, registerSecret} from '../errors.js'
 import type {Pool} from './connection.js'
+import {PhpConfigRunner, phpString, type PhpConfigState} from './php-config.js'
 
 // ---------------------------------------------------------------------------------------------
 // cb_settings
@@ -99,7 +100,7 @@ export interface CoreBosPhpConfig {
   timezone?: string
 }
 
-type Token =
+export type Token =
   | {type: 'string'; value: string; line: number; literal: boolean}
   | {type: 'number'; value: string; line: number}
   | {type: 'var'; value: string; line: number}
@@ -290,71 +291,15 @@ function readDoubleQuoted(source: string, start: number, quote: string, line: nu
   return {value: {text, consumed: i - start}, literal}
 }
 
-type Rhs = {ok: true; value: string; line: number} | {ok: false; line: number; reason: string}
-
-/** Evaluates a literal right-hand side: a string, number, true/false/null, or literals joined by '.'. */
-function evalLiteral(tokens: Token[], line: number): Rhs {
-  if (tokens.length === 0) return {ok: false, line, reason: 'has no value'}
-  let value = ''
-  for (let k = 0; k < tokens.length; k++) {
-    const t = tokens[k]
-    if (k % 2 === 1) {
-      if (t.type === 'punct' && t.value === '.') continue
-      return {ok: false, line: t.line, reason: 'is an expression cbhs cannot evaluate (only literal values are read)'}
-    }
-    if (t.type === 'string') {
-      if (!t.literal) return {ok: false, line: t.line, reason: 'uses PHP variable interpolation in a double-quoted string, which cbhs cannot evaluate'}
-      value += t.value
-    } else if (t.type === 'number') {
-      value += t.value
-    } else if (t.type === 'ident' && /^(true|false|null)$/i.test(t.value)) {
-      value += t.value.toLowerCase() === 'true' ? '1' : ''
-    } else {
-      return {ok: false, line: t.line, reason: 'is an expression cbhs cannot evaluate (only literal values are read)'}
-    }
-  }
-  if (tokens.length % 2 === 0) return {ok: false, line, reason: 'ends with a dangling operator'}
-  return {ok: true, value, line: tokens[0].line}
-}
-
-/** Splits an `array(…)` / `[…]` body into `'key' => value` pairs (top level only). */
-function evalArray(tokens: Token[]): Map<string, Rhs> | null {
-  const first = tokens[0]
-  let body: Token[]
-  if (first?.type === 'ident' && first.value.toLowerCase() === 'array' && tokens[1]?.value === '(' && tokens[tokens.length - 1]?.value === ')') {
-    body = tokens.slice(2, -1)
-  } else if (first?.type === 'punct' && first.value === '[' && tokens[tokens.length - 1]?.value === ']') {
-    body = tokens.slice(1, -1)
-  } else {
-    return null
-  }
-  const out = new Map<string, Rhs>()
-  let depth = 0
-  let item: Token[] = []
-  const flush = () => {
-    const arrow = item.findIndex((t) => t.type === 'punct' && t.value === '=>')
-    if (arrow === 1 && item[0].type === 'string') out.set(item[0].value, evalLiteral(item.slice(2), item[0].line))
-    item = []
-  }
-  for (const t of body) {
-    if (t.type === 'punct' && (t.value === '(' || t.value === '[')) depth++
-    if (t.type === 'punct' && (t.value === ')' || t.value === ']')) depth--
-    if (depth === 0 && t.type === 'punct' && t.value === ',') flush()
-    else item.push(t)
-  }
-  if (item.length > 0) flush()
-  return out
-}
-
 const DB_KEYS = ['db_server', 'db_port', 'db_username', 'db_password', 'db_name'] as const
 
 /**
- * Reads `$dbconfig['db_server' | 'db_port' | 'db_username' | 'db_password' | 'db_name']` and
- * `$default_timezone` from a coreBOS config.inc.php. The last assignment wins, as in PHP (branches
- * are not evaluated). Errors are ConfigErrors naming the file and line; the password never appears
- * in them.
+ * Reads `$dbconfig['db_server' | 'db_port' | 'db_username' | 'db_password' | 'db_name']` and the time
+ * zone from a coreBOS config.inc.php, running the forms its installer template uses (php-config.ts)
+ * with `env` as getenv() sees it. Errors are ConfigErrors naming the file and line; the password
+ * never appears in them.
  */
-export function readCoreBosConfigPhp(path: string): CoreBosPhpConfig {
+export function readCoreBosConfigPhp(path: string, env: Record<string, string | undefined> = process.env): CoreBosPhpConfig {
   let source: string
   try {
     source = readFileSync(path, 'utf8')
@@ -365,57 +310,30 @@ export function readCoreBosConfigPhp(path: string): CoreBosPhpConfig {
       cause: error,
     })
   }
-  return parseCoreBosConfigPhp(source, path)
+  return parseCoreBosConfigPhp(source, path, env)
 }
 
-/** The parser behind readCoreBosConfigPhp; `path` only names the file in errors. */
-export function parseCoreBosConfigPhp(source: string, path: string): CoreBosPhpConfig {
-  const invalid = (line: number, message: string) =>
-    new ConfigError('COREBOS_CONFIG_INVALID', `${path}:${line}: ${message}`, {
+/** The parser behind readCoreBosConfigPhp; `path` names the file in errors and locates config-dev.inc.php. */
+export function parseCoreBosConfigPhp(source: string, path: string, env: Record<string, string | undefined> = process.env): CoreBosPhpConfig {
+  const invalidIn = (file: string, line: number, message: string) =>
+    new ConfigError('COREBOS_CONFIG_INVALID', `${file}:${line}: ${message}`, {
       suggestion: 'Fix config.inc.php, or give the database settings with CBHS_DB_* variables instead of --corebos-dir.',
     })
-  let tokens: Token[]
-  try {
-    tokens = tokenizePhp(source)
-  } catch (error) {
-    if (error instanceof PhpSyntaxError) throw invalid(error.line, error.message)
-    throw error
-  }
-
-  const db = new Map<string, Rhs>()
-  let timezone: Rhs | undefined
-  // statements end at ';' and at block braces, so assignments inside if-blocks are seen too
-  let statement: Token[] = []
-  const take = () => {
-    const s = statement
-    statement = []
-    if (s.length < 2) return
-    const head = s[0]
-    if (head.type !== 'var') return
-    if (head.value === '$default_timezone' && s[1].type === 'punct' && s[1].value === '=') {
-      timezone = evalLiteral(s.slice(2), head.line)
-      return
-    }
-    if (head.value !== '$dbconfig') return
-    if (s[1].type === 'punct' && s[1].value === '=') {
-      const entries = evalArray(s.slice(2))
-      if (!entries) return
-      db.clear()
-      for (const [key, rhs] of entries) db.set(key, rhs)
-      return
-    }
-    if (s[1].value === '[' && s[2]?.type === 'string' && s[3]?.value === ']' && s[4]?.type === 'punct' && s[4].value === '=') {
-      db.set(s[2].value, evalLiteral(s.slice(5), head.line))
+  const invalid = (line: number, message: string) => invalidIn(path, line, message)
+  const tokenize = (text: string, file: string): Token[] => {
+    try {
+      return tokenizePhp(text)
+    } catch (error) {
+      if (error instanceof PhpSyntaxError) throw invalidIn(file, error.line, error.message)
+      throw error
     }
   }
-  let depth = 0
-  for (const t of tokens) {
-    if (t.type === 'punct' && (t.value === '(' || t.value === '[')) depth++
-    if (t.type === 'punct' && (t.value === ')' || t.value === ']')) depth = Math.max(0, depth - 1)
-    if (t.type === 'punct' && (t.value === ';' || ((t.value === '{' || t.value === '}') && depth === 0))) take()
-    else statement.push(t)
-  }
-  take()
+  const state: PhpConfigState = {vars: new Map(), dbconfig: new Map()}
+  new PhpConfigRunner(tokenize(source, path), path, state, {env, tokenize}).run()
+  const db = state.dbconfig
+  // PHP's zone is what date_default_timezone_set() set; a config that never calls it still names
+  // the install's zone in $default_timezone, which coreBOS passes to it at bootstrap
+  const timezone = state.timezoneSet ?? state.vars.get('$default_timezone')
 
   const value = (key: (typeof DB_KEYS)[number], required: boolean): string | undefined => {
     const rhs = db.get(key)
@@ -423,8 +341,8 @@ export function parseCoreBosConfigPhp(source: string, path: string): CoreBosPhpC
       if (required) throw invalid(1, `$dbconfig['${key}'] is not set.`)
       return undefined
     }
-    if (!rhs.ok) throw invalid(rhs.line, `$dbconfig['${key}'] ${rhs.reason}.`)
-    return rhs.value
+    if (!rhs.ok) throw invalidIn(rhs.file, rhs.line, `$dbconfig['${key}'] ${rhs.reason}.`)
+    return phpString(rhs.value)
   }
   let server = (value('db_server', true) ?? '').trim()
   const portText = (value('db_port', false) ?? '').trim()
@@ -434,16 +352,16 @@ export function parseCoreBosConfigPhp(source: string, path: string): CoreBosPhpC
   registerSecret(password)
 
   for (const [key, v] of [['db_server', server], ['db_username', user], ['db_name', name]] as const) {
-    if (/^_DB[A-Z_]*_$/.test(v)) throw invalid(db.get(key)!.line, `$dbconfig['${key}'] still holds the installer placeholder ${v}; the install was never configured.`)
+    if (/^_DB[A-Z_]*_$/.test(v)) throw invalidIn(db.get(key)!.file, db.get(key)!.line, `$dbconfig['${key}'] still holds the installer placeholder ${v}; the install was never configured.`)
   }
-  if (server === '') throw invalid(db.get('db_server')!.line, "$dbconfig['db_server'] is empty.")
-  if (name === '') throw invalid(db.get('db_name')!.line, "$dbconfig['db_name'] is empty.")
+  if (server === '') throw invalidIn(db.get('db_server')!.file, db.get('db_server')!.line, "$dbconfig['db_server'] is empty.")
+  if (name === '') throw invalidIn(db.get('db_name')!.file, db.get('db_name')!.line, "$dbconfig['db_name'] is empty.")
 
   let port = 3306
   let socketPath: string | undefined
   const portMatch = /^:?(\d+)$/.exec(portText)
   if (portMatch) port = Number(portMatch[1])
-  else if (portText !== '' && portText !== ':') throw invalid(db.get('db_port')!.line, `$dbconfig['db_port'] '${portText}' is not a port number.`)
+  else if (portText !== '' && portText !== ':') throw invalidIn(db.get('db_port')!.file, db.get('db_port')!.line, `$dbconfig['db_port'] '${portText}' is not a port number.`)
   // coreBOS joins server and port into one host string, so 'host:3307' and 'localhost:/run/mysqld.sock' occur
   const hostPort = /^(.*):(\d+)$/.exec(server)
   const hostSocket = /^(.*):(\/.+)$/.exec(server)
@@ -454,19 +372,19 @@ export function parseCoreBosConfigPhp(source: string, path: string): CoreBosPhpC
     server = hostPort[1]
     if (!portMatch) port = Number(hostPort[2])
   }
-  if (port < 1 || port > 65535) throw invalid(db.get('db_port')?.line ?? 1, `port ${port} is out of range.`)
+  if (port < 1 || port > 65535) throw invalidIn(db.get('db_port')?.file ?? path, db.get('db_port')?.line ?? 1, `port ${port} is out of range.`)
 
   let tz: string | undefined
   if (timezone) {
-    if (!timezone.ok) throw invalid(timezone.line, `$default_timezone ${timezone.reason}.`)
-    tz = timezone.value.trim()
+    if (!timezone.ok) throw invalidIn(timezone.file, timezone.line, `$default_timezone ${timezone.reason}.`)
+    tz = phpString(timezone.value).trim()
     if (tz === '') {
       tz = undefined
     } else {
       try {
         new Intl.DateTimeFormat('en-US', {timeZone: tz})
       } catch {
-        throw invalid(timezone.line, `$default_timezone '${tz}' is not a known IANA time zone.`)
+        throw invalidIn(timezone.file, timezone.line, `$default_timezone '${tz}' is not a known IANA time zone.`)
       }
     }
   }

@@ -11,6 +11,8 @@
 import {ConfigError} from '../errors.js'
 import {CONTROL_FIELDS, CRM_MODULES, type ControlField, type CrmModule} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {nextId} from './numbering.js'
+import {setupCheckboxes, setupLeadConversion} from './setup-conventions.js'
 
 export type SetupChangeKind =
   | 'create-table'
@@ -22,6 +24,9 @@ export type SetupChangeKind =
   | 'add-field-permissions'
   | 'add-index'
   | 'set-schema-version'
+  | 'fill-checkbox'
+  | 'set-field-default'
+  | 'add-lead-mapping'
 
 export interface SetupChange {
   kind: SetupChangeKind
@@ -40,6 +45,8 @@ export interface SetupOptions {
    * CRM, hence opt-in. Without it, the index is returned as a suggestion.
    */
   addModifiedTimeIndex?: boolean
+  /** sync.optIn per module (absent: explicit): decides the default of Sync with HubSpot */
+  optIn?: Partial<Record<CrmModule, 'explicit' | 'default-on'>>
 }
 
 export interface SetupResult {
@@ -329,7 +336,11 @@ export async function setupCoreBos(pool: Pool, options: SetupOptions): Promise<S
   const found = await inspect(pool, options.database)
   const result: SetupResult = {changes: [], suggestions: [], warnings: [], legacyLinkedRecords: {}}
   await setupStateTables(pool, found, options, result)
-  for (const info of found.modules.values()) await setupControlFields(pool, found, info, options, result)
+  for (const info of found.modules.values()) {
+    await setupControlFields(pool, found, info, options, result)
+    await setupCheckboxes(pool, info, found.columns.get(info.baseTable.toLowerCase()) ?? new Map(), options, result)
+  }
+  await setupLeadConversion(pool, found.modules, found.tables.has('vtiger_convertleadmapping'), options, result)
   await setupScanIndexes(pool, found, options, result)
   await setupHubSpotIdIndexes(pool, found, options, result)
   return result
@@ -571,25 +582,6 @@ async function insertBlock(conn: PoolConnection, tabid: number): Promise<number>
     [blockid, tabid, HUBSPOT_BLOCK_LABEL, sequence],
   )
   return blockid
-}
-
-/**
- * ADOdb GenID on a coreBOS *_seq table, on this connection. GREATEST guards against a sequence that
- * fell behind the table (hand-made rows, restored dumps): a duplicate key would abort setup, a gap
- * is harmless.
- */
-async function nextId(conn: PoolConnection, seqTable: string, table: string, column: string): Promise<number> {
-  const max = `(SELECT COALESCE(MAX(${quoteIdent(column)}), 0) FROM ${quoteIdent(table)})`
-  const [res] = await conn.query(`UPDATE ${quoteIdent(seqTable)} SET id = LAST_INSERT_ID(GREATEST(id, ${max}) + 1)`)
-  if ((res as {affectedRows: number}).affectedRows === 0) {
-    // an empty sequence table: ADOdb would create the row; do the same
-    const [rows] = await conn.query(`SELECT ${max} + 1 AS id`)
-    const id = Number((rows as Array<{id: number | string}>)[0].id)
-    await conn.query(`INSERT INTO ${quoteIdent(seqTable)} (id) VALUES (?)`, [id])
-    return id
-  }
-  const [rows] = await conn.query('SELECT LAST_INSERT_ID() AS id')
-  return Number((rows as Array<{id: number | string}>)[0].id)
 }
 
 async function setupScanIndexes(pool: Pool, found: Inspection, options: SetupOptions, result: SetupResult): Promise<void> {

@@ -617,6 +617,19 @@ export class CoreBosStateStore implements StateStore {
     )
   }
 
+  async waitingFailures(module: CrmModule, direction: Direction, keys: {crmids?: number[]; hubspotIds?: string[]}): Promise<FailureEntry[]> {
+    const crmids = keys.crmids ?? []
+    const hubspotIds = (keys.hubspotIds ?? []).map(String)
+    if (crmids.length === 0 && hubspotIds.length === 0) return []
+    const match = [...(crmids.length ? ['crmid IN (?)'] : []), ...(hubspotIds.length ? ['hubspot_id IN (?)'] : [])]
+    const rows = await this.q<FailureRow[]>(
+      `SELECT ${FAILURE_COLUMNS} FROM cbhs_failure
+        WHERE module = ? AND direction = ? AND open_flag = 1 AND given_up = 0 AND next_retry_at IS NULL AND (${match.join(' OR ')})`,
+      [module, direction, ...(crmids.length ? [crmids] : []), ...(hubspotIds.length ? [hubspotIds] : [])],
+    )
+    return rows.map(failureFromRow)
+  }
+
   async dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]> {
     const rows = await this.q<FailureRow[]>(
       `SELECT ${FAILURE_COLUMNS} FROM cbhs_failure

@@ -50,6 +50,9 @@ export interface Matched {
   endpoint: string
 }
 
+/** HubSpot's date-versioned API releases the emulator serves (`/crm/objects/2026-03/...`). */
+export const API_VERSIONS: readonly string[] = ['2026-03', '2026-09']
+
 export const BATCH_LIMIT = 100
 const ASSOC_CREATE_LIMIT = 2_000
 const ASSOC_READ_LIMIT = 1_000
@@ -84,7 +87,8 @@ function standardError(e: EmuError, context: Record<string, string[]>): Record<s
     errors: e.extra.errors ?? [],
     links: {},
   }
-  if (e.extra.subCategory) out.subCategory = e.extra.subCategory
+  // the specification types a batch error's subCategory as an object (a top-level error's is a string)
+  if (e.extra.subCategory) out.subCategory = {name: e.extra.subCategory}
   return out
 }
 
@@ -136,11 +140,12 @@ export class Api {
         }
       }
       if (!ok) continue
+      if (params.version !== undefined && !API_VERSIONS.includes(params.version)) continue
       if (route.method !== method) {
         wrongMethod = true
         continue
       }
-      let endpoint = route.label
+      let endpoint = route.label.replace('{version}', params.version ?? '')
       for (const key of ['type', 'fromType', 'toType']) {
         const t = params[key] && resolveObjectType(params[key]!)
         endpoint = endpoint.replace(`{${key}}`, t || params[key] || '')
@@ -179,54 +184,61 @@ export class Api {
   }
 
   private defineRoutes(): void {
-    // account
-    this.on('GET', '/account-info/v3/details', () => ({status: 200, body: {
+    // The date-versioned APIs (`:version` is one of API_VERSIONS), then the legacy v3/v4 paths: the
+    // client's generated calls in the emulator-* tests still use those; cbhs itself never does.
+    const details = (): Reply => ({status: 200, body: {
       portalId: this.portalId, accountType: 'STANDARD', timeZone: 'US/Eastern', companyCurrency: 'USD',
       additionalCurrencies: [], utcOffset: '-05:00', utcOffsetMilliseconds: -18_000_000, uiDomain: 'app.hubspot.com',
       dataHostingLocation: 'na1',
-    }}))
-    this.on('GET', '/account-info/v3/api-usage/daily/private-apps', () => this.dailyUsage())
+    }})
+    for (const version of [':version', 'v3']) {
+      this.on('GET', `/account-info/${version}/details`, details)
+      this.on('GET', `/account-info/${version}/api-usage/daily/private-apps`, () => this.dailyUsage())
+    }
 
-    // objects: literal paths before `:id`
-    this.on('POST', '/crm/v3/objects/:type/search', this.search)
-    this.on('POST', '/crm/v3/objects/:type/merge', this.merge)
-    this.on('POST', '/crm/v3/objects/:type/gdpr-delete', this.gdprDelete)
-    this.on('POST', '/crm/v3/objects/:type/batch/create', this.batchCreate)
-    this.on('POST', '/crm/v3/objects/:type/batch/read', this.batchRead)
-    this.on('POST', '/crm/v3/objects/:type/batch/update', this.batchUpdate)
-    this.on('POST', '/crm/v3/objects/:type/batch/upsert', this.batchUpsert)
-    this.on('POST', '/crm/v3/objects/:type/batch/archive', this.batchArchive)
-    this.on('GET', '/crm/v3/objects/:type', this.list)
-    this.on('POST', '/crm/v3/objects/:type', this.create)
-    this.on('GET', '/crm/v3/objects/:type/:id', this.getById)
-    this.on('PATCH', '/crm/v3/objects/:type/:id', this.update)
-    this.on('DELETE', '/crm/v3/objects/:type/:id', this.archive)
+    const families = [
+      {objects: '/crm/objects/:version', properties: '/crm/properties/:version', pipelines: '/crm/pipelines/:version', associations: '/crm/associations/:version', objectAssociations: '/crm/objects/:version'},
+      {objects: '/crm/v3/objects', properties: '/crm/v3/properties', pipelines: '/crm/v3/pipelines', associations: '/crm/v4/associations', objectAssociations: '/crm/v4/objects'},
+    ]
+    for (const f of families) {
+      // objects: literal paths before `:id`
+      this.on('POST', `${f.objects}/:type/search`, this.search)
+      this.on('POST', `${f.objects}/:type/merge`, this.merge)
+      this.on('POST', `${f.objects}/:type/gdpr-delete`, this.gdprDelete)
+      this.on('POST', `${f.objects}/:type/batch/create`, this.batchCreate)
+      this.on('POST', `${f.objects}/:type/batch/read`, this.batchRead)
+      this.on('POST', `${f.objects}/:type/batch/update`, this.batchUpdate)
+      this.on('POST', `${f.objects}/:type/batch/upsert`, this.batchUpsert)
+      this.on('POST', `${f.objects}/:type/batch/archive`, this.batchArchive)
+      this.on('GET', `${f.objects}/:type`, this.list)
+      this.on('POST', `${f.objects}/:type`, this.create)
+      this.on('GET', `${f.objects}/:type/:id`, this.getById)
+      this.on('PATCH', `${f.objects}/:type/:id`, this.update)
+      this.on('DELETE', `${f.objects}/:type/:id`, this.archive)
 
-    // properties
-    this.on('GET', '/crm/v3/properties/:type/groups', this.listGroups)
-    this.on('POST', '/crm/v3/properties/:type/groups', this.createGroup)
-    this.on('POST', '/crm/v3/properties/:type/batch/read', this.batchReadProperties)
-    this.on('GET', '/crm/v3/properties/:type', this.listProperties)
-    this.on('POST', '/crm/v3/properties/:type', this.createProperty)
-    this.on('GET', '/crm/v3/properties/:type/:name', this.getProperty)
+      this.on('GET', `${f.properties}/:type/groups`, this.listGroups)
+      this.on('POST', `${f.properties}/:type/groups`, this.createGroup)
+      this.on('POST', `${f.properties}/:type/batch/read`, this.batchReadProperties)
+      this.on('GET', `${f.properties}/:type`, this.listProperties)
+      this.on('POST', `${f.properties}/:type`, this.createProperty)
+      this.on('GET', `${f.properties}/:type/:name`, this.getProperty)
 
-    // pipelines
-    this.on('GET', '/crm/v3/pipelines/:type', this.listPipelines)
-    this.on('POST', '/crm/v3/pipelines/:type', this.createPipeline)
-    this.on('GET', '/crm/v3/pipelines/:type/:pipelineId', this.getPipeline)
-    this.on('GET', '/crm/v3/pipelines/:type/:pipelineId/stages', this.listStages)
+      this.on('GET', `${f.pipelines}/:type`, this.listPipelines)
+      this.on('POST', `${f.pipelines}/:type`, this.createPipeline)
+      this.on('GET', `${f.pipelines}/:type/:pipelineId`, this.getPipeline)
+      this.on('GET', `${f.pipelines}/:type/:pipelineId/stages`, this.listStages)
 
-    // associations v4
-    this.on('POST', '/crm/v4/associations/:fromType/:toType/batch/create', this.assocBatchCreate)
-    this.on('POST', '/crm/v4/associations/:fromType/:toType/batch/read', this.assocBatchRead)
-    this.on('POST', '/crm/v4/associations/:fromType/:toType/batch/archive', this.assocBatchArchive)
-    this.on('POST', '/crm/v4/associations/:fromType/:toType/batch/labels/archive', this.assocBatchArchiveLabels)
-    this.on('POST', '/crm/v4/associations/:fromType/:toType/batch/associate/default', this.assocBatchDefault)
-    this.on('GET', '/crm/v4/associations/:fromType/:toType/labels', this.assocLabels)
-    this.on('GET', '/crm/v4/objects/:type/:id/associations/:toType', this.assocList)
-    this.on('PUT', '/crm/v4/objects/:type/:id/associations/default/:toType/:toId', this.assocPutDefault)
-    this.on('PUT', '/crm/v4/objects/:type/:id/associations/:toType/:toId', this.assocPut)
-    this.on('DELETE', '/crm/v4/objects/:type/:id/associations/:toType/:toId', this.assocDelete)
+      this.on('POST', `${f.associations}/:fromType/:toType/batch/create`, this.assocBatchCreate)
+      this.on('POST', `${f.associations}/:fromType/:toType/batch/read`, this.assocBatchRead)
+      this.on('POST', `${f.associations}/:fromType/:toType/batch/archive`, this.assocBatchArchive)
+      this.on('POST', `${f.associations}/:fromType/:toType/batch/labels/archive`, this.assocBatchArchiveLabels)
+      this.on('POST', `${f.associations}/:fromType/:toType/batch/associate/default`, this.assocBatchDefault)
+      this.on('GET', `${f.associations}/:fromType/:toType/labels`, this.assocLabels)
+      this.on('GET', `${f.objectAssociations}/:type/:id/associations/:toType`, this.assocList)
+      this.on('PUT', `${f.objectAssociations}/:type/:id/associations/default/:toType/:toId`, this.assocPutDefault)
+      this.on('PUT', `${f.objectAssociations}/:type/:id/associations/:toType/:toId`, this.assocPut)
+      this.on('DELETE', `${f.objectAssociations}/:type/:id/associations/:toType/:toId`, this.assocDelete)
+    }
   }
 
   private dailyUsage(): Reply {
@@ -721,9 +733,10 @@ export class Api {
     return !!o && !o.archived
   }
 
+  /** `label` is a string in the specification: an unlabelled type leaves it out rather than sending null. */
   private typeSpecJson(from: ObjectTypeName, to: ObjectTypeName, typeId: number): Record<string, unknown> {
-    const def = associationType(from, to, typeId)
-    return {category: 'HUBSPOT_DEFINED', typeId, label: def?.label ?? null}
+    const label = associationType(from, to, typeId)?.label
+    return label ? {category: 'HUBSPOT_DEFINED', typeId, label} : {category: 'HUBSPOT_DEFINED', typeId}
   }
 
   private labelsOf(from: ObjectTypeName, to: ObjectTypeName, typeIds: Iterable<number>): string[] {
@@ -772,9 +785,9 @@ export class Api {
         for (const def of defs) this.store.associate(def, fromId, toId)
         results.push({
           fromObjectTypeId: TYPE_ID[from],
-          fromObjectId: Number(fromId),
+          fromObjectId: fromId,
           toObjectTypeId: TYPE_ID[to],
-          toObjectId: Number(toId),
+          toObjectId: toId,
           labels: this.labelsOf(from, to, defs.map((d) => d.typeId)),
         })
       } catch (e) {
@@ -799,7 +812,7 @@ export class Api {
         errors.push({
           status: 'error',
           category: 'OBJECT_NOT_FOUND',
-          subCategory: 'crm.associations.NO_ASSOCIATIONS_FOUND',
+          subCategory: {name: 'crm.associations.NO_ASSOCIATIONS_FOUND'},
           message: `No ${TYPE_SINGULAR[to].toLowerCase()} is associated with ${TYPE_SINGULAR[from].toLowerCase()} ${id}.`,
           context: {fromObjectId: [id]},
           errors: [],
@@ -809,13 +822,14 @@ export class Api {
       }
       results.push({
         from: {id},
-        to: found.map((a) => ({toObjectId: Number(a.toId), associationTypes: a.typeIds.map((t) => this.typeSpecJson(from, to, t))})),
+        to: found.map((a) => ({toObjectId: a.toId, associationTypes: a.typeIds.map((t) => this.typeSpecJson(from, to, t))})),
       })
     }
     return {status: errors.length ? 207 : 200, body: batchEnvelope(started, this.store.now(), results, errors)}
   }
 
   private assocBatchArchive(ctx: RequestContext, p: Record<string, string>): Reply {
+    const started = this.store.now()
     const {from, to} = this.pair(p)
     const inputs = this.inputs(ctx.body, ASSOC_CREATE_LIMIT)
     for (const input of inputs) {
@@ -825,10 +839,11 @@ export class Api {
         if (isRecord(t) && t.id !== undefined) this.store.dissociate(from, fromId, to, String(t.id))
       }
     }
-    return {status: 204}
+    return archivedReply(p, started, this.store.now())
   }
 
   private assocBatchArchiveLabels(ctx: RequestContext, p: Record<string, string>): Reply {
+    const started = this.store.now()
     const {from, to} = this.pair(p)
     const inputs = this.inputs(ctx.body, ASSOC_CREATE_LIMIT)
     for (const input of inputs) {
@@ -842,7 +857,7 @@ export class Api {
         back?.delete(d.inverse)
       }
     }
-    return {status: 204}
+    return archivedReply(p, started, this.store.now())
   }
 
   private assocBatchDefault(ctx: RequestContext, p: Record<string, string>): Reply {
@@ -885,7 +900,7 @@ export class Api {
     const all = this.store.associationsOf(from, p.id!, to)
     const page = all.slice(offset, offset + limit)
     const body: Record<string, unknown> = {
-      results: page.map((a) => ({toObjectId: Number(a.toId), associationTypes: a.typeIds.map((t) => this.typeSpecJson(from, to, t))})),
+      results: page.map((a) => ({toObjectId: a.toId, associationTypes: a.typeIds.map((t) => this.typeSpecJson(from, to, t))})),
     }
     if (offset + limit < all.length) body.paging = {next: {after: String(offset + limit)}}
     return {status: 200, body}
@@ -898,7 +913,7 @@ export class Api {
     if (!this.live(from, p.id!) || !this.live(to, p.toId!)) throw notFound()
     for (const d of defs) this.store.associate(d, p.id!, p.toId!)
     return {status: 201, body: {
-      fromObjectTypeId: TYPE_ID[from], fromObjectId: Number(p.id), toObjectTypeId: TYPE_ID[to], toObjectId: Number(p.toId),
+      fromObjectTypeId: TYPE_ID[from], fromObjectId: p.id, toObjectTypeId: TYPE_ID[to], toObjectId: p.toId,
       labels: this.labelsOf(from, to, defs.map((d) => d.typeId)),
     }}
   }
@@ -925,6 +940,11 @@ export class Api {
 }
 
 export {MODIFIED_PROP}
+
+/** Association archives: v4 answers 204; the date-versioned APIs answer 200 with a batch response. */
+function archivedReply(p: Record<string, string>, startedAt: number, completedAt: number): Reply {
+  return p.version === undefined ? {status: 204} : {status: 200, body: batchEnvelope(startedAt, completedAt, [], [])}
+}
 
 /** Plans one batch input; a validation error becomes that input's outcome, not the request's. */
 function orInputError<T>(plan: () => T): T | EmuError {

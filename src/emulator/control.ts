@@ -26,7 +26,7 @@ export interface RequestLogEntry {
   /** 0 when no response was sent (hung or reset connection) */
   status: number
   atMs: number
-  /** route label, e.g. 'POST /crm/v3/objects/contacts/batch/upsert'; 'UNKNOWN' for unmatched paths */
+  /** route label, e.g. 'POST /crm/objects/2026-03/contacts/batch/upsert'; 'UNKNOWN' for unmatched paths */
   endpoint: string
   /** the injected fault, if any */
   fault?: string

@@ -13,7 +13,7 @@ export interface EmulatorOptions {
   port?: number
   /** bearer token required on every API call, default 'emulator-token' */
   token?: string
-  /** default 12345678 (GET /account-info/v3/details) */
+  /** default 12345678 (GET /account-info/2026-03/details) */
   portalId?: number
   /** objects created/modified within the last N ms are invisible to search (default 0) */
   searchLagMs?: number

@@ -15,6 +15,9 @@ export interface LimitsOptions {
 
 export const TEN_SECONDS_MS = 10_000
 
+/** 'exempt': outside the 10-second burst without a limit of its own (association batch calls) */
+export type RequestKind = 'general' | 'search' | 'exempt'
+
 export type LimitDecision =
   | {ok: true; headers: Record<string, string>}
   | {ok: false; status: 429; body: Record<string, unknown>; headers: Record<string, string>}
@@ -79,8 +82,13 @@ export class RateLimiter {
     }
   }
 
-  /** Decides one request; `isSearch` requests are exempt from the burst and carry no headers. */
-  check(token: string, isSearch: boolean, now: number): LimitDecision {
+  /**
+   * Decides one request. Search and association batch calls are exempt from the burst
+   * (`x-hubspot-rate-limit-exemptions: ["ten-secondly"]` in the specification); search has its own
+   * per-second limit and carries no headers.
+   */
+  check(token: string, kind: RequestKind, now: number): LimitDecision {
+    const isSearch = kind === 'search'
     const o = this.options
     if (!o) return {ok: true, headers: {}}
     this.rollDay(now)
@@ -92,6 +100,8 @@ export class RateLimiter {
         message,
         errorType: 'RATE_LIMIT',
         correlationId: randomUUID(),
+        // the specification's Error schema requires a category on every error body, 429s included
+        category: 'RATE_LIMITS',
         policyName,
       }
       if (policyName === 'DAILY') body.requestId = randomUUID()
@@ -105,6 +115,10 @@ export class RateLimiter {
       const perSecond = o.searchPerSecond ?? 5
       if (this.search.count(now, 1_000) >= perSecond) return refuse('You have reached your secondly limit.', 'SECONDLY', {})
       this.search.add(now)
+      this.dailyUsage++
+      return {ok: true, headers: {}}
+    }
+    if (kind === 'exempt') {
       this.dailyUsage++
       return {ok: true, headers: {}}
     }

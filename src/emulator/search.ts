@@ -11,7 +11,8 @@ import {parseInstant} from './values.js'
 export const SEARCH_MAX_LIMIT = 200
 export const SEARCH_MAX_RESULTS = 10_000
 export const SEARCH_MAX_BODY = 3_000
-const MAX_GROUPS = 5
+// the specification: "Up to 6 groups of filters"; the guide's 6 per group and 18 in all still apply
+const MAX_GROUPS = 6
 const MAX_FILTERS_PER_GROUP = 6
 const MAX_FILTERS = 18
 const CACHE_SIZE = 8

@@ -9,7 +9,7 @@ import {Api, type Reply} from './api.js'
 import {Control, type EmulatorControl} from './control.js'
 import {EmuError, notFound, validationError} from './errors.js'
 import {FaultInjector, type FaultKind, type FaultSpec} from './faults.js'
-import {RateLimiter, type LimitsOptions} from './limits.js'
+import {RateLimiter, type LimitsOptions, type RequestKind} from './limits.js'
 import {SEARCH_MAX_BODY} from './search.js'
 import {Store, type MergeMode} from './store.js'
 
@@ -71,7 +71,7 @@ function faultReply(kind: Exclude<FaultKind, 'hang' | 'reset' | 'no-content-type
   }
   if (kind === 429) {
     return {status: 429, contentType: JSON_TYPE, body: {
-      status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT',
+      status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', category: 'RATE_LIMITS',
       correlationId: randomUUID(), policyName: 'TEN_SECONDLY_ROLLING', groupName: 'privateapps:injected',
     }}
   }
@@ -83,6 +83,12 @@ function faultReply(kind: Exclude<FaultKind, 'hang' | 'reset' | 'no-content-type
   }
   const [message, category] = messages[kind]!
   return {status: kind, contentType: JSON_TYPE, body: new EmuError(kind, category, message).body()}
+}
+
+/** Which limit a route draws on: the specification exempts search and association batch calls from the burst. */
+function requestKind(label: string): RequestKind {
+  if (label.endsWith('/search')) return 'search'
+  return /^POST \/crm\/(v4\/associations|associations\/\{version\})\/[^/]+\/[^/]+\/batch\//.test(label) ? 'exempt' : 'general'
 }
 
 export function createEmulatorServer(options: EmulatorServerOptions = {}): EmulatorServer {
@@ -150,8 +156,9 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
       return send(res, r.status, r.body, {}, r.contentType)
     }
 
-    const isSearch = !!matched && matched !== 'method-not-allowed' && matched.route.label.endsWith('/search')
-    const decision = limiter.check(token, isSearch, atMs)
+    const kind = matched && matched !== 'method-not-allowed' ? requestKind(matched.route.label) : 'general'
+    const isSearch = kind === 'search'
+    const decision = limiter.check(token, kind, atMs)
     if (!decision.ok) {
       log(429, {rateLimited: true})
       return send(res, 429, decision.body, decision.headers)

@@ -3,6 +3,7 @@
  * 4xx back to the caller. Messages are built from the parsed body only: the client's own
  * ApiException message embeds the response headers and is never shown.
  */
+import type {Bucket} from './limiter.js'
 import {HubSpotUnavailableError, redact} from '../errors.js'
 
 /** A parsed HubSpot error body; every field optional (reference §3.12). */
@@ -118,7 +119,7 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ])
 
-/** node-fetch FetchError, socket errors, truncated or unparseable bodies: all worth another try. */
+/** fetch and socket errors, truncated or unparseable bodies: all worth another try. */
 export function isTransportError(err: unknown): boolean {
   if (!(err instanceof Error)) return false
   if (err instanceof HubSpotTimeoutError) return true
@@ -126,6 +127,8 @@ export function isTransportError(err: unknown): boolean {
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return true
   const errno = (err as {errno?: unknown}).errno
   if (typeof errno === 'string' && NETWORK_CODES.has(errno)) return true
+  // native fetch (client 14 without an agent) wraps the socket error: TypeError('fetch failed', {cause})
+  if (err.cause instanceof Error && isTransportError(err.cause)) return true
   if (err.name === 'FetchError' || err.name === 'AbortError') return true
   if (err instanceof SyntaxError) return true
   return /premature close|socket hang up|network|cannot parse content|not supported by ObjectSerializer|unexpected end of json|no data from HubSpot/i.test(
@@ -141,7 +144,7 @@ export type Classified =
       /** at least this long before the next try */
       minDelayMs: number
       /** stop every request of this bucket for minDelayMs, not only this one */
-      pauseBucket?: 'general' | 'search'
+      pauseBucket?: Bucket
       network?: boolean
     }
   | {kind: 'daily'; body: HubSpotErrorBody}
@@ -194,6 +197,7 @@ export function classifyFailure(err: unknown, label: string, nowMs: number): Cla
 
 export function describeTransportError(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
+  if (err.cause instanceof Error) return `${redact(err.message)} (${describeTransportError(err.cause)})`
   const code = (err as {code?: unknown}).code
   return redact(typeof code === 'string' && code !== err.message ? `${code}: ${err.message}` : err.message)
 }

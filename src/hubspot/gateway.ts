@@ -1,11 +1,13 @@
 /**
- * The engine's HubSpotPort over `@hubspot/api-client` 13. The client is used only as a typed HTTP
- * layer: its retry and limiter stay off (weak, and process-wide singletons, reference §2.3–2.5),
- * and `Transport` owns throttling, timeouts and retries.
+ * The engine's HubSpotPort over `@hubspot/api-client` 14, on HubSpot's date-versioned APIs
+ * (`/crm/objects/2026-03/...`; the version is a setting). The client generates only the legacy
+ * v3/v4 paths, so every call goes through its request pipeline (request.ts) with a path from
+ * HubSpot's specification. The client's retry and limiter stay off (weak, and process-wide
+ * singletons, reference §2.3–2.5), and `Transport` owns throttling, timeouts and retries.
  */
 import type * as http from 'node:http'
 import {Client} from '@hubspot/api-client'
-import {registerSecret} from '../errors.js'
+import {ConfigError, registerSecret} from '../errors.js'
 import type {
   AssociationPair,
   Clock,
@@ -25,10 +27,11 @@ import {
   type HubSpotItemError,
   type StandardErrorLike,
 } from './batch.js'
-import {errorBodyOf, HubSpotApiError} from './failures.js'
-import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type HubSpotTier} from './limiter.js'
+import {HubSpotApiError} from './failures.js'
+import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type Bucket, type HubSpotTier} from './limiter.js'
 import {ModifiedWindow, type PlannedSearch, type SearchFilter} from './search-window.js'
-import {createAgent, Transport, type HttpInfoLike, type RetryInfo} from './transport.js'
+import {ClientRequests, type HubSpotRequest} from './request.js'
+import {createAgent, Transport, type RetryInfo} from './transport.js'
 
 export type {HubSpotItemError} from './batch.js'
 export type {RetryInfo} from './transport.js'
@@ -38,6 +41,8 @@ export interface HubSpotGatewayOptions {
   /** default https://api.hubapi.com; a trailing slash is removed (the client would send `//crm`) */
   baseUrl?: string
   accessToken: string
+  /** HubSpot's date-versioned API release, e.g. '2026-03' (the default) or '2026-09' */
+  apiVersion?: string
   tier?: HubSpotTier
   searchPerSecond?: number
   uniqueProperty?: string
@@ -94,20 +99,20 @@ export const ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
   'companies->deals': 342,
 }
 
-// ------------------------------------------------------------------------------------------------
-// The subset of the generated client the gateway calls. Each object type has its own codegen
-// module with identical shapes; one structural view keeps the code free of three copies.
-// ------------------------------------------------------------------------------------------------
+/** HubSpot's date-versioned API release cbhs is written against. */
+export const DEFAULT_API_VERSION = '2026-03'
+
+// Shapes as HubSpot's specification gives them (dates as ISO strings, ids as strings).
 
 interface RawObject {
   id: string
   properties: Record<string, string | null>
-  createdAt?: Date
-  updatedAt?: Date
+  createdAt?: string
+  updatedAt?: string
   archived?: boolean
-  archivedAt?: Date
+  archivedAt?: string
   objectWriteTraceId?: string
-  _new?: boolean
+  new?: boolean
 }
 
 interface RawBatchResponse {
@@ -123,52 +128,22 @@ interface RawPage {
   total?: number
 }
 
-interface ObjectApis {
-  basicApi: {
-    getPageWithHttpInfo(
-      limit?: number,
-      after?: string,
-      properties?: string[],
-      propertiesWithHistory?: string[],
-      associations?: string[],
-      archived?: boolean,
-    ): Promise<HttpInfoLike<RawPage>>
-  }
-  batchApi: {
-    upsertWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawBatchResponse>>
-    updateWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawBatchResponse>>
-    readWithHttpInfo(body: unknown, archived?: boolean): Promise<HttpInfoLike<RawBatchResponse>>
-    archiveWithHttpInfo(body: unknown): Promise<HttpInfoLike<void>>
-  }
-  searchApi: {
-    doSearchWithHttpInfo(body: unknown): Promise<HttpInfoLike<RawPage>>
-  }
+interface RawAssociationPage {
+  results: Array<{from: {id: string}; to: Array<{toObjectId: string | number}>; paging?: {next?: {after?: string}}}>
+  errors?: StandardErrorLike[]
 }
 
-interface AssociationApis {
-  batchApi: {
-    getPageWithHttpInfo(from: string, to: string, body: unknown): Promise<
-      HttpInfoLike<{
-        results: Array<{_from: {id: string}; to: Array<{toObjectId: string | number}>; paging?: {next?: {after?: string}}}>
-        errors?: StandardErrorLike[]
-      }>
-    >
-    createWithHttpInfo(from: string, to: string, body: unknown): Promise<
-      HttpInfoLike<{results: Array<{fromObjectId: string | number; toObjectId: string | number}>; errors?: StandardErrorLike[]}>
-    >
-    archiveWithHttpInfo(from: string, to: string, body: unknown): Promise<HttpInfoLike<void>>
-  }
+interface RawAssociationCreated {
+  results: Array<{fromObjectId: string | number; toObjectId: string | number}>
+  errors?: StandardErrorLike[]
 }
 
-interface PropertyApis {
-  coreApi: {
-    getAllWithHttpInfo(objectType: string, archived?: boolean): Promise<HttpInfoLike<{results: RawProperty[]}>>
-    createWithHttpInfo(objectType: string, body: unknown): Promise<HttpInfoLike<RawProperty>>
-  }
-  groupsApi: {
-    getAllWithHttpInfo(objectType: string): Promise<HttpInfoLike<{results: PropertyGroup[]}>>
-    createWithHttpInfo(objectType: string, body: unknown): Promise<HttpInfoLike<PropertyGroup>>
-  }
+interface RawPipelines {
+  results: Array<{
+    id: string
+    label: string
+    stages: Array<{id: string; label: string; displayOrder: number; metadata?: Record<string, string>}>
+  }>
 }
 
 interface RawProperty {
@@ -185,20 +160,6 @@ interface RawProperty {
   options?: Array<{label: string; value: string}>
 }
 
-interface PipelineApis {
-  pipelinesApi: {
-    getAllWithHttpInfo(objectType: string): Promise<
-      HttpInfoLike<{
-        results: Array<{
-          id: string
-          label: string
-          stages: Array<{id: string; label: string; displayOrder: number; metadata?: Record<string, string>}>
-        }>
-      }>
-    >
-  }
-}
-
 const realClock: Clock = {nowMs: () => Date.now()}
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -208,10 +169,11 @@ export function createHubSpotGateway(options: HubSpotGatewayOptions): HubSpotGat
 
 export class HubSpotGateway implements HubSpotPort {
   readonly baseUrl: string
+  readonly apiVersion: string
   readonly uniqueProperty: string
   readonly tier: HubSpotTier
   readonly limiter: RateLimiter
-  private readonly client: Client
+  private readonly requests: ClientRequests
   private readonly transport: Transport
   private readonly agent: http.Agent
   private readonly clock: Clock
@@ -225,6 +187,10 @@ export class HubSpotGateway implements HubSpotPort {
     if (!options.accessToken) throw new Error('createHubSpotGateway: accessToken is required')
     registerSecret(options.accessToken)
     this.baseUrl = (options.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, '')
+    this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION
+    if (!/^\d{4}-\d{2}$/.test(this.apiVersion)) {
+      throw new ConfigError('CONFIG_INVALID', `hubspot.apiVersion must be a HubSpot API release such as ${DEFAULT_API_VERSION}, got '${this.apiVersion}'.`)
+    }
     this.uniqueProperty = options.uniqueProperty ?? 'corebos_crmid'
     this.tier = options.tier ?? 'starter'
     this.clock = options.clock ?? realClock
@@ -250,21 +216,13 @@ export class HubSpotGateway implements HubSpotPort {
       timeZone: () => this.timeZone,
     })
     this.agent = createAgent(this.baseUrl, timeoutMs, this.maxConcurrent + 2)
-    this.client = new Client({
+    const client = new Client({
       accessToken: options.accessToken,
       basePath: this.baseUrl,
       numberOfApiCallRetries: 0,
       httpAgent: this.agent,
     })
-    // Decorators are bound when an API group is first touched, from whichever Client was built last
-    // in the process (reference §2.5): bind ours now, before anyone else can build one.
-    for (const type of ['contacts', 'companies', 'deals'] as const) {
-      const group = this.client.crm[type]
-      touch(group.basicApi, group.batchApi, group.searchApi)
-    }
-    touch(this.client.crm.associations.v4.batchApi)
-    touch(this.client.crm.properties.coreApi, this.client.crm.properties.groupsApi)
-    touch(this.client.crm.pipelines.pipelinesApi)
+    this.requests = new ClientRequests(client)
   }
 
   /** Closes kept-alive sockets, so a test or a one-shot command can exit promptly. */
@@ -313,7 +271,6 @@ export class HubSpotGateway implements HubSpotPort {
    */
   private async writeChunk(type: HubSpotObjectType, op: 'upsert' | 'update', items: WriteItem[]): Promise<WriteOutcome> {
     if (items.length === 0) return {results: [], errors: []}
-    const api = this.objects(type).batchApi
     const label = `batch/${op} ${type}`
     const body = {
       inputs: items.map((item) =>
@@ -324,9 +281,7 @@ export class HubSpotGateway implements HubSpotPort {
     }
     let data: RawBatchResponse
     try {
-      const response = await this.transport.call(label, 'general', () =>
-        op === 'upsert' ? api.upsertWithHttpInfo(body) : api.updateWithHttpInfo(body),
-      )
+      const response = await this.send<RawBatchResponse>(label, 'general', {method: 'POST', path: this.objectsPath(type, `/batch/${op}`), body})
       data = response.data
     } catch (err) {
       if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
@@ -436,10 +391,10 @@ export class HubSpotGateway implements HubSpotPort {
     const parts = await mapPool(chunk(requested, BATCH), this.maxConcurrent, async (part) => {
       const body: Record<string, unknown> = {inputs: part.map((id) => ({id})), properties: asked, propertiesWithHistory: []}
       if (idProperty) body.idProperty = idProperty
-      const api = this.objects(type).batchApi
       let data: RawBatchResponse
       try {
-        data = (await this.transport.call(`batch/read ${type}`, 'general', () => api.readWithHttpInfo(body, options.archived ?? false))).data
+        const request: HubSpotRequest = {method: 'POST', path: this.objectsPath(type, '/batch/read'), qs: {archived: options.archived ?? false}, body}
+        data = (await this.send<RawBatchResponse>(`batch/read ${type}`, 'general', request)).data
       } catch (err) {
         // a whole-batch 404 means none of them exist
         if (err instanceof HubSpotApiError && err.status === 404) return {found: [], missing: part}
@@ -468,9 +423,9 @@ export class HubSpotGateway implements HubSpotPort {
 
   private async archiveChunk(type: HubSpotObjectType, ids: string[]): Promise<HubSpotItemError[]> {
     if (ids.length === 0) return []
-    const api = this.objects(type).batchApi
     try {
-      await this.transport.call(`batch/archive ${type}`, 'general', () => api.archiveWithHttpInfo({inputs: ids.map((id) => ({id}))}))
+      const body = {inputs: ids.map((id) => ({id}))}
+      await this.send<void>(`batch/archive ${type}`, 'general', {method: 'POST', path: this.objectsPath(type, '/batch/archive'), body})
       return []
     } catch (err) {
       if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
@@ -518,16 +473,12 @@ export class HubSpotGateway implements HubSpotPort {
   }
 
   async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
-    const api = this.objects(type).basicApi
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
     let after: string | undefined = options.after
     do {
       const cursor = after
-      const page = (
-        await this.transport.call(label, 'general', () =>
-          api.getPageWithHttpInfo(LIST_PAGE, cursor, options.properties, undefined, undefined, options.archived ?? false),
-        )
-      ).data
+      const qs = {limit: LIST_PAGE, after: cursor, properties: options.properties, archived: options.archived ?? false}
+      const page = (await this.send<RawPage>(label, 'general', {method: 'GET', path: this.objectsPath(type), qs})).data
       const objects: ListPage = (page.results ?? []).map((r) => toObject(r, options.properties))
       after = page.paging?.next?.after || undefined
       objects.next = after
@@ -554,32 +505,31 @@ export class HubSpotGateway implements HubSpotPort {
   }
 
   private async search(type: HubSpotObjectType, body: object, label: string): Promise<RawPage> {
-    const api = this.objects(type).searchApi
-    return (await this.transport.call(label, 'search', () => api.doSearchWithHttpInfo(body))).data
+    return (await this.send<RawPage>(label, 'search', {method: 'POST', path: this.objectsPath(type, '/search'), body})).data
   }
 
   // ----------------------------------------------------------------------------------------------
-  // Associations (v4)
+  // Associations: exempt from the ten-secondly limit, like search (their own bucket in the limiter)
   // ----------------------------------------------------------------------------------------------
 
   async readAssociations(from: HubSpotObjectType, to: HubSpotObjectType, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>()
     for (const id of ids) out.set(id, [])
     let pending: Array<{id: string; after?: string}> = [...out.keys()].map((id) => ({id}))
-    const api = this.associations().batchApi
     const label = `associations/read ${from}->${to}`
     while (pending.length > 0) {
       const next: Array<{id: string; after?: string}> = []
       for (const part of chunk(pending, ASSOC_READ)) {
         let data
         try {
-          data = (await this.transport.call(label, 'general', () => api.getPageWithHttpInfo(from, to, {inputs: part}))).data
+          const request: HubSpotRequest = {method: 'POST', path: this.associationsPath(from, to, '/batch/read'), body: {inputs: part}}
+          data = (await this.send<RawAssociationPage>(label, 'associations', request)).data
         } catch (err) {
           if (err instanceof HubSpotApiError && err.status === 404) continue
           throw err
         }
         for (const result of data.results ?? []) {
-          const fromId = String(result._from?.id)
+          const fromId = String(result.from?.id)
           const list = out.get(fromId)
           if (!list) continue
           for (const target of result.to ?? []) {
@@ -598,19 +548,19 @@ export class HubSpotGateway implements HubSpotPort {
   async createAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: HubSpotItemError[]}> {
     const typeId = ASSOCIATION_TYPE_IDS[`${from}->${to}`]
     if (typeId === undefined) throw new Error(`no HubSpot-defined association from ${from} to ${to}`)
-    const api = this.associations().batchApi
     const label = `associations/create ${from}->${to}`
     const send = async (part: AssociationPair[]): Promise<HubSpotItemError[]> => {
       if (part.length === 0) return []
       const body = {
         inputs: part.map((p) => ({
-          _from: {id: p.fromId},
+          from: {id: p.fromId},
           to: {id: p.toId},
           types: [{associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId}],
         })),
       }
       try {
-        const data = (await this.transport.call(label, 'general', () => api.createWithHttpInfo(from, to, body))).data
+        const request: HubSpotRequest = {method: 'POST', path: this.associationsPath(from, to, '/batch/create'), body}
+        const data = (await this.send<RawAssociationCreated>(label, 'associations', request)).data
         const made = new Set((data.results ?? []).map((r) => pairKey(String(r.fromObjectId), String(r.toObjectId))))
         const keys = new Set(part.map((p) => pairKey(p.fromId, p.toId)))
         const errors: HubSpotItemError[] = []
@@ -637,15 +587,14 @@ export class HubSpotGateway implements HubSpotPort {
   }
 
   async removeAssociations(from: HubSpotObjectType, to: HubSpotObjectType, pairs: AssociationPair[]): Promise<{errors: HubSpotItemError[]}> {
-    const api = this.associations().batchApi
     const label = `associations/archive ${from}->${to}`
     const errors: HubSpotItemError[] = []
     for (const part of chunk(dedupePairs(pairs), ASSOC_WRITE)) {
       const byFrom = new Map<string, string[]>()
       for (const p of part) byFrom.set(p.fromId, [...(byFrom.get(p.fromId) ?? []), p.toId])
-      const body = {inputs: [...byFrom].map(([fromId, toIds]) => ({_from: {id: fromId}, to: toIds.map((id) => ({id}))}))}
+      const body = {inputs: [...byFrom].map(([fromId, toIds]) => ({from: {id: fromId}, to: toIds.map((id) => ({id}))}))}
       try {
-        await this.transport.call(label, 'general', () => api.archiveWithHttpInfo(from, to, body))
+        await this.send<unknown>(label, 'associations', {method: 'POST', path: this.associationsPath(from, to, '/batch/archive'), body})
       } catch (err) {
         if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
         for (const p of part) errors.push(itemErrorFromApi(pairKey(p.fromId, p.toId), err))
@@ -661,8 +610,8 @@ export class HubSpotGateway implements HubSpotPort {
   getProperties(type: HubSpotObjectType): Promise<HubSpotPropertyDefinition[]> {
     let cached = this.propertyCache.get(type)
     if (!cached) {
-      const api = this.propertiesApi().coreApi
-      cached = this.transport.call(`properties ${type}`, 'general', () => api.getAllWithHttpInfo(type, false)).then((r) =>
+      const request: HubSpotRequest = {method: 'GET', path: this.propertiesPath(type), qs: {archived: false}}
+      cached = this.send<{results: RawProperty[]}>(`properties ${type}`, 'general', request).then((r) =>
         (r.data.results ?? []).map(toPropertyDefinition),
       )
       // a failed fetch must not be remembered for the rest of the run
@@ -673,20 +622,17 @@ export class HubSpotGateway implements HubSpotPort {
   }
 
   async getPropertyGroups(type: HubSpotObjectType): Promise<PropertyGroup[]> {
-    const api = this.propertiesApi().groupsApi
-    const r = await this.transport.call(`property groups ${type}`, 'general', () => api.getAllWithHttpInfo(type))
+    const r = await this.send<{results: PropertyGroup[]}>(`property groups ${type}`, 'general', {method: 'GET', path: this.propertiesPath(type, '/groups')})
     return (r.data.results ?? []).map((g) => ({name: g.name, label: g.label, displayOrder: g.displayOrder}))
   }
 
   async createPropertyGroup(type: HubSpotObjectType, group: PropertyGroup): Promise<void> {
-    const api = this.propertiesApi().groupsApi
-    await this.transport.call(`create property group ${type}`, 'general', () => api.createWithHttpInfo(type, group))
+    await this.send<PropertyGroup>(`create property group ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type, '/groups'), body: group})
   }
 
   async createProperty(type: HubSpotObjectType, property: NewProperty): Promise<HubSpotPropertyDefinition> {
-    const api = this.propertiesApi().coreApi
     try {
-      const r = await this.transport.call(`create property ${type}`, 'general', () => api.createWithHttpInfo(type, property))
+      const r = await this.send<RawProperty>(`create property ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type), body: property})
       return toPropertyDefinition(r.data)
     } finally {
       this.propertyCache.delete(type)
@@ -695,9 +641,7 @@ export class HubSpotGateway implements HubSpotPort {
 
   getDealPipelines(): Promise<Pipeline[]> {
     if (!this.pipelines) {
-      const api = (this.client.crm.pipelines as unknown as PipelineApis).pipelinesApi
-      this.pipelines = this.transport
-        .call('pipelines deals', 'general', () => api.getAllWithHttpInfo('deals'))
+      this.pipelines = this.send<RawPipelines>('pipelines deals', 'general', {method: 'GET', path: `/crm/pipelines/${this.apiVersion}/deals`})
         .then((r) =>
           (r.data.results ?? []).map((p) => ({
             id: p.id,
@@ -725,22 +669,13 @@ export class HubSpotGateway implements HubSpotPort {
     return (await this.accountDetails()).portalId
   }
 
-  /** /account-info/v3/details: portal id and time zone (the daily limit resets at its midnight). */
+  /** account-info details: portal id and time zone (the daily limit resets at its midnight). */
   accountDetails(): Promise<{portalId: string; timeZone?: string}> {
     if (!this.account) {
-      this.account = this.transport
-        .call('account-info details', 'general', async () => {
-          const res = await this.client.apiRequest({method: 'GET', path: '/account-info/v3/details'})
-          const headers: Record<string, string> = {}
-          res.headers.forEach((value, name) => (headers[name] = value))
-          const text = await res.text()
-          const contentType = headers['content-type'] ?? ''
-          const parsed: unknown = contentType.includes('json') && text ? JSON.parse(text) : text
-          // apiRequest never throws on an error status; shape it like ApiException for the classifier
-          if (res.status < 200 || res.status >= 300) throw {code: res.status, body: errorBodyOf(parsed), headers}
-          if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('account-info answered without JSON')
-          return {httpStatusCode: res.status, headers, data: parsed as {portalId?: number | string; timeZone?: string}}
-        })
+      this.account = this.send<{portalId?: number | string; timeZone?: string}>('account-info details', 'general', {
+        method: 'GET',
+        path: `/account-info/${this.apiVersion}/details`,
+      })
         .then((r) => {
           if (r.data.portalId === undefined || r.data.portalId === null) throw new Error('HubSpot account-info has no portalId')
           this.timeZone = r.data.timeZone || undefined
@@ -753,20 +688,24 @@ export class HubSpotGateway implements HubSpotPort {
 
   // ----------------------------------------------------------------------------------------------
 
-  private objects(type: HubSpotObjectType): ObjectApis {
-    return this.client.crm[type] as unknown as ObjectApis
+  private send<T>(label: string, bucket: Bucket, request: HubSpotRequest) {
+    return this.transport.call(label, bucket, () => this.requests.send<T>(request))
   }
 
-  private associations(): AssociationApis {
-    return this.client.crm.associations.v4 as unknown as AssociationApis
+  private objectsPath(type: HubSpotObjectType, rest = ''): string {
+    return `/crm/objects/${this.apiVersion}/${type}${rest}`
   }
 
-  private propertiesApi(): PropertyApis {
-    return this.client.crm.properties as unknown as PropertyApis
+  private associationsPath(from: HubSpotObjectType, to: HubSpotObjectType, rest: string): string {
+    return `/crm/associations/${this.apiVersion}/${from}/${to}${rest}`
+  }
+
+  private propertiesPath(type: HubSpotObjectType, rest = ''): string {
+    return `/crm/properties/${this.apiVersion}/${type}${rest}`
   }
 }
 
-function touch(..._apis: unknown[]): void {}
+
 
 interface WriteItem {
   key: string
@@ -774,19 +713,16 @@ interface WriteItem {
 }
 
 function toUpsertResult(key: string, raw: RawObject, op: 'upsert' | 'update'): UpsertResult {
-  const result: UpsertResult = {key, id: String(raw.id), isNew: op === 'upsert' ? raw._new === true : false, properties: {...raw.properties}}
+  const result: UpsertResult = {key, id: String(raw.id), isNew: op === 'upsert' ? raw.new === true : false, properties: {...raw.properties}}
   const updatedAt = iso(raw.updatedAt)
   if (updatedAt) result.updatedAt = updatedAt
   return result
 }
 
-function iso(value: Date | string | undefined): string | undefined {
-  if (value === undefined || value === null) return undefined
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString()
-  return String(value)
+function iso(value: string | undefined): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : String(value)
 }
 
-/** The client turns dates into Date objects; the engine gets ISO strings back. */
 function toObject(raw: RawObject, only?: string[]): HubSpotObject {
   const object: HubSpotObject = {id: String(raw.id), properties: {...raw.properties}}
   if (only) object.properties = pick(object.properties, only)

@@ -1,6 +1,7 @@
 /**
  * Client-side throttle for HubSpot: a rolling 10-second budget per app, a separate per-second
- * bucket for search, and a cap on requests in flight. The aim is to stay just under the limits
+ * bucket for search, association batch calls outside the 10-second budget, and a cap on requests
+ * in flight. The aim is to stay just under the limits
  * rather than bounce off them, because every 429 costs a full window of waiting.
  */
 import type {Clock} from '../sync/ports.js'
@@ -25,7 +26,13 @@ export function searchRateFor(tier: HubSpotTier, configured: number | undefined)
   return tier === 'unlimited' ? 10_000 : (configured ?? 4)
 }
 
-export type Bucket = 'general' | 'search'
+/**
+ * 'search' and 'associations' are the operations HubSpot's specification marks
+ * `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`: they never draw on the 10-second budget.
+ * Search has its own per-second limit; association batch calls have no published one, so they are
+ * held back only by the in-flight cap and by their own 429s (which pause only them).
+ */
+export type Bucket = 'general' | 'search' | 'associations'
 
 /**
  * How much of a window we allow ourselves. A few requests of headroom absorb the difference between
@@ -69,12 +76,12 @@ export class RateLimiter {
   private readonly sent: number[] = []
   private readonly searchSent: number[] = []
   private inFlight = 0
-  private readonly pausedUntil: Record<Bucket, number> = {general: 0, search: 0}
+  private readonly pausedUntil: Record<Bucket, number> = {general: 0, search: 0, associations: 0}
   /** requests HubSpot counted in its window that we did not send (another app or process on the token) */
   private foreign = {count: 0, until: 0}
   private foreignObservedAt = 0
-  private readonly queues: Record<Bucket, Waiter[]> = {general: [], search: []}
-  private readonly draining: Record<Bucket, boolean> = {general: false, search: false}
+  private readonly queues: Record<Bucket, Waiter[]> = {general: [], search: [], associations: []}
+  private readonly draining: Record<Bucket, boolean> = {general: false, search: false, associations: false}
   private slotWaiters: Array<() => void> = []
 
   constructor(options: RateLimiterOptions) {
@@ -164,8 +171,7 @@ export class RateLimiter {
     const now = this.clock.nowMs()
     this.inFlight++
     if (bucket === 'search') this.searchSent.push(now)
-    // search is exempt from the ten-secondly limit (x-hubspot-rate-limit-exemptions), so it only uses its own bucket
-    else this.sent.push(now)
+    else if (bucket === 'general') this.sent.push(now)
     let released = false
     waiter(() => {
       if (released) return
@@ -183,6 +189,7 @@ export class RateLimiter {
     const paused = this.pausedUntil[bucket] - now
     if (paused > 0) return paused
     if (bucket === 'search') return this.windowWait(this.searchSent, 1000 + this.searchPadMs, this.searchPerSecond, now)
+    if (bucket === 'associations') return 0
     return this.windowWait(this.sent, this.windowMs + this.windowPadMs, this.currentBudget(now), now)
   }
 

@@ -63,7 +63,7 @@ export function rateHeaders(headers: Record<string, string> | undefined): RateHe
 }
 
 /**
- * node-fetch 2 (inside the client) has no timeout and Node's agent only *reports* an idle socket,
+ * The client's HTTP layer has no timeout and Node's agent only *reports* an idle socket,
  * so a silent server would hold a socket forever. This agent destroys sockets idle for `idleMs`,
  * which ends the abandoned request the watchdog has already given up on.
  */
@@ -129,7 +129,9 @@ export class Transport {
       }
       if (attempt >= maxRetries) throw this.exhausted(label, attempt + 1, failure)
       const delayMs = backoffDelay(attempt, failure.minDelayMs, this.options.random)
-      if (failure.pauseBucket) limiter.pause(failure.pauseBucket, clock.nowMs() + failure.minDelayMs)
+      // an exempt call's 429 is its own limit's, whatever its message says: it pauses only its bucket
+      const pause = failure.pauseBucket && (bucket === 'general' ? failure.pauseBucket : bucket)
+      if (pause) limiter.pause(pause, clock.nowMs() + failure.minDelayMs)
       this.options.onRetry?.({label, attempt: attempt + 1, delayMs, reason: failure.reason, status: failure.status})
       await this.options.sleep(delayMs)
     }

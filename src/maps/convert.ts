@@ -70,7 +70,7 @@ const lower = (s: string) => s.trim().toLowerCase()
 const TRUE = /^(1|true|yes|on)$/i
 const FALSE = /^(0|false|no|off)$/i
 
-function optionFor(prop: PropertyDefinition, value: string): {label: string; value: string} | undefined {
+export function optionFor(prop: PropertyDefinition, value: string): {label: string; value: string} | undefined {
   const options = prop.options ?? []
   return options.find((o) => o.value === value) ?? options.find((o) => lower(o.value) === lower(value)) ?? options.find((o) => lower(o.label) === lower(value))
 }

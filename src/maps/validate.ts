@@ -8,7 +8,8 @@
 import type {CrmFieldMeta, PropertyDefinition} from '../sync/ports.js'
 import {CRM_MODULES, type CrmModule, type HubSpotObjectType} from '../sync/types.js'
 import {SUPPORTED_POST_PROCESS, UNSUPPORTED_POST_PROCESS, templatePlaceholders} from './apply.js'
-import {crmKind, hubSpotKind, type CrmKind, type HubSpotKind} from './convert.js'
+import {crmKind, hubSpotKind, optionFor, type CrmKind, type HubSpotKind} from './convert.js'
+import {buildLeadStatusMapping, lookup} from './stages.js'
 import {
   CRM_CREATE_REQUIREMENTS,
   CRM_FIELDS_SET_BY_CBHS,
@@ -293,6 +294,24 @@ export function compatibility(crm: CrmKind, hs: HubSpotKind, direction: 'push' |
  * Offline validation plus the checks against the live schemas. Schemas are asked once per module
  * and object type; a schema that cannot be read becomes an issue for the maps that need it.
  */
+/**
+ * Values the lead status correspondence cannot carry, as toHubSpot/toCoreBos convert them: push,
+ * this install's lead statuses without an option; pull, options without a status of this install.
+ */
+function leadStatusGaps(field: CrmFieldMeta, prop: PropertyDefinition): {push: string[]; pull: string[]} {
+  const map = buildLeadStatusMapping(prop.options)
+  const values = (field.picklistValues ?? []).filter((v) => v !== '--None--')
+  const has = (v: string) => values.some((x) => x.toLowerCase() === v.toLowerCase())
+  const push = values.filter((v) => lookup(map.toHubSpot, v) === undefined && optionFor(prop, v) === undefined)
+  const pull = (prop.options ?? [])
+    .filter((o) => {
+      const mapped = lookup(map.toCoreBos, o.value)
+      return mapped !== undefined ? !has(mapped) : !has(o.value)
+    })
+    .map((o) => o.value)
+  return {push, pull}
+}
+
 export async function validateMapsOnline(maps: MapInput[], schemas: OnlineSchemas, options: ValidateOptions = {}): Promise<MapIssue[]> {
   const {issues, parsed} = validateParsed(maps, options)
   const crmCache = new Map<CrmModule, Promise<CrmModuleLike>>()
@@ -377,6 +396,10 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
         const fk = crmKind(fields[0])
         if (prop.name === 'dealstage' || prop.name === 'hs_lead_status') {
           if (fk !== 'picklist') add('warning', 'TYPE_MISMATCH', `${prop.name} takes ${prop.name === 'dealstage' ? 'stage ids' : 'lead statuses'}; '${fields[0].name}' is not a picklist`, field.line)
+          else if (prop.name === 'hs_lead_status') {
+            const gaps = leadStatusGaps(fields[0], prop).push
+            if (gaps.length > 0) add('warning', 'PICKLIST_OPTION_MISSING', `${fields[0].name} values without an ${prop.name} counterpart (records holding them will fail): ${gaps.join(', ')}`, field.line)
+          }
           continue
         }
         const c = compatibility(fk, hk, 'push')
@@ -408,6 +431,10 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
         const prop = sourceProps[0]
         if (prop.name === 'dealstage' || prop.name === 'hs_lead_status') {
           if (fk !== 'picklist') add('warning', 'TYPE_MISMATCH', `${prop.name} holds ${prop.name === 'dealstage' ? 'stage ids' : 'lead statuses'}; '${target.name}' is not a picklist`, field.line)
+          else if (prop.name === 'hs_lead_status' && target.picklistValues?.length) {
+            const gaps = leadStatusGaps(target, prop).pull
+            if (gaps.length > 0) add('warning', 'PICKLIST_OPTION_MISSING', `${prop.name} options without a ${target.name} value of this install (records holding them fail, or get a status the picklist lacks): ${gaps.join(', ')}`, field.line)
+          }
           continue
         }
         const hk = hubSpotKind(prop)

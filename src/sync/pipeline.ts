@@ -4,7 +4,7 @@
  * and the link writer, the only place that records a pair as synced (control fields, snapshot,
  * ledger resolution). A dry run goes through the same steps and reports instead of writing.
  */
-import {emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
+import {hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
 import {eligibility} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
@@ -56,6 +56,32 @@ export class PassContext {
   async retire(module: CrmModule, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
     if (this.dryRun || keys.length === 0) return
     for (const direction of ['push', 'pull'] as Direction[]) await this.engine.state.resolveFailures(module, direction, keys, 'ineligible')
+  }
+
+  /**
+   * Of these records, the ones whose failure waits for a change and that have not changed since it
+   * was recorded: a stream that meets them again (the look-back, a search window) leaves them be.
+   */
+  async unchangedSinceFailure<T>(module: CrmModule, items: T[], key: (item: T) => {crmid?: number; hubspotId?: string}, changedMs: (item: T) => number): Promise<Set<T>> {
+    const keys = items.map(key)
+    const waiting = await this.engine.state.waitingFailures(module, this.sink.direction, {
+      crmids: keys.flatMap((k) => (k.crmid !== undefined ? [k.crmid] : [])),
+      hubspotIds: keys.flatMap((k) => (k.hubspotId !== undefined ? [k.hubspotId] : [])),
+    })
+    if (waiting.length === 0) return new Set()
+    const failedAt = new Map<string, number>()
+    for (const f of waiting) {
+      const ms = Date.parse(f.lastFailedAt)
+      if (f.crmid !== null) failedAt.set(`c${f.crmid}`, ms)
+      if (f.hubspotId !== null) failedAt.set(`h${f.hubspotId}`, ms)
+    }
+    const out = new Set<T>()
+    for (const [i, item] of items.entries()) {
+      const k = keys[i]
+      const at = (k.crmid !== undefined ? failedAt.get(`c${k.crmid}`) : undefined) ?? (k.hubspotId !== undefined ? failedAt.get(`h${k.hubspotId}`) : undefined)
+      if (at !== undefined && changedMs(item) <= at) out.add(item)
+    }
+    return out
   }
 
   claim(type: HubSpotObjectType, id: string, owner: {module: CrmModule; crmid: number}): void {
@@ -161,6 +187,8 @@ interface Synced {
   /** control fields beyond hubspotid, hubspotrecord and hubspotlastsync (the opt-in box of a record synced first) */
   control: ControlValues
   previous: Link | null
+  /** only the snapshot changed: the control fields stay as they are */
+  quiet?: boolean
 }
 
 function changesOf(values: Record<string, string | null>, old: Record<string, string | null | undefined>, side: 'hubspot' | 'crm'): PlanItem['changes'] {
@@ -244,12 +272,14 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
       continue
     }
-    if (wroteSomething(u.settlement)) counts.updated++
+    const wrote = wroteSomething(u.settlement)
+    if (wrote) counts.updated++
     else counts.skipped++
     for (const a of u.settlement.associate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: false, module, crmid: u.record.crmid})
     for (const a of u.settlement.dissociate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: true, module, crmid: u.record.crmid})
     if (!u.link) counts.linked++
-    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link})
+    // nothing written, only the snapshot learns what both sides hold: no control field changes
+    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null})
   }
 
   // creates in HubSpot: upsert on the unique crmid property, so a rerun after a crash finds what it made
@@ -287,8 +317,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     for (const e of errors) {
       const c = byKey.get(e.key)
       if (!c) continue
-      const existingId = (e as {existingId?: string}).existingId
-      if (e.category === 'CONFLICT' && existingId && type === 'contacts') outcome.adopt.push({record: c.record, hubspotId: existingId})
+      if (e.category === 'CONFLICT' && e.existingId && type === 'contacts') outcome.adopt.push({record: c.record, hubspotId: e.existingId})
       else await ctx.fail({module, crmid: c.record.crmid, hubspotId: null, category: e.category, message: e.message})
     }
   }
@@ -461,7 +490,7 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
   const ok = accepted.filter((s) => saved.has(s.crmid))
   await engine.crm.setControlMany(
     module,
-    ok.map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
+    ok.filter((s) => !s.quiet).map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
   )
   await resolveLedger(ctx, module, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
 }
@@ -523,7 +552,13 @@ export interface References {
   preferred(hubspotId: string): number | undefined
 }
 
-export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], records: CrmRecord[]): Promise<References> {
+/** The crmids a page of records refers to through the module's reference field. */
+export function referencedBy(module: CrmModule, records: CrmRecord[]): number[] {
+  const field = REFERENCE_FIELD[module]
+  return field ? records.map((r) => Number(r.fields[field] ?? 0) || 0) : []
+}
+
+export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[]): Promise<References> {
   const views = new Map<string, ReferenceView>()
   const field = REFERENCE_FIELD[module]
   if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
@@ -542,7 +577,7 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
       if (!link.archived && link.module === MODULE_OF_TYPE[to]) crmOf.set(`${to}:${id}`, link.crmid)
     }
   }
-  const refs = [...new Set(records.map((r) => Number(r.fields[field] ?? 0) || 0).filter((n) => n > 0))]
+  const refs = [...new Set(referenced.filter((n) => n > 0))]
   const targets = new Map<number, {type: HubSpotObjectType; id: string} | {pending: true} | {none: string}>()
   if (refs.length > 0) {
     for (const to of types) {
@@ -585,4 +620,3 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
   }
 }
 
-export {emptyCounts}

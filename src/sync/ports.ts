@@ -191,6 +191,8 @@ export interface StateStore {
   /** resolves the open entries of many records at once */
   resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>, resolution?: FailureResolution): Promise<void>
   dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]>
+  /** open failures of these records that wait for a change (not retried on a schedule) */
+  waitingFailures(module: CrmModule, direction: Direction, keys: {crmids?: number[]; hubspotIds?: string[]}): Promise<FailureEntry[]>
   listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
 
   /** a small cached value (≤ 64 KB) and when it was stored; null when absent */
@@ -219,6 +221,8 @@ export interface BatchItemError {
   status: number
   category: string
   message: string
+  /** a contact create refused because its e-mail is taken: the contact that has it */
+  existingId?: string
 }
 
 export interface UpsertResult {

@@ -19,7 +19,8 @@
 import {createHash} from 'node:crypto'
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper} from './engine.js'
 import {isEligible} from './eligibility.js'
-import {applyWork, loadReferences, PassContext, type Sink, type UpdateWork, type Work} from './pipeline.js'
+import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type UpdateWork, type Work} from './pipeline.js'
+import type {ReferenceView} from './settle.js'
 import {modifiedMs} from './settle.js'
 import {createInHubSpot, hsPropertiesOf, landingModule, pullObjects} from './streams.js'
 import type {Link, Reporter} from './ports.js'
@@ -152,6 +153,7 @@ export function newReconcileReport(options: ReconcileOptions, policy: ConflictPo
 
 const DELETED = 1
 const CONVERTED = 2
+/** eligible by the one rule (eligibility.ts); the other flags are the record's raw facts */
 const OPTED_IN = 4
 const OPTED_OUT = 8
 const HS_DELETED = 16
@@ -190,6 +192,10 @@ const APPLY_BATCH = 100
 
 interface TypeContext {
   engine: Engine
+  /** the pipeline's context: reference views for the diff, then the repairs */
+  pass: PassContext
+  /** pairs the repairs failed (module:crmid), for the apply counts */
+  failed: Set<string>
   type: HubSpotObjectType
   modules: CrmModule[]
   options: ReconcileOptions
@@ -317,7 +323,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
         let flags = 0
         if (record.deleted) flags |= DELETED
         if (record.converted) flags |= CONVERTED
-        if (syncwith === '1' || (engine.settings.optIn[module] === 'default-on' && syncwith !== '0')) flags |= OPTED_IN
+        if (isEligible(record, engine.settings.optIn[module])) flags |= OPTED_IN
         if (syncwith === '0') flags |= OPTED_OUT
         if (record.fields.hubspotdeleted === '1') flags |= HS_DELETED
         if (link?.archived) flags |= LINK_ARCHIVED
@@ -500,7 +506,14 @@ async function classifyPairs(ctx: TypeContext, pairs: Pair[]): Promise<void> {
   const {engine, type} = ctx
   const policy = engine.settings.conflictPolicy
   const records = await readRecords(engine, pairs.filter((p) => needsRecord(ctx, p)).map((p) => p.entry))
-  const assoc = await associationState(ctx, pairs)
+  const views = new Map<string, ReferenceView>()
+  // Contacts and Potentials carry references; Leads and Accounts do not
+  for (const module of ['Contacts', 'Potentials'] as CrmModule[]) {
+    const mine = pairs.filter((p) => p.entry.module === module)
+    if (mine.length === 0) continue
+    const refs = await loadReferences(ctx.pass, module, mine.map((p) => p.object.id), mine.map((p) => p.entry.ref))
+    for (const p of mine) views.set(p.object.id, refs.view(p.object.id)!)
+  }
   for (const pair of pairs) {
     const {entry, object, link} = pair
     const mapper = engine.mappers[entry.module]
@@ -528,7 +541,8 @@ async function classifyPairs(ctx: TypeContext, pairs: Pair[]): Promise<void> {
         changes.push({key, crm, hubspot, base, changed, winner})
       }
     }
-    const association = assoc ? associationDiff(ctx, entry, object.id, link, assoc, policy, crmMs, hsMs) : null
+    const view = views.get(object.id)
+    const association = view ? associationDiff(entry, link, view, policy, crmMs, hsMs) : null
     const base = {module: entry.module, crmid: entry.crmid, hubspotId: object.id}
     if (!link) {
       const what = [changes.length > 0 ? `${changes.length} field(s) differ` : 'same values', association ? 'associations differ' : ''].filter(Boolean)
@@ -565,100 +579,29 @@ async function readRecords(engine: Engine, entries: Entry[]): Promise<Map<string
   return out
 }
 
-interface AssocState {
-  /** HubSpot object id → type:id of its associations (companies; for deals also contacts) */
-  hs: Map<string, string[]>
-  /** coreBOS crmid (referenced) → type:hubspotId of its live link */
-  crmToHs: Map<number, string>
-  /** type:hubspotId → crmid of the live link (not Leads) */
-  hsToCrm: Map<string, number>
-}
-
-function referenceTypes(engine: Engine, module: CrmModule): HubSpotObjectType[] {
-  if (module === 'Contacts') return ['companies']
-  if (module === 'Potentials') return engine.settings.relateDealWith === 'Accounts' ? ['companies', 'contacts'] : ['contacts', 'companies']
-  return []
-}
-
-/** The associations of the batch's objects and the links on both ends of every reference. */
-async function associationState(ctx: TypeContext, pairs: Pair[]): Promise<AssocState | null> {
-  const {engine, type} = ctx
-  const state: AssocState = {hs: new Map(), crmToHs: new Map(), hsToCrm: new Map()}
-  // Contacts and Potentials carry references; Leads and Accounts do not
-  for (const module of ['Contacts', 'Potentials'] as CrmModule[]) {
-    const relevant = pairs.filter((p) => p.entry.module === module)
-    if (relevant.length === 0) continue
-    await loadAssociations(engine, type, referenceTypes(engine, module), relevant.map((p) => p.entry), relevant.map((p) => p.object.id), state)
-  }
-  return state.hs.size > 0 ? state : null
-}
-
-async function loadAssociations(
-  engine: Engine,
-  type: HubSpotObjectType,
-  toTypes: HubSpotObjectType[],
-  entries: Array<{ref: number}>,
-  hubspotIds: string[],
-  state: AssocState,
-): Promise<AssocState> {
-  for (const toType of toTypes) {
-    const found = hubspotIds.length > 0 ? await engine.hubspot.readAssociations(type, toType, hubspotIds) : new Map<string, string[]>()
-    const targets = new Set<string>()
-    for (const [id, list] of found) {
-      const keyed = list.map((t) => `${toType}:${t}`)
-      state.hs.set(id, [...(state.hs.get(id) ?? []), ...keyed])
-      for (const t of list) targets.add(t)
-    }
-    if (targets.size > 0) {
-      const links = await engine.state.getLinksByHubSpotIds(toType, [...targets])
-      for (const [id, l] of links) if (!l.archived && l.module !== 'Leads') state.hsToCrm.set(`${toType}:${id}`, l.crmid)
-    }
-  }
-  const refs = [...new Set(entries.map((e) => e.ref).filter((r) => r > 0))]
-  if (refs.length > 0) {
-    for (const module of toTypes.map((t) => (t === 'companies' ? 'Accounts' : 'Contacts')) as CrmModule[]) {
-      const links = await engine.state.getLinksByCrmids(module, refs)
-      for (const [crmid, l] of links) if (!l.archived && !state.crmToHs.has(crmid)) state.crmToHs.set(crmid, `${l.objectType}:${l.hubspotId}`)
-    }
-  }
-  return state
-}
-
 /**
  * Whether the coreBOS reference and HubSpot's associations agree: the reference's object is among
  * the associations (HubSpot may hold more than coreBOS can say), or neither side names a linked
  * record. Which side changed is judged against the associations the link last synced.
  */
-function associationDiff(
-  ctx: TypeContext,
-  entry: Entry,
-  hubspotId: string,
-  link: Link | null,
-  state: AssocState,
-  policy: ConflictPolicy,
-  crmMs: number,
-  hsMs: number,
-): AssociationDiff | null {
-  if (!REFERENCE_FIELD[entry.module]) return null
-  const types = referenceTypes(ctx.engine, entry.module)
-  if (!state.hs.has(hubspotId)) return null
-  const hs = (state.hs.get(hubspotId) ?? []).filter((t) => state.hsToCrm.has(t))
-  const crmTarget = entry.ref > 0 ? (state.crmToHs.get(entry.ref) ?? null) : null
-  // a reference to a record not in HubSpot yet: push reports it pending; nothing to compare
-  if (entry.ref > 0 && !crmTarget) return null
-  if (crmTarget ? hs.includes(crmTarget) : hs.length === 0) return null
-  let base: string[] | null = null
-  if (link) base = types.flatMap((t) => (link.associations[t] ?? []).map((id) => `${t}:${id}`))
+function associationDiff(entry: Entry, link: Link | null, view: ReferenceView, policy: ConflictPolicy, crmMs: number, hsMs: number): AssociationDiff | null {
+  const all = view.types.flatMap((t) => (view.current[t] ?? []).map((id) => `${t}:${id}`))
+  const linked = all.filter((k) => view.crmOf(k.split(':')[0] as HubSpotObjectType, k.split(':')[1]) !== undefined)
+  const target = entry.ref > 0 ? view.target(entry.ref) : null
+  // a reference to a record not in HubSpot (yet, or ever): push reports it; nothing to compare
+  if (target && !('id' in target)) return null
+  const crmTarget = target ? `${target.type}:${target.id}` : null
+  if (crmTarget ? linked.includes(crmTarget) : linked.length === 0) return null
+  const base = link ? view.types.flatMap((t) => (link.associations[t] ?? []).map((id) => `${t}:${id}`)) : null
   let changed: AssociationDiff['changed'] = 'unknown'
   if (base) {
     const baseSet = new Set(base)
-    const hsAll = state.hs.get(hubspotId) ?? []
-    const hsChanged = hsAll.length !== baseSet.size || hsAll.some((t) => !baseSet.has(t))
+    const hsChanged = all.length !== baseSet.size || all.some((t) => !baseSet.has(t))
     const crmChanged = crmTarget ? !baseSet.has(crmTarget) : baseSet.size > 0
     changed = hsChanged && crmChanged ? 'both' : hsChanged ? 'hubspot' : crmChanged ? 'crm' : 'unknown'
   }
   const winner = changed === 'crm' ? 'crm' : changed === 'hubspot' ? 'hubspot' : winnerOf(policy, crmMs, hsMs)
-  return {crm: crmTarget, hubspot: state.hs.get(hubspotId) ?? [], base, changed, winner}
+  return {crm: crmTarget, hubspot: all, base, changed, winner}
 }
 
 /** What the stream did not see: gone objects, records only in coreBOS, duplicates, double claims. */
@@ -792,8 +735,11 @@ export async function reconcileType(engine: Engine, type: HubSpotObjectType, opt
   const calls = engine.hubspot.callCounts()
   for (const m of modules) await engine.prepare(m)
   const propTypes = new Map((await engine.hubspot.getProperties(type)).map((p) => [p.name, p.type]))
+  const {ctx: pass, failed} = reconcileContext(engine, report)
   const ctx: TypeContext = {
     engine,
+    pass,
+    failed,
     type,
     modules,
     options,
@@ -819,7 +765,7 @@ export async function reconcileType(engine: Engine, type: HubSpotObjectType, opt
   ctx.byLegacy.clear()
   ctx.byLink.clear()
   ctx.unlinkedClass.clear()
-  if (options.apply) await applyItems(engine, type, ctx.work, report, reporter)
+  if (options.apply) await applyItems(ctx, ctx.work, reporter)
   for (const [k, v] of Object.entries(callsSince(calls, engine.hubspot.callCounts()))) report.apiCalls[k] = (report.apiCalls[k] ?? 0) + v
   return summarizeType(report, modules.filter((m) => options.modules.includes(m)))
 }
@@ -857,8 +803,8 @@ function reconcileContext(engine: Engine, report: ReconcileReport): {ctx: PassCo
   return {ctx: new PassContext(engine, sink), failed}
 }
 
-async function applyItems(engine: Engine, type: HubSpotObjectType, work: ReconcileItem[], report: ReconcileReport, reporter: Reporter): Promise<void> {
-  const {ctx, failed} = reconcileContext(engine, report)
+async function applyItems(typeCtx: TypeContext, work: ReconcileItem[], reporter: Reporter): Promise<void> {
+  const {engine, type, report, pass: ctx, failed} = typeCtx
   const of = (...actions: ReconcileItem['action'][]) => work.filter((w) => actions.includes(w.action))
   let done = 0
   const step = async (items: ReconcileItem[], fn: (part: ReconcileItem[]) => Promise<void>) => {
@@ -965,7 +911,7 @@ async function applyPairs(ctx: PassContext, type: HubSpotObjectType, items: Reco
       if (item.action === 'link' && live) continue
       pairs.push({item, record, object, link: live})
     }
-    const refs = await loadReferences(ctx, module, pairs.map((p) => p.object.id), pairs.map((p) => p.record))
+    const refs = await loadReferences(ctx, module, pairs.map((p) => p.object.id), referencedBy(module, pairs.map((p) => p.record)))
     const work: UpdateWork[] = []
     for (const p of pairs) {
       const settlement = ctx.settle(module, p, refs.view(p.object.id), 'reconcile')

@@ -11,10 +11,10 @@
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, loadReferences, PassContext, type Sink, type Work} from './pipeline.js'
+import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
-import {epochMsToNaive, naiveToEpochMs} from './time.js'
+import {epochMsToNaive, naiveToEpochMs, recordTimeMs} from './time.js'
 import {
   MODIFIED_PROPERTY,
   OBJECT_TYPE_OF_MODULE,
@@ -182,12 +182,15 @@ function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link
 }
 
 /** One batch (≤ 100 records) of one module: resolve, read what is needed from HubSpot, settle, apply. */
-async function pushBatch(ctx: PassContext, module: CrmModule, records: CrmRecord[], retry: boolean): Promise<void> {
+async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean): Promise<void> {
   const {engine} = ctx
   await engine.prepare(module)
   const type = OBJECT_TYPE_OF_MODULE[module]
   const counts = ctx.sink.counts(module)
-  counts.read += records.length
+  counts.read += all.length
+  const waiting = await ctx.unchangedSinceFailure(module, all, (r) => ({crmid: r.crmid}), (r) => recordTimeMs(r.modifiedtime, engine.settings.timezone))
+  counts.skipped += waiting.size
+  const records = all.filter((r) => !waiting.has(r))
   const links = await engine.state.getLinksByCrmids(module, records.map((r) => r.crmid))
   const work: Work[] = []
   const retired: Array<{crmid: number}> = []
@@ -341,7 +344,7 @@ async function settleAndCreate(
   const field = REFERENCE_FIELD[module]
   // associations are read only where the reference may have changed; elsewhere it is carried over
   const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field])))
-  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), [...compared.map((p) => p.record), ...creates])
+  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]))
   for (const p of pairs) {
     const settlement = ctx.settle(module, p, refs.view(p.object.id), 'push')
     if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
@@ -623,10 +626,16 @@ async function emailCandidates(ctx: PassContext, objects: HubSpotObject[]): Prom
   return out
 }
 
-async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], objects: HubSpotObject[]): Promise<void> {
-  if (objects.length === 0) return
+async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], all: HubSpotObject[]): Promise<void> {
+  if (all.length === 0) return
   const {engine} = ctx
   for (const m of modules) await engine.prepare(m)
+  let objects = all
+  for (const m of modules) {
+    const waiting = await ctx.unchangedSinceFailure(m, objects, (o) => ({hubspotId: o.id}), (o) => modifiedMs(type, o))
+    ctx.sink.counts(m).skipped += waiting.size
+    objects = objects.filter((o) => !waiting.has(o))
+  }
   const resolved = await resolveObjects(ctx, type, objects)
   for (const module of modules) {
     const items = resolved.filter((r) => r.module === module)
@@ -651,7 +660,7 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
       pairs.push(item as Resolved & {record: CrmRecord})
     }
     await ctx.retire(module, retired)
-    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), pairs.map((p) => p.record))
+    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)))
     const work: Work[] = []
     for (const p of pairs) {
       const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull')

@@ -49,6 +49,7 @@ describe('CoreBosRecords on denormalized modules', () => {
     const [c] = await crm.create('Contacts', [{fields: {lastname: 'Later'}}], 1)
     await db.query("UPDATE vtiger_contactdetails SET modifiedtime = '2030-01-01 00:00:00' WHERE contactid = ?", [c.crmid])
     await crm.trash('Contacts', before, 2)
+    await db.query("UPDATE vtiger_contactdetails SET hubspotsyncwith = '1' WHERE contactid IN (?)", [[c.crmid, before]])
     const pages: CrmRecord[][] = []
     for await (const page of crm.readChanged('Contacts', {since: null, optIn: 'default-on', includeDeleted: true, pageSize: 2})) pages.push(page)
     const all = pages.flat()

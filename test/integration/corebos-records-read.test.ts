@@ -43,6 +43,8 @@ describe('CoreBosRecords reads', () => {
     const times = ['2024-01-03 00:00:00', '2024-01-01 00:00:00', '2024-01-02 12:00:00', '2024-01-02 12:00:00', '2024-01-02 12:00:00',
       '2024-01-02 12:00:00', '2024-01-02 12:00:00', '2024-01-04 00:00:00', '2024-01-05 00:00:00', '2024-01-06 00:00:00']
     for (let i = 0; i < 10; i++) await db.query('UPDATE vtiger_crmentity SET modifiedtime = ? WHERE crmid = ?', [times[i], ids[i]])
+    // records from before `cbhs setup` (or the legacy integration): the opt-in box was never written
+    await db.query('UPDATE vtiger_contactdetails SET hubspotsyncwith = NULL WHERE contactid IN (?)', [ids])
   })
 
   it('streams pages in (modifiedtime, crmid) order, ties split across page boundaries exactly once', async () => {
@@ -90,7 +92,7 @@ describe('CoreBosRecords reads', () => {
   })
 
   it('treats converted Leads as deleted and says so', async () => {
-    const [a, b] = await crm.create('Leads', [{fields: {lastname: 'L1', company: 'X'}}, {fields: {lastname: 'L2', company: 'Y'}}], 1)
+    const [a, b] = await crm.create('Leads', [{fields: {lastname: 'L1', company: 'X'}, control: {hubspotsyncwith: '1'}}, {fields: {lastname: 'L2', company: 'Y'}, control: {hubspotsyncwith: '1'}}], 1)
     await db.query('UPDATE vtiger_leaddetails SET converted = 1 WHERE leadid = ?', [b.crmid])
     const live = (await collect(crm, 'Leads', {})).flat()
     expect(live.map((r) => [r.crmid, r.converted, r.deleted])).toEqual([[a.crmid, false, false]])

@@ -72,7 +72,7 @@ describe('CoreBosRecords writes (legacy numbering, then AutoNumberPrefix)', () =
       USER,
     )
     const [row] = await db.query<Record<string, unknown>>('SELECT emailoptout, hubspotid, hubspotsyncwith, hubspotlastsync, hubspotcreated FROM vtiger_account WHERE accountid = ?', [a.crmid])
-    expect(row).toEqual({emailoptout: '1', hubspotid: '987', hubspotsyncwith: '1', hubspotlastsync: '2024-01-02 03:04:05', hubspotcreated: null})
+    expect(row).toEqual({emailoptout: '1', hubspotid: '987', hubspotsyncwith: '1', hubspotlastsync: '2024-01-02 03:04:05', hubspotcreated: '0'})
   })
 
   it('reports a bad record by field and writes the rest of the batch', async () => {

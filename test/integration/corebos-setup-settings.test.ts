@@ -201,10 +201,10 @@ $dbconfig['db_name'] = 'after close tag';`,
     const err = failure(`<?php
 $dbconfig['db_server'] = 'localhost';
 $dbconfig['db_username'] = 'u';
-$dbconfig['db_password'] = getenv('DB_PASSWORD');
+$dbconfig['db_password'] = trim(file_get_contents('/run/secrets/db'));
 $dbconfig['db_name'] = 'n';`)
     expect(err.code).toBe('COREBOS_CONFIG_INVALID')
-    expect(err.message).toMatch(/^\/srv\/corebos\/config\.inc\.php:4: \$dbconfig\['db_password'\] is an expression/)
+    expect(err.message).toMatch(/^\/srv\/corebos\/config\.inc\.php:4: \$dbconfig\['db_password'\] calls trim\(\), which cbhs does not evaluate/)
     expect(err.exitCode).toBe(3)
     const interp = failure(`<?php\n$dbconfig['db_server'] = 'h';\n$dbconfig['db_username'] = "user_$suffix";\n$dbconfig['db_name'] = 'n';`)
     expect(interp.message).toMatch(/config\.inc\.php:3: .*interpolation/)

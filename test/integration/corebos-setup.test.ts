@@ -266,7 +266,8 @@ describe('setupCoreBos adopting the legacy integration', () => {
     const on = (target: string) => result.changes.filter((c) => c.target.startsWith(target)).map((c) => c.kind)
     // the legacy integration left hubspotid unindexed: setup adds the lookup index cbhs needs
     expect(on('vtiger_contactdetails.')).toEqual([...Array(7).fill('adopt-column'), 'add-index'])
-    expect(on('Contacts.')).toEqual(Array(7).fill(['reactivate-field', 'add-field-permissions']).flat())
+    // the legacy integration left NULL checkboxes: coreBOS stores '0', and explicit opt-in reads NULL as not opted in
+    expect(on('Contacts.')).toEqual([...Array(7).fill(['reactivate-field', 'add-field-permissions']).flat(), ...Array(3).fill('fill-checkbox')])
     expect(on('vtiger_account.')).toEqual([...Array(7).fill('adopt-column'), 'add-index'])
     expect(on('Accounts.')).toEqual(['add-block', ...Array(7).fill('add-field')])
     expect(on('vtiger_leaddetails.')).toEqual([...Array(7).fill('add-column'), 'add-index'])
@@ -283,6 +284,13 @@ describe('setupCoreBos adopting the legacy integration', () => {
       hubspotlastsync: '2024-01-02 03:04:05',
       hubspotrecord: 'https://app.hubspot.com/sales/123/contact/3234574',
     })
+    const boxes = await db.query<Record<string, string | null>>(
+      'SELECT hubspotcreated, hubspotdeleted, hubspotsyncwith FROM vtiger_contactdetails WHERE contactid IN (9001, 9002) ORDER BY contactid',
+    )
+    expect(boxes).toEqual([
+      {hubspotcreated: '0', hubspotdeleted: '0', hubspotsyncwith: '1'},
+      {hubspotcreated: '0', hubspotdeleted: '0', hubspotsyncwith: '0'},
+    ])
     const fields = await db.query<{fieldid: number; presence: number}>(
       "SELECT fieldid, presence FROM vtiger_field WHERE tabid = 4 AND fieldname LIKE 'hubspot%' ORDER BY fieldid",
     )

@@ -99,7 +99,7 @@ describe('emulator: search', () => {
   it('enforces filter-group and body-size limits', async () => {
     await withEmulator({}, async (emu, client) => {
       const f: Filter = {propertyName: 'firstname', operator: 'EQ', value: 'x'}
-      expect((await rejection(client.crm.contacts.searchApi.doSearch(search(Array.from({length: 6}, () => [f]))))).code).toBe(400)
+      expect((await rejection(client.crm.contacts.searchApi.doSearch(search(Array.from({length: 7}, () => [f]))))).code).toBe(400)
       expect((await rejection(client.crm.contacts.searchApi.doSearch(search([Array.from({length: 7}, () => f)])))).code).toBe(400)
       expect((await rejection(client.crm.contacts.searchApi.doSearch(search(Array.from({length: 4}, () => Array.from({length: 5}, () => f)))))).code).toBe(400)
       expect((await client.crm.contacts.searchApi.doSearch(search(Array.from({length: 3}, () => Array.from({length: 6}, () => f))))).total).toBe(0)

@@ -37,7 +37,7 @@ async function allOrNothingHubSpot() {
       }
       const path = (req.url ?? '').split('?')[0]
       log.push(`${path} ${body.inputs?.length}`)
-      if (path === '/crm/v3/objects/contacts/batch/read') {
+      if (path === '/crm/objects/2026-03/contacts/batch/read') {
         return reply(200, {status: 'COMPLETE', results: [{id: '77', properties: {email: 'dup@example.com'}}], startedAt: new Date().toISOString(), completedAt: new Date().toISOString()})
       }
       const bad = body.inputs.find((i) => i.properties.email?.includes('@@'))
@@ -78,7 +78,7 @@ describe('whole-batch rejections', () => {
     expect(errors).toEqual([{key: '11', status: 400, category: 'INVALID_EMAIL', message: 'Email address bad@@example.com is invalid'}])
     expect(results).toHaveLength(99)
     expect(results.find((r) => r.key === '12')).toMatchObject({id: '1012'})
-    expect(log).toEqual(['/crm/v3/objects/contacts/batch/upsert 100', '/crm/v3/objects/contacts/batch/upsert 99'])
+    expect(log).toEqual(['/crm/objects/2026-03/contacts/batch/upsert 100', '/crm/objects/2026-03/contacts/batch/upsert 99'])
   })
 
   it('finds the input behind a 409 through the existing contact, with its id', async () => {

@@ -239,6 +239,55 @@ describe('HubSpot gateway against the emulator', () => {
     expect(after.get(contacts[1].id)).toEqual([company.id])
   })
 
+  it('association batch calls draw nothing from the ten-second budget, batch reads do; a 429 on one pauses and retries only it', async () => {
+    const emu = await emulator()
+    const [contact] = emu.control.seed('contacts', [{email: 'budget@example.com'}])
+    const [company] = emu.control.seed('companies', [{name: 'Budget'}])
+    emu.control.associate('contacts', contact!.id, 'companies', company!.id)
+    const {clock, sleep} = virtualTime()
+    let slept = 0
+    const retries: RetryInfo[] = []
+    const gateway = gatewayFor(emu, {
+      tier: 'starter',
+      clock,
+      sleep: async (ms) => {
+        slept += ms
+        await sleep(ms)
+      },
+      random: () => 0,
+      onRetry: (info) => retries.push(info),
+    })
+    // 150 association reads: more than a starter window's 100, and not one wait for it
+    for (let i = 0; i < 150; i++) expect((await gateway.readAssociations('contacts', 'companies', [contact!.id])).get(contact!.id)).toEqual([company!.id])
+    expect(slept).toBe(0)
+    expect(gateway.limiter.msUntilWindowFrees()).toBe(0)
+
+    // their own 429: honoured (a pause, then a retry), and the answer still arrives
+    emu.control.injectFaults({count: 1, kinds: [429], match: /^\/crm\/associations\/2026-03\//})
+    expect((await gateway.readAssociations('contacts', 'companies', [contact!.id])).get(contact!.id)).toEqual([company!.id])
+    expect(retries).toEqual([expect.objectContaining({label: 'associations/read contacts->companies', status: 429, attempt: 1})])
+    expect(slept).toBeGreaterThanOrEqual(10_000)
+
+    // the same number of object batch reads does wait for the window
+    const before = slept
+    for (let i = 0; i < 150; i++) await gateway.read('contacts', [contact!.id], ['email'])
+    expect(slept).toBeGreaterThan(before)
+  })
+
+  it('calls the configured API release, and refuses one that is not a release naming the setting', async () => {
+    const emu = await emulator()
+    const gateway = gatewayFor(emu, {apiVersion: '2026-09'})
+    await ensureSyncProperties(gateway)
+    const {results} = await gateway.upsert('contacts', people(1, 2))
+    expect(results).toHaveLength(2)
+    const paths = emu.control.requests().map((q) => q.path)
+    expect(paths.length).toBeGreaterThan(0)
+    expect(paths.filter((p) => !p.includes('/2026-09'))).toEqual([])
+    expect(() => createHubSpotGateway({baseUrl: emu.url, accessToken: emu.token, apiVersion: 'v3'})).toThrow(
+      expect.objectContaining({code: 'CONFIG_INVALID', exitCode: 3, message: expect.stringContaining("hubspot.apiVersion must be a HubSpot API release such as 2026-03, got 'v3'")}),
+    )
+  })
+
   it('caches properties, pipelines and the portal id for the run', async () => {
     const emu = await emulator()
     const gateway = gatewayFor(emu)

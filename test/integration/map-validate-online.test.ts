@@ -51,8 +51,8 @@ describe('cbhs map:validate --online / --source database', () => {
     expect(r.json.result).toMatchObject({valid: true, errors: 0, online: true, source: 'files'})
     expect(r.json.result.maps).toHaveLength(8)
     // the properties were read through the gateway from the emulator, once per object type
-    const reads = env.emu.control.requests().slice(mark).filter((q) => q.method === 'GET' && /^\/crm\/v3\/properties\/[a-z]+$/.test(q.path))
-    expect(reads.map((q) => q.path).sort()).toEqual(['/crm/v3/properties/companies', '/crm/v3/properties/contacts', '/crm/v3/properties/deals'])
+    const reads = env.emu.control.requests().slice(mark).filter((q) => q.method === 'GET' && /^\/crm\/properties\/2026-03\/[a-z]+$/.test(q.path))
+    expect(reads.map((q) => q.path).sort()).toEqual(['/crm/properties/2026-03/companies', '/crm/properties/2026-03/contacts', '/crm/properties/2026-03/deals'])
   })
 
   it('the online and database examples of --help work as written', async () => {

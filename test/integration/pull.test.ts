@@ -161,7 +161,7 @@ describe('pull: HubSpot → coreBOS', () => {
       "SELECT contactid, hubspotid, hubspotdeleted FROM vtiger_contactdetails WHERE firstname = 'Twin' ORDER BY contactid",
     )
     expect(after).toEqual([
-      {contactid: before[0].contactid, hubspotid: survivor.id, hubspotdeleted: null},
+      {contactid: before[0].contactid, hubspotid: survivor.id, hubspotdeleted: '0'},
       {contactid: before[1].contactid, hubspotid: b.id, hubspotdeleted: '1'},
     ])
     const links = await env.testDb.query<{crmid: number; hubspot_id: string; archived: number}>("SELECT crmid, hubspot_id, archived FROM cbhs_link WHERE module = 'Contacts' AND crmid IN (?) ORDER BY crmid", [

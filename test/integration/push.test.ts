@@ -89,9 +89,9 @@ describe('push: coreBOS → HubSpot', () => {
     const [report] = await env.pass('push')
     expect(report.modules).toMatchObject({Contacts: {updated: 3}, Accounts: {updated: 1}, Potentials: {updated: 1}})
     expect(env.writesSince(mark).map((w) => w.endpoint).sort()).toEqual([
-      'POST /crm/v3/objects/companies/batch/update',
-      'POST /crm/v3/objects/contacts/batch/update',
-      'POST /crm/v3/objects/deals/batch/update',
+      'POST /crm/objects/2026-03/companies/batch/update',
+      'POST /crm/objects/2026-03/contacts/batch/update',
+      'POST /crm/objects/2026-03/deals/batch/update',
     ])
     // exactly five objects changed in HubSpot
     const changed = ['contacts', 'companies', 'deals'].flatMap((t) => env.emu.control.all(t).filter((o) => o.updatedAt !== before.get(`${t}:${o.id}`)).map((o) => o.properties.corebos_crmid))

@@ -57,9 +57,9 @@ describe('emulator faults and limits', () => {
   it('rolls the ten-second window and counts refusals', () => {
     const l = new RateLimiter({tenSecondly: 3}, 1)
     const t = Date.UTC(2024, 0, 1, 12)
-    expect([0, 1, 2, 3].map((i) => l.check('tok', false, t + i).ok)).toEqual([true, true, true, false])
-    expect(l.check('other', false, t + 4).ok).toBe(true)
-    expect(l.check('tok', false, t + 10_000).ok).toBe(true)
+    expect([0, 1, 2, 3].map((i) => l.check('tok', 'general', t + i).ok)).toEqual([true, true, true, false])
+    expect(l.check('other', 'general', t + 4).ok).toBe(true)
+    expect(l.check('tok', 'general', t + 10_000).ok).toBe(true)
     expect(l.overBudget).toBe(1)
     expect(l.dailyUsage).toBe(5)
   })

@@ -46,6 +46,27 @@ describe('RateLimiter', () => {
     }
   })
 
+  it('association batch calls take no share of the ten-second budget; pausing them leaves the other buckets alone', async () => {
+    const {t, clock, sleep} = fakeTime()
+    const start = t.now
+    const limiter = new RateLimiter({windowMax: 10, searchPerSecond: 4, clock, sleep})
+    for (let i = 0; i < 50; i++) (await limiter.acquire('associations'))()
+    expect(t.now).toBe(start)
+    expect(limiter.msUntilWindowFrees()).toBe(0)
+    // the general budget is whole: budgetFor(10) requests go at once, the next one waits
+    for (let i = 0; i < budgetFor(10); i++) (await limiter.acquire('general'))()
+    expect(t.now).toBe(start)
+    limiter.pause('associations', t.now + 5_000)
+    ;(await limiter.acquire('search'))()
+    expect(t.now).toBe(start)
+    ;(await limiter.acquire('associations'))()
+    expect(t.now).toBeGreaterThanOrEqual(start + 5_000)
+    const general = t.now
+    ;(await limiter.acquire('general'))()
+    expect(t.now - start).toBeGreaterThanOrEqual(10_000)
+    expect(general).toBeLessThan(start + 10_000)
+  })
+
   for (const [tier, max] of Object.entries(TIER_TEN_SECOND_MAX)) {
     it(`${tier}: never exceeds ${max} per rolling 10 s and sustains at least 95 % of it`, async () => {
       const {t, clock, sleep} = fakeTime()

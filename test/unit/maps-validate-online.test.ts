@@ -106,4 +106,27 @@ describe('validateMapsOnline', () => {
     }, {requireAll: false})
     expect(issues).toEqual([expect.objectContaining({code: 'SCHEMA_UNAVAILABLE', severity: 'error'})])
   })
+  it('reports a lead status with no counterpart on the other side of the lead status correspondence', async () => {
+    const push = one('Leads2HubSpot', 'Leads', 'HubSpot', f('lastname', 'lastname') + f('hs_lead_status', 'leadstatus') + f('lifecyclestage', 'lead', 'CONST'))
+    const pull = one('HubSpot2Leads', 'HubSpot', 'Leads', f('lastname', 'lastname') + f('company', 'company') + f('leadstatus', 'hs_lead_status'))
+    // the stock values of both sides all have a counterpart
+    expect(await validateMapsOnline([push, pull], schemas(), {requireAll: false})).toEqual([])
+
+    const customised: OnlineSchemas = {
+      crm: (module) => {
+        const fields = crmFields(module)
+        const ls = fields.get('leadstatus')
+        if (ls) fields.set('leadstatus', {...ls, picklistValues: [...(ls.picklistValues ?? []).filter((v) => v !== 'Cold'), 'Nurturing']})
+        return {fields, tables: TABLES[module].map((name) => ({name})), entityTable: 'vtiger_crmentity'}
+      },
+      hubspot: async (type) =>
+        HUBSPOT_DEFAULT_PROPERTIES[type].map((p) => (p.name === 'hs_lead_status' ? {...p, options: [...(p.options ?? []), {value: 'PARTNER_REFERRAL', label: 'Partner referral'}]} : p)),
+    }
+    // OPEN maps to the stock 'Cold', which this install removed
+    const issues = await validateMapsOnline([push, pull], customised, {requireAll: false})
+    expect(issues.map((i) => `${i.severity}:${i.code}@${i.line}:${i.message}`)).toEqual([
+      'warning:PICKLIST_OPTION_MISSING@6:leadstatus values without an hs_lead_status counterpart (records holding them will fail): Nurturing',
+      'warning:PICKLIST_OPTION_MISSING@7:hs_lead_status options without a leadstatus value of this install (records holding them fail, or get a status the picklist lacks): OPEN, PARTNER_REFERRAL',
+    ])
+  })
 })

@@ -73,6 +73,7 @@ export async function buildMemoryEngine(options: MemoryEngineOptions = {}): Prom
     dealPipeline: 'default',
     stageMapping: {},
     modules: [...CRM_MODULES],
+    uniqueProperty: 'corebos_crmid',
   })
   const engine: Engine = {
     crm,

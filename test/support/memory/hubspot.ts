@@ -9,7 +9,7 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, HubSpotPort, Pipeline, PropertyDefinition, UpsertResult} from '../../../src/sync/ports.js'
+import type {AssociationPair, HubSpotPort, ListPage, Pipeline, PropertyDefinition, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -201,16 +201,18 @@ export class MemoryHubSpot implements HubSpotPort {
     }
   }
 
-  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean}): AsyncIterable<HubSpotObject[]> {
+  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const self = this
     const ts = this.ts(type)
     return {
       async *[Symbol.asyncIterator]() {
-        let after = 0
+        let after = Number(options.after ?? 0)
         for (;;) {
           self.count(`${options.archived ? 'list archived' : 'list'} ${type}`)
           const {objects, nextSeq} = self.store.list(ts, LIST_PAGE, after, options.archived ?? false)
-          if (objects.length > 0) yield objects.map((o) => self.toObject(ts, o, options.properties))
+          const page: ListPage = objects.map((o) => self.toObject(ts, o, options.properties))
+          page.next = nextSeq === null ? undefined : String(nextSeq)
+          if (page.length > 0 || page.next) yield page
           if (nextSeq === null) return
           after = nextSeq
         }

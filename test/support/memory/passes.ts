@@ -3,9 +3,8 @@
  * these functions, so moving the tests to another pipeline means changing only this file.
  */
 import {newReport, type Engine, type PassOptions, type PassReport, type Reporter} from '../../../src/sync/engine.js'
-import {PULL_MODULES, PULL_ORDER, pullObjectType} from '../../../src/sync/pull.js'
-import {PUSH_ORDER, pushModule} from '../../../src/sync/push.js'
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from '../../../src/sync/reconcile.js'
+import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from '../../../src/sync/streams.js'
 import {CRM_MODULES} from '../../../src/sync/types.js'
 
 const quiet: Reporter = {progress() {}, info() {}, warn() {}}
@@ -17,15 +16,17 @@ function passOptions(options: Partial<PassOptions>): PassOptions {
 export async function runPush(engine: Engine, options: Partial<PassOptions> = {}): Promise<PassReport> {
   const o = passOptions(options)
   const report = newReport('push', o.dryRun)
-  for (const module of PUSH_ORDER.filter((m) => o.modules.includes(m))) await pushModule(engine, module, o, report, quiet)
+  const ctx = passContext(engine, report)
+  for (const module of PUSH_ORDER.filter((m) => o.modules.includes(m))) await pushModule(ctx, module, o, report, quiet)
   return report
 }
 
 export async function runPull(engine: Engine, options: Partial<PassOptions> = {}): Promise<PassReport> {
   const o = passOptions(options)
   const report = newReport('pull', o.dryRun)
+  const ctx = passContext(engine, report)
   for (const type of PULL_ORDER.filter((t) => PULL_MODULES[t].modules.some((m) => o.modules.includes(m)))) {
-    await pullObjectType(engine, type, o, report, quiet)
+    await pullObjectType(ctx, type, o, report, quiet)
   }
   return report
 }

@@ -8,7 +8,7 @@
  */
 import {redact} from '../../../src/errors.js'
 import {DEFAULT_MAX_ATTEMPTS, LinkConflictError, retryDelayMs} from '../../../src/corebos/state.js'
-import type {FailureEntry, Link, RunRecord, StateStore, Watermark} from '../../../src/sync/ports.js'
+import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../../../src/sync/ports.js'
 import type {CrmModule, Direction, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 import type {MemoryCrm} from './crm.js'
@@ -17,6 +17,7 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 interface StoredFailure extends FailureEntry {
   open: boolean
+  resolution: FailureResolution | 'merged' | null
 }
 
 export class MemoryState implements StateStore {
@@ -161,10 +162,11 @@ export class MemoryState implements StateStore {
         attempts: 1,
         firstFailedAt: now,
         lastFailedAt: now,
-        nextRetryAt: givenUp ? null : new Date(nowMs + retryDelayMs(1)).toISOString(),
+        nextRetryAt: givenUp || entry.waitForChange ? null : new Date(nowMs + retryDelayMs(1)).toISOString(),
         givenUp,
         resolvedAt: null,
         open: true,
+        resolution: null,
       })
       return
     }
@@ -176,13 +178,14 @@ export class MemoryState implements StateStore {
     keep.category = entry.category ?? keep.category
     keep.crmid ??= crmid
     keep.hubspotId ??= hubspotId
-    keep.nextRetryAt = keep.givenUp ? null : new Date(nowMs + retryDelayMs(keep.attempts)).toISOString()
+    keep.nextRetryAt = keep.givenUp || entry.waitForChange ? null : new Date(nowMs + retryDelayMs(keep.attempts)).toISOString()
     // one record opened under its HubSpot id and again under its crmid: fold into one entry
-    for (const d of duplicates) this.close(d)
+    for (const d of duplicates) this.close(d, 'merged')
   }
 
-  private close(f: StoredFailure): void {
+  private close(f: StoredFailure, resolution: StoredFailure['resolution'] = 'synced'): void {
     f.open = false
+    f.resolution = resolution
     f.resolvedAt = this.now()
     f.nextRetryAt = null
   }
@@ -191,13 +194,22 @@ export class MemoryState implements StateStore {
     await this.resolveFailures(module, direction, [key])
   }
 
-  async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
+  async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>, resolution: FailureResolution = 'synced'): Promise<void> {
     const crmids = new Set(keys.map((k) => k.crmid).filter((c): c is number => c !== undefined && c !== null))
     const ids = new Set(keys.map((k) => k.hubspotId).filter((h): h is string => Boolean(h)).map(String))
     for (const f of this.failures) {
       if (!f.open || f.module !== module || f.direction !== direction) continue
-      if ((f.crmid !== null && crmids.has(f.crmid)) || (f.hubspotId !== null && ids.has(f.hubspotId))) this.close(f)
+      if ((f.crmid !== null && crmids.has(f.crmid)) || (f.hubspotId !== null && ids.has(f.hubspotId))) this.close(f, resolution)
     }
+  }
+
+  async waitingFailures(module: CrmModule, direction: Direction, keys: {crmids?: number[]; hubspotIds?: string[]}): Promise<FailureEntry[]> {
+    const crmids = new Set(keys.crmids ?? [])
+    const ids = new Set((keys.hubspotIds ?? []).map(String))
+    return this.failures
+      .filter((f) => f.open && !f.givenUp && f.nextRetryAt === null && f.module === module && f.direction === direction)
+      .filter((f) => (f.crmid !== null && crmids.has(f.crmid)) || (f.hubspotId !== null && ids.has(f.hubspotId)))
+      .map(entryOf)
   }
 
   async dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]> {
