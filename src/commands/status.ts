@@ -14,7 +14,7 @@ export type {DirectionStatus, FailureInfo, LockStatus, ModuleStatus, RunInfo, St
 const DEFAULT_RUNS = 10
 
 export default class Status extends CbhsCommand<typeof Status> {
-  static override description = `show sync health: watermarks, lag, failures, API use, the lock; exit 5 when unhealthy
+  static override description = `show sync health: watermarks, lag, failures, API use, lock; exit 5 if unhealthy
 
 Reads only the coreBOS database (no HubSpot token needed). Per module and direction: the watermark
 and how far behind now it is, the last completed pass and last outcome, linked, pending and failed

@@ -110,7 +110,8 @@ export class PassContext {
   /** settles a pair with this pass's policy and settings (settle.ts) */
   settle(module: CrmModule, pair: {record: CrmRecord; object: HubSpotObject; link: Link | null}, reference: ReferenceView | undefined, stream: 'push' | 'pull' | 'reconcile'): Settlement {
     const {settings} = this.engine
-    const origin = stream === 'pull' ? 'hubspot' : 'crm'
+    // reconcile has no origin: a tie of whole seconds goes to HubSpot, whose clock has the finer grain
+    const origin = stream === 'push' ? 'crm' : 'hubspot'
     const writes = {hubspot: stream !== 'pull', crm: stream !== 'push'}
     return settlePair({mapper: this.engine.mappers[module], ...pair, reference: reference ?? null, policy: settings.conflictPolicy, timezone: settings.timezone, uniqueProperty: settings.uniqueProperty, origin, writes})
   }
@@ -273,11 +274,12 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       continue
     }
     const wrote = wroteSomething(u.settlement)
-    if (wrote) counts.updated++
+    // an adopted pair counts as linked, whatever its settlement wrote
+    if (!u.link) counts.linked++
+    else if (wrote) counts.updated++
     else counts.skipped++
     for (const a of u.settlement.associate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: false, module, crmid: u.record.crmid})
     for (const a of u.settlement.dissociate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: true, module, crmid: u.record.crmid})
-    if (!u.link) counts.linked++
     // nothing written, only the snapshot learns what both sides hold: no control field changes
     synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null})
   }
@@ -404,8 +406,8 @@ function reportPlanned(ctx: PassContext, w: Work): void {
         } else counts.skipped++
         return
       }
-      counts.updated++
-      if (!w.link) counts.linked++
+      if (w.link) counts.updated++
+      else counts.linked++
       const changes = [...changesOf(s.hs, w.object.properties, 'hubspot'), ...changesOf(s.crm, w.record.fields, 'crm')]
       for (const a of s.associate) changes.push({key: `association:${a.type}`, old: null, new: a.id, side: 'hubspot'})
       for (const a of s.dissociate) changes.push({key: `association:${a.type}`, old: a.id, new: null, side: 'hubspot'})

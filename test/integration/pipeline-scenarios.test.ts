@@ -168,6 +168,17 @@ describe('one pipeline: the invariants push, pull and reconcile used to break', 
     expect(Number(count.n)).toBe(280)
   })
 
+  it('go-live with explicit opt-in: push and reconcile say how many records are not opted in, and how to opt them in', async () => {
+    env = await createSyncEnv()
+    const ids = await env.create('Accounts', [{accountname: 'In'}, {accountname: 'Out one'}, {accountname: 'Out two'}])
+    await env.testDb.query('UPDATE vtiger_account SET hubspotsyncwith = NULL WHERE accountid IN (?)', [ids.slice(1)])
+    const json = await cbhs(env, 'push', '--module', 'Accounts')
+    expect(json.json.result.notOptedIn).toEqual({Accounts: 2})
+    const text = await runCli(['reconcile', '--module', 'Accounts'], {env: env.env})
+    expect(text.stdout).toMatch(/Not opted in: Accounts 2 \(explicit opt-in\) — tick "Sync with HubSpot"/)
+    expect(env.emu.control.all('companies').map((c) => c.properties.name)).toEqual(['In'])
+  })
+
   it('reconcile goes through a record whose modifiedtime is 0000-00-00', async () => {
     env = await createSyncEnv()
     const [zero] = await env.create('Accounts', [{accountname: 'Zero Time'}])

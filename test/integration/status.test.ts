@@ -126,7 +126,7 @@ describe('cbhs status: failures from ledger to resolved, the JSON schema', () =>
     expect(r.stdout).toContain('Failures: 2 open, 0 due for retry, 0 given up')
     const row = r.stdout.split('\n').find((l) => l.includes(`Contacts ${bad[0]}`))!
     // at 80 columns the message is cut; `status --failure ID` shows it whole
-    expect(row).toMatch(/ push {2}INVALID_EMAIL {2}Email address not-an-\S* +1 {2}in [56] min$/)
+    expect(row).toMatch(/ push {2}INVALID_EMAIL {2}Email address not-an\S* +1 {2}in [56] min$/)
     // Contacts push: in step (lag 0, nothing pending: the failures are in the ledger, not behind the watermark), two failed, one linked
     expect(r.stdout).toMatch(/^Contacts +push +0 s +0 +2 +1 {2}\d+ s +partial \d+ s$/m)
   })
