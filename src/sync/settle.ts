@@ -96,6 +96,12 @@ export function modifiedMs(type: HubSpotObjectType, object: HubSpotObject): numb
   return Number.isNaN(ms) ? 0 : ms
 }
 
+/** Conversion warnings start with their key (`closedate: time of day dropped`); others are kept. */
+function writtenKey(warning: string, written: Record<string, unknown>): boolean {
+  const key = /^(\w+): /.exec(warning)?.[1]
+  return key === undefined || key in written
+}
+
 function isEmpty(value: string | null | undefined): boolean {
   return value === null || value === undefined || value === ''
 }
@@ -112,7 +118,6 @@ export function settlePair(input: SettleInput): Settlement {
   const toCrm = mapper.canPull ? mapper.toCrm(object, record.fields) : {values: {}, errors: [], warnings: []}
   for (const e of toHs.errors) out.errors.push(`${e.key}: ${e.message}`)
   for (const e of toCrm.errors) out.errors.push(`${e.key} (from HubSpot): ${e.message}`)
-  out.warnings.push(...toHs.warnings, ...toCrm.warnings)
 
   // with no base (adopting a pair), a side changed what it has a value for: an empty value is no edit
   const crmChanged = (field: string) => (base ? !mapper.sameCrmValue(field, record.fields[field], base.crm[field]) : !isEmpty(record.fields[field]))
@@ -197,6 +202,8 @@ export function settlePair(input: SettleInput): Settlement {
     out.conflicts.push({key, base: b, crm, hubspot, winner, policy})
     return winner
   })
+  // a conversion warning is about a value being written: said once, when it travels, not on every pass
+  out.warnings.push(...toHs.warnings.filter((w) => writtenKey(w, out.hs)), ...toCrm.warnings.filter((w) => writtenKey(w, out.crm)))
   return out
 }
 

@@ -106,6 +106,19 @@ describe('settling a pair', () => {
     expect(s.crm).toEqual({phone: '5'})
   })
 
+  it('a conversion warning comes with the write it is about, not with every pass over an unchanged pair', () => {
+    const deals = mapperFor('Potentials')
+    const deal = (closedate: string): HubSpotObject => ({id: '80', properties: {dealname: 'D', closedate, corebos_crmid: '8', hs_lastmodifieddate: '2026-01-01T09:00:00Z'}})
+    const record: CrmRecord = {module: 'Potentials', crmid: 8, modifiedtime: '2026-01-01 08:00:00', deleted: false, fields: {potentialname: 'D', closingdate: '2025-03-30', hubspotsyncwith: '1'}}
+    const link: Link = {module: 'Potentials', crmid: 8, objectType: 'deals', hubspotId: '80', snapshot: {crm: {potentialname: 'D', closingdate: '2025-03-30'}, hs: {dealname: 'D', closedate: '2025-03-30T15:00:00Z', corebos_crmid: '8'}}, associations: {}, archived: false, syncedAt: ''}
+    const unchanged = settle(record, deal('2025-03-30T15:00:00Z'), link, {mapper: deals, origin: 'hubspot'})
+    expect(unchanged.crm).toEqual({})
+    expect(unchanged.warnings).toEqual([])
+    const moved = settle(record, deal('2025-04-02T15:00:00Z'), link, {mapper: deals, origin: 'hubspot'})
+    expect(moved.crm).toEqual({closingdate: '2025-04-02'})
+    expect(moved.warnings.join()).toMatch(/closingdate.*time of day/)
+  })
+
   it('writes the unique crmid property into an object that lacks it', () => {
     expect(settle(account({}), company({corebos_crmid: null}), synced).hs).toEqual({corebos_crmid: '7'})
   })
