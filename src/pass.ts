@@ -8,7 +8,7 @@ import {buildEngine, openDatabase, openHubSpot, withLegacySettings, type Databas
 import {classifyDbError} from './corebos/connection.js'
 import {DbPassLock, lockNameFor} from './corebos/lock.js'
 import {EXIT, UsageError} from './errors.js'
-import {runTasks, type RendererMode, type TaskSpec} from './output/tasks.js'
+import {runTasks, type RendererMode, type TaskOutcome, type TaskSpec} from './output/tasks.js'
 import {newReport, totalCalls, type Engine, type PassOptions, type PassReport} from './sync/engine.js'
 import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from './sync/streams.js'
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from './sync/reconcile.js'
@@ -183,13 +183,18 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
       await db.state.recordOutcome(module, direction, {runId, outcome: failed ? 'partial' : 'ok'})
     }
   }
+  // what the task line shows: the summary, and a marker when records of its modules failed
+  const result = (summary: string, modules: CrmModule[]): TaskOutcome => {
+    const counts = modules.map((m) => report.modules[m]).filter((c) => c !== undefined)
+    return {summary, processed: counts.reduce((n, c) => n + c.read, 0), failed: counts.reduce((n, c) => n + c.failed, 0)}
+  }
   if (direction === 'push') {
     return PUSH_ORDER.filter((m) => options.modules.includes(m)).map((module) => ({
       title: `push ${module}`,
       run: async (_engine, reporter) => {
         const summary = await pushModule(ctx, module, options, report, reporter)
         await outcome([module])
-        return summary
+        return result(summary, [module])
       },
     }))
   }
@@ -197,8 +202,9 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
     title: `pull ${type}`,
     run: async (_engine, reporter) => {
       const summary = await pullObjectType(ctx, type, options, report, reporter)
-      await outcome(PULL_MODULES[type].modules.filter((m) => options.modules.includes(m)))
-      return summary
+      const modules = PULL_MODULES[type].modules.filter((m) => options.modules.includes(m))
+      await outcome(modules)
+      return result(summary, modules)
     },
   }))
 }

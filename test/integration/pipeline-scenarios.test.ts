@@ -86,8 +86,10 @@ describe('one pipeline: the invariants push, pull and reconcile used to break', 
   it('a failed record unticked by its owner is not sent by the ledger retry, and leaves the ledger as no longer eligible', async () => {
     env = await createSyncEnv()
     const [bad] = await env.create('Contacts', [{lastname: 'Bad', email: 'not-an-email'}])
-    const first = await cbhs(env, 'push')
+    const first = await runCli(['push'], {env: env.env})
     expect(first.code).toBe(5)
+    // the cron log marks the module whose records failed
+    expect(first.stderr).toMatch(/push Contacts: .*✖ 1 of 1 failed \(100 %\)/)
     // fixed and then unticked behind cbhs's back (no modifiedtime change), retry due now
     await env.testDb.query("UPDATE vtiger_contactdetails SET email = 'fine@consent.test', hubspotsyncwith = '0' WHERE contactid = ?", [bad])
     await env.testDb.query('UPDATE cbhs_failure SET next_retry_at = UTC_TIMESTAMP() WHERE crmid = ?', [bad])
