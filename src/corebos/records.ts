@@ -4,8 +4,8 @@
  * events and workflows.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import type {CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
-import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmModule, type CrmRecord} from '../sync/types.js'
+import type {CountChangedOptions, CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
+import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
@@ -126,6 +126,23 @@ function readPlan(st: ModuleStorage): ReadPlan {
   }
   planCache.set(st, plan)
   return plan
+}
+
+/** A keyset position of the (modifiedtime, crmid) order; the first scan of a read includes it. */
+interface KeysetPosition extends CrmCursor {
+  inclusive: boolean
+}
+
+/**
+ * The one predicate of a change read: the module, deletion and opt-in filters, and the keyset
+ * position. readChanged scans with it and countChanged counts with it, so a count is what a read reads.
+ */
+function changedWhere(plan: ReadPlan, filters: {sql: string[]; params: unknown[]}, from: KeysetPosition | null): {sql: string[]; params: unknown[]} {
+  if (!from) return {sql: [...filters.sql], params: [...filters.params]}
+  return {
+    sql: [...filters.sql, `(${plan.mtExpr} > ? OR (${plan.mtExpr} = ? AND ${plan.idExpr} ${from.inclusive ? '>=' : '>'} ?))`],
+    params: [...filters.params, from.modifiedtime, from.modifiedtime, from.crmid],
+  }
 }
 
 function controlsMissing(st: ModuleStorage, column: string): ConfigError {
@@ -279,16 +296,11 @@ export class CoreBosRecords implements CrmRecords {
         // ids are scanned in windows of many pages: with no index on modifiedtime every scan reads
         // the whole entity table, so fewer scans is what makes large reads fast
         const window = self.readWindow > 0 ? self.readWindow : Math.min(Math.max(pageSize * 50, 5000), 50_000)
-        let cursor = options.since ? {mt: options.since.modifiedtime, id: options.since.crmid, inclusive: true} : null
+        let cursor: KeysetPosition | null = options.since ? {...options.since, inclusive: true} : null
         for (;;) {
-          const cond = [...where.sql]
-          const params = [...where.params]
-          if (cursor) {
-            cond.push(`(${plan.mtExpr} > ? OR (${plan.mtExpr} = ? AND ${plan.idExpr} ${cursor.inclusive ? '>=' : '>'} ?))`)
-            params.push(cursor.mt, cursor.mt, cursor.id)
-          }
-          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.join(' AND ')} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
-          const [scan] = await self.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, [...params, window])
+          const cond = changedWhere(plan, where, cursor)
+          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.sql.join(' AND ')} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
+          const [scan] = await self.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, [...cond.params, window])
           const ids = scan as Array<[string, string]>
           for (let i = 0; i < ids.length; i += pageSize) {
             const slice = ids.slice(i, i + pageSize)
@@ -303,24 +315,16 @@ export class CoreBosRecords implements CrmRecords {
           }
           if (ids.length < window) return
           const last = ids[ids.length - 1]
-          cursor = {mt: last[1], id: Number(last[0]), inclusive: false}
+          cursor = {modifiedtime: last[1], crmid: Number(last[0]), inclusive: false}
         }
       },
     }
   }
 
-  /**
-   * How many live, opted-in records changed strictly after `after` (a naive datetime; null: all of
-   * them): what the next push has waiting, for `status`. One COUNT, no rows read.
-   */
-  async countChanged(module: CrmModule, options: {after: string | null; optIn: ReadChangedOptions['optIn']}): Promise<number> {
+  async countChanged(module: CrmModule, options: CountChangedOptions): Promise<number> {
     const st = await this.storageWithControls(module)
     const plan = readPlan(st)
-    const where = this.filters(st, plan, {optIn: options.optIn, includeDeleted: false})
-    if (options.after) {
-      where.sql.push(`${plan.mtExpr} > ?`)
-      where.params.push(options.after)
-    }
+    const where = changedWhere(plan, this.filters(st, plan, options), options.since ? {...options.since, inclusive: true} : null)
     const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
     return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
   }

@@ -17,7 +17,7 @@ import {
   type HealthThresholds,
 } from '../health.js'
 import {PULL_MODULES} from '../sync/streams.js'
-import type {FailureEntry} from '../sync/ports.js'
+import {pastModifiedTime, type FailureEntry} from '../sync/ports.js'
 import {naiveToEpochMs} from '../sync/time.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from '../sync/types.js'
 import {mirrorFailureToMessageQueue} from './errorlog.js'
@@ -195,7 +195,7 @@ export async function collectStatus(
       // the outcome row keeps only the newest attempt: after a failed one, the last completed pass
       // (ok or partial) is the newest run of that direction that finished with exit 0 or 5
       const completed = latest(lastCompletedAt(outcome), outcome.lastOutcome === 'failed' ? completedRuns[dir] : null)
-      const pending = dir === 'push' ? await db.records.countChanged(module, {after: watermark, optIn: config.sync.optIn[module]}) : null
+      const pending = dir === 'push' ? await db.records.countChanged(module, {since: watermark === null ? null : pastModifiedTime(watermark), optIn: config.sync.optIn[module], includeDeleted: false}) : null
       return {
         watermark,
         watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
@@ -511,8 +511,8 @@ export async function countNotOptedIn(db: Database, config: CbhsConfig, modules:
   const out: Partial<Record<CrmModule, number>> = {}
   for (const module of modules) {
     const [all, optedIn] = await Promise.all([
-      db.records.countChanged(module, {after: null, optIn: 'any'}),
-      db.records.countChanged(module, {after: null, optIn: config.sync.optIn[module]}),
+      db.records.countChanged(module, {since: null, optIn: 'any', includeDeleted: false}),
+      db.records.countChanged(module, {since: null, optIn: config.sync.optIn[module], includeDeleted: false}),
     ])
     out[module] = all - optedIn
   }

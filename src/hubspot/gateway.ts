@@ -15,6 +15,7 @@ import type {
   ListPage,
   Pipeline,
   PropertyDefinition,
+  SearchPage,
   UpsertResult,
 } from '../sync/ports.js'
 import {MODIFIED_PROPERTY, type HubSpotObject, type HubSpotObjectType} from '../sync/types.js'
@@ -443,20 +444,31 @@ export class HubSpotGateway implements HubSpotPort {
   async *searchModified(
     type: HubSpotObjectType,
     options: {sinceMs: number; untilMs: number; properties: string[]},
-  ): AsyncIterable<HubSpotObject[]> {
+  ): AsyncIterable<SearchPage> {
     const modified = MODIFIED_PROPERTY[type]
     const window = new ModifiedWindow(modified, options.sinceMs, options.untilMs)
     const asked = [...new Set([...options.properties, modified, 'hs_object_id'])]
+    // the first search spans the whole range: its total is what the pass has ahead (for progress)
+    let total: number | undefined
+    let first = true
+    const counted = (objects: HubSpotObject[]): SearchPage => {
+      const out: SearchPage = objects
+      if (total !== undefined) out.total = total
+      total = undefined
+      return out
+    }
     for (let plan = window.next(); plan; plan = window.next()) {
       let body = searchBody(plan, asked)
       // the body is capped at 3,000 characters; with many properties, search for ids and read the rest
       const slim = JSON.stringify(body).length > SEARCH_BODY_MAX
       if (slim) body = searchBody(plan, [modified, 'hs_object_id'])
       const page = await this.search(type, body, `search ${type}`)
+      if (first && typeof page.total === 'number') total = page.total
+      first = false
       const fresh = window.accept(page.results.map((r) => toObject(r)), !!page.paging?.next?.after)
       if (fresh.length === 0) continue
       if (!slim) {
-        yield fresh.map((o) => strip(o, options.properties))
+        yield counted(fresh.map((o) => strip(o, options.properties)))
         continue
       }
       const {found} = await this.read(type, fresh.map((o) => o.id), options.properties)
@@ -468,7 +480,7 @@ export class HubSpotGateway implements HubSpotPort {
         const {requestedId: _, ...object} = hit
         return [object]
       })
-      if (full.length > 0) yield full
+      if (full.length > 0) yield counted(full)
     }
   }
 

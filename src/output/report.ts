@@ -58,14 +58,14 @@ export function renderPassReport(report: PassReport, context: PassContext): stri
       ),
     )
   }
-  if (report.dryRun && report.plan.length > 0) out.push(...renderPlanSummary(report.plan))
+  if (report.dryRun && report.plan.length + report.failures.length > 0) out.push(...renderPlanSummary(report.plan, report.failures))
   if (report.conflicts.length > 0) {
     const byField = countBy(report.conflicts, (c) => `${c.module}.${c.key}`)
     out.push(`Conflicts (changed on both sides, settled by policy ${report.conflicts[0]!.policy}): ${report.conflicts.length} — ${topList(byField, 5)}`)
   }
   if (report.incomplete.length > 0) out.push(`Stopped early (--limit) for ${report.incomplete.join(', ')}: the next pass resumes there.`)
   if (report.dryRun && report.failures.length > 0) {
-    out.push(`Predicted failures: ${report.failures.length} — ${topList(countBy(report.failures, (f) => f.category), 5)}`)
+    out.push(`Predicted failures: ${n(report.failures.length)} — ${topList(countBy(report.failures, (f) => f.category), 5)}`)
   }
   return out.join('\n')
 }
@@ -98,9 +98,13 @@ export function renderNotOptedIn(context: Pick<PassContext, 'notOptedIn' | 'optI
   return `Not opted in: ${rows.map(([module, count]) => `${module} ${n(count)}`).join(', ')} (${[...modes].join('/')} opt-in) — ${how}.`
 }
 
-/** Per module: how many creates, updates… and which fields change most; the full plan is in --output/--json. */
-function renderPlanSummary(plan: PlanItem[]): string[] {
-  const modules = [...new Set(plan.map((p) => p.module))]
+/**
+ * Per module: how many creates, updates… which fields change most, and the failures predicted
+ * (HubSpot's validation included: an e-mail it refuses, a required property missing); the full
+ * plan, record by record and field by field, is in --output/--json.
+ */
+function renderPlanSummary(plan: PlanItem[], failures: PassReport['failures']): string[] {
+  const modules = [...new Set([...plan.map((p) => p.module), ...failures.map((f) => f.module)])]
   const rows = modules.map((module) => {
     const items = plan.filter((p) => p.module === module)
     const actions = countBy(items, (p) => p.action)
@@ -108,11 +112,16 @@ function renderPlanSummary(plan: PlanItem[]): string[] {
       items.flatMap((p) => p.changes.map((c) => c.key)),
       (k) => k,
     )
-    return [module, topList(actions, 7), topList(fields, 4) || '—']
+    const failed = countBy(
+      failures.filter((f) => f.module === module),
+      (f) => f.category,
+    )
+    // one category a line: short codes that stay whole while the field list gives way
+    return [module, topList(actions, 7) || '—', topList(fields, 4) || '—', topList(failed, 3, '\n') || '—']
   })
   return [
     `Plan (${plural(plan.length, 'record')}; --output FILE or --json has every record and field):`,
-    renderTable([{head: 'module', fit: 'keep'}, 'actions', 'fields changed (records)'], rows),
+    renderTable([{head: 'module', fit: 'keep'}, 'actions', 'fields changed (records)', {head: 'predicted failures', fit: 'keep'}], rows),
   ]
 }
 
@@ -123,11 +132,11 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
 }
 
 /** 'update 12, create 3' — most frequent first, '+N more' past `max`. */
-function topList(counts: Map<string, number>, max: number): string {
+function topList(counts: Map<string, number>, max: number, separator = ', '): string {
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
   const shown = sorted.slice(0, max).map(([k, v]) => `${k} ${n(v)}`)
   if (sorted.length > max) shown.push(`+${sorted.length - max} more`)
-  return shown.join(', ')
+  return shown.join(separator)
 }
 
 function failureRecord(f: Pick<FailureInfo, 'module' | 'crmid' | 'hubspotId'>): string {

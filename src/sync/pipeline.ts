@@ -9,6 +9,7 @@ import {eligibility} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
 import {createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
+import {hubspotRejections} from './validate.js'
 import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 /** Where a stream's outcomes go: the pass report for push and pull, the reconcile report for reconcile. */
@@ -82,6 +83,18 @@ export class PassContext {
       if (at !== undefined && changedMs(item) <= at) out.add(item)
     }
     return out
+  }
+
+  /** dry run: records this pass would create in HubSpot; a reference to one is not left pending */
+  private readonly plannedCreates = new Set<string>()
+
+  planCreate(module: CrmModule, crmid: number): void {
+    this.plannedCreates.add(`${module}:${crmid}`)
+  }
+
+  /** the stand-in id a dry run's plan shows for an object the pass would create */
+  plannedId(module: CrmModule, crmid: number): string | undefined {
+    return this.dryRun && this.plannedCreates.has(`${module}:${crmid}`) ? `(new, ${module} ${crmid})` : undefined
   }
 
   claim(type: HubSpotObjectType, id: string, owner: {module: CrmModule; crmid: number}): void {
@@ -203,6 +216,8 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   const {engine} = ctx
   const type = OBJECT_TYPE_OF_MODULE[module]
   const counts = ctx.sink.counts(module)
+  // what HubSpot would surely refuse fails now, the same in a dry run as in the real pass
+  work = await withoutRefused(ctx, module, work)
   const of = <K extends Work['kind']>(kind: K) => work.filter((w): w is Extract<Work, {kind: K}> => w.kind === kind)
 
   if (ctx.dryRun) {
@@ -392,6 +407,25 @@ function defined(values: Record<string, string | null> | undefined, keys: string
   return out
 }
 
+/** The work HubSpot would take; each item it would refuse (validate.ts) fails, before any call. */
+async function withoutRefused(ctx: PassContext, module: CrmModule, work: Work[]): Promise<Work[]> {
+  const type = OBJECT_TYPE_OF_MODULE[module]
+  const keep: Work[] = []
+  for (const w of work) {
+    const write =
+      w.kind === 'create-hubspot' ? {crmid: w.record.crmid, hubspotId: null, properties: w.properties, creating: true}
+      : w.kind === 'update' ? {crmid: w.record.crmid, hubspotId: w.object.id, properties: w.settlement.hs, creating: false}
+      : null
+    const rejections = write ? hubspotRejections(type, write.properties, write) : []
+    if (!write || rejections.length === 0) {
+      keep.push(w)
+      continue
+    }
+    await ctx.fail({module, crmid: write.crmid, hubspotId: write.hubspotId, category: rejections[0].category, message: rejections.map((r) => r.message).join('; ')})
+  }
+  return keep
+}
+
 function reportPlanned(ctx: PassContext, w: Work): void {
   const counts = ctx.sink.counts(w.module)
   switch (w.kind) {
@@ -416,6 +450,7 @@ function reportPlanned(ctx: PassContext, w: Work): void {
     }
     case 'create-hubspot':
       counts.created++
+      ctx.planCreate(w.module, w.record.crmid)
       ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: null, action: 'create', reason: w.reason, changes: changesOf(w.properties, {}, 'hubspot')})
       return
     case 'create-crm':
@@ -597,7 +632,9 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
       const m = MODULE_OF_TYPE[to]!
       for (const r of await engine.crm.readByIds(m, unlinked)) {
         const e = eligibility(r, engine.settings.optIn[m])
-        targets.set(r.crmid, e.eligible ? {pending: true} : {none: `(${m}) is ${e.why}`})
+        // a dry run did not create the target it planned earlier in the pass: the real pass would have
+        const planned = ctx.plannedId(m, r.crmid)
+        targets.set(r.crmid, planned ? {type: to, id: planned} : e.eligible ? {pending: true} : {none: `(${m}) is ${e.why}`})
       }
     }
   }

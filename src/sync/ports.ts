@@ -66,6 +66,17 @@ export interface ReadChangedOptions {
   pageSize: number
 }
 
+/** What a count of pending work selects: exactly what readChanged with the same options would read. */
+export type CountChangedOptions = Omit<ReadChangedOptions, 'pageSize'>
+
+/**
+ * The keyset position just past every record modified at `modifiedtime`: counting from it counts
+ * what changed strictly later (status: what the watermark has not covered yet).
+ */
+export function pastModifiedTime(modifiedtime: string): CrmCursor {
+  return {modifiedtime, crmid: Number.MAX_SAFE_INTEGER}
+}
+
 export interface CreateInput {
   /** by field name; values in coreBOS storage form (dates Y-m-d, checkboxes '1'/'0', refs crmid) */
   fields: Record<string, string | null>
@@ -82,6 +93,11 @@ export interface CrmRecords {
   meta(module: CrmModule): Promise<ModuleMeta>
   /** keyset-streamed pages ordered by (modifiedtime, crmid) */
   readChanged(module: CrmModule, options: ReadChangedOptions): AsyncIterable<CrmRecord[]>
+  /**
+   * How many records readChanged would read with these options, by one COUNT over the same
+   * predicate: the total a pass's progress is measured against, and status's pending count.
+   */
+  countChanged(module: CrmModule, options: CountChangedOptions): Promise<number>
   /** the records with these ids, deleted ones included; purged ids are simply absent */
   readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]>
   /**
@@ -266,6 +282,9 @@ export interface AssociationPair {
 
 export type ListPage = HubSpotObject[] & {next?: string}
 
+/** A page of a modified-since search; the first page carries how many objects the search matched. */
+export type SearchPage = HubSpotObject[] & {total?: number}
+
 export interface HubSpotPort {
   /** batch upsert keyed on the unique property; chunked by 100; per-input errors, never thrown */
   upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<{
@@ -287,12 +306,13 @@ export interface HubSpotPort {
   archive(type: HubSpotObjectType, ids: string[]): Promise<{errors: BatchItemError[]}>
   /**
    * Objects modified in [sinceMs, untilMs], ascending by modified date, each exactly once,
-   * windowed past the 10,000-result search cap (ties on one timestamp included).
+   * windowed past the 10,000-result search cap (ties on one timestamp included). The first page
+   * carries the first search's `total`: how many objects the whole range holds, for progress.
    */
   searchModified(
     type: HubSpotObjectType,
     options: {sinceMs: number; untilMs: number; properties: string[]},
-  ): AsyncIterable<HubSpotObject[]>
+  ): AsyncIterable<SearchPage>
   /**
    * every object via the list endpoint (no cap); archived=true lists only archived ones. Each page
    * carries `next`, the paging cursor after it (absent on the last page), so a pass can resume there.

@@ -85,6 +85,11 @@ export function summarize(counts: ModuleCounts, incomplete: boolean): string {
   return parts.join(', ')
 }
 
+/** What a stream has ahead of it: the pending count, or --limit when that is less. */
+function progressTotal(pending: number, limit: number | undefined): number {
+  return limit === undefined ? pending : Math.min(pending, limit)
+}
+
 function mergeCalls(report: PassReport, calls: Record<string, number>): void {
   for (const [key, value] of Object.entries(calls)) report.apiCalls[key] = (report.apiCalls[key] ?? 0) + value
 }
@@ -138,11 +143,17 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
 
   let processed = 0
   let incomplete = false
-  const stream = crm.readChanged(module, {since, optIn: settings.optIn[module], includeDeleted: true, pageSize: Math.max(BATCH, settings.pageSize)})
+  const read = {since, optIn: settings.optIn[module], includeDeleted: true}
+  // counted with the read's own predicate: progress has a total, a percent and an ETA
+  const total = progressTotal(await crm.countChanged(module, read), options.limit)
+  let streamed = 0
+  reporter.progress(module, 0, total)
+  const stream = crm.readChanged(module, {...read, pageSize: Math.max(BATCH, settings.pageSize)})
   for await (const page of stream) {
     let last: CrmRecord | undefined
     for (let i = 0; i < page.length && !incomplete; i += BATCH) {
       const slice = page.slice(i, i + BATCH)
+      streamed += slice.length
       let chunk = slice.filter((r) => !seen.has(r.crmid))
       // records already handled as ledger retries still move the watermark past themselves
       for (const r of slice) if (seen.has(r.crmid) && (!maxSeen || r.modifiedtime > maxSeen)) maxSeen = r.modifiedtime
@@ -155,7 +166,7 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       processed += chunk.length
       last = chunk[chunk.length - 1]
       if (!maxSeen || last.modifiedtime > maxSeen) maxSeen = last.modifiedtime
-      reporter.progress(module, processed)
+      reporter.progress(module, streamed, total)
     }
     if (last && !ctx.dryRun) {
       const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen}
@@ -461,6 +472,8 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
 
   let processed = 0
   let incomplete = false
+  // the search's total when it says one (incremental); the list endpoint gives none: rate only
+  let ahead: number | undefined
   const checkpoint = async (bookmark: Bookmark) => {
     if (!ctx.dryRun && ownsWatermark) await state.setWatermark(wmModule, 'pull', watermark.value, JSON.stringify(bookmark))
   }
@@ -474,7 +487,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
     for (let i = 0; i < objects.length; i += 200) await pullBatch(ctx, type, modules, objects.slice(i, i + 200))
     processed += objects.length
-    reporter.progress(type, processed)
+    reporter.progress(type, processed, ahead)
     if (options.limit !== undefined && processed >= options.limit) incomplete = true
     return used
   }
@@ -494,6 +507,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   } else {
     const sinceMs = resume?.lastMs ?? options.sinceMs ?? Date.parse(watermark.value!)
     for await (const page of hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties})) {
+      if (page.total !== undefined) ahead = progressTotal(page.total, options.limit)
       const used = await take(page)
       const last = page[used - 1]
       if (last) await checkpoint({mode, lastMs: modifiedMs(type, last)})

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {CoreBosRecords} from '../../src/corebos/records.js'
 import {forgetModuleMeta} from '../../src/corebos/metadata.js'
-import type {ReadChangedOptions} from '../../src/sync/ports.js'
+import {pastModifiedTime, type ReadChangedOptions} from '../../src/sync/ports.js'
 import type {CrmModule, CrmRecord} from '../../src/sync/types.js'
 import {ConfigError} from '../../src/errors.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
@@ -99,6 +99,26 @@ describe('CoreBosRecords reads', () => {
     const all = (await collect(crm, 'Leads', {includeDeleted: true})).flat()
     expect(all.find((r) => r.crmid === b.crmid)).toMatchObject({converted: true, deleted: true})
     expect(all.find((r) => r.crmid === b.crmid)!.fields).toMatchObject({lastname: 'L2', company: 'Y', phone: ''})
+  })
+
+  it('countChanged counts exactly what readChanged reads, for every opt-in, deletion and position', async () => {
+    const positions = [null, {modifiedtime: '2024-01-02 12:00:00', crmid: ids[4]}, {modifiedtime: '2024-01-02 12:00:00', crmid: 0}, {modifiedtime: '2024-01-05 00:00:00', crmid: ids[8] + 1}, {modifiedtime: '2030-01-01 00:00:00', crmid: 0}]
+    let compared = 0
+    for (const module of ['Contacts', 'Leads'] as CrmModule[]) {
+      for (const optIn of ['explicit', 'default-on', 'any'] as const) {
+        for (const includeDeleted of [false, true]) {
+          for (const since of positions) {
+            const read = (await collect(crm, module, {since, optIn, includeDeleted})).flat().length
+            const counted = await crm.countChanged(module, {since, optIn, includeDeleted})
+            expect(counted, `${module} ${optIn} ${includeDeleted ? 'with' : 'without'} deleted from ${JSON.stringify(since)}`).toBe(read)
+            if (read > 0) compared++
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(20)
+    // past every record of one second: what a watermark at that second has not covered
+    expect(await crm.countChanged('Contacts', {since: pastModifiedTime('2024-01-02 12:00:00'), optIn: 'any', includeDeleted: true})).toBe(4)
   })
 
   it('readByIds returns deleted records too, omits purged and other-module ids', async () => {

@@ -10,7 +10,7 @@ import {RecordWriteError} from '../../../src/corebos/records.js'
 import {CONTROL_FIELD_SPECS} from '../../../src/corebos/setup.js'
 import {naiveNow, toColumnValue, ValueError, type ColumnInfo} from '../../../src/corebos/values.js'
 import {numericColumn, parseDecimal, roundDecimal} from '../../../src/maps/numbers.js'
-import type {CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
+import type {CountChangedOptions, CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
 import {CONTROL_FIELDS, type ControlValues, type CrmModule, type CrmRecord} from '../../../src/sync/types.js'
 import {crmFields} from '../../unit/maps/crm-fields.js'
 import type {TestClock} from './clock.js'
@@ -178,23 +178,32 @@ export class MemoryCrm implements CrmRecords {
     return !row.deleted && !row.converted
   }
 
+  /** The one predicate of a change read, as the adapter's: deletion, opt-in and keyset position. */
+  private changed(options: CountChangedOptions): (row: Row) => boolean {
+    const since = options.since
+    return (row) => {
+      if (!options.includeDeleted && !this.live(row)) return false
+      const syncwith = row.fields.hubspotsyncwith ?? ''
+      if (options.optIn === 'explicit' && syncwith !== '1') return false
+      if (options.optIn === 'default-on' && syncwith === '0') return false
+      return !since || row.modifiedtime > since.modifiedtime || (row.modifiedtime === since.modifiedtime && row.crmid >= since.crmid)
+    }
+  }
+
+  async countChanged(module: CrmModule, options: CountChangedOptions): Promise<number> {
+    return this.moduleRows(module).filter(this.changed(options)).length
+  }
+
   readChanged(module: CrmModule, options: ReadChangedOptions): AsyncIterable<CrmRecord[]> {
     const self = this
-    const matches = (row: Row): boolean => {
-      if (!options.includeDeleted && !self.live(row)) return false
-      const syncwith = row.fields.hubspotsyncwith ?? ''
-      if (options.optIn === 'explicit') return syncwith === '1'
-      if (options.optIn === 'default-on') return syncwith !== '0'
-      return true
-    }
+    const matches = this.changed({...options, since: null})
+    const inRange = this.changed(options)
     return {
       async *[Symbol.asyncIterator]() {
-        const since = options.since
         // the id scan comes first, as in the adapter; a record changed since sorts later and is read there
         const scan = self
           .moduleRows(module)
-          .filter(matches)
-          .filter((r) => !since || r.modifiedtime > since.modifiedtime || (r.modifiedtime === since.modifiedtime && r.crmid >= since.crmid))
+          .filter(inRange)
           .sort((a, b) => (a.modifiedtime < b.modifiedtime ? -1 : a.modifiedtime > b.modifiedtime ? 1 : a.crmid - b.crmid))
           .map((r) => ({crmid: r.crmid, modifiedtime: r.modifiedtime}))
         const size = Math.max(1, Math.floor(options.pageSize))

@@ -9,7 +9,7 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, HubSpotPort, ListPage, Pipeline, PropertyDefinition, UpsertResult} from '../../../src/sync/ports.js'
+import type {AssociationPair, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -182,7 +182,7 @@ export class MemoryHubSpot implements HubSpotPort {
     return !obj.archived && !(this.searchLagMs > 0 && obj.updatedAtMs > this.clock.nowMs() - this.searchLagMs)
   }
 
-  searchModified(type: HubSpotObjectType, options: {sinceMs: number; untilMs: number; properties: string[]}): AsyncIterable<HubSpotObject[]> {
+  searchModified(type: HubSpotObjectType, options: {sinceMs: number; untilMs: number; properties: string[]}): AsyncIterable<SearchPage> {
     const self = this
     const ts = this.ts(type)
     return {
@@ -191,10 +191,16 @@ export class MemoryHubSpot implements HubSpotPort {
         const hits = [...ts.objects.values()]
           .filter((o) => self.searchable(o) && o.updatedAtMs >= options.sinceMs && o.updatedAtMs <= options.untilMs)
           .sort((a, b) => a.updatedAtMs - b.updatedAtMs || Number(a.id) - Number(b.id))
+        // the first search's total goes with the first page handed out, as the gateway does
+        let total: number | undefined = hits.length
         for (const page of chunks(hits, SEARCH_PAGE)) {
           self.count(`search ${type}`)
           const live = page.filter((o) => ts.objects.get(o.id) === o && !o.archived)
-          if (live.length > 0) yield live.map((o) => self.toObject(ts, o, options.properties))
+          if (live.length === 0) continue
+          const out: SearchPage = live.map((o) => self.toObject(ts, o, options.properties))
+          if (total !== undefined) out.total = total
+          total = undefined
+          yield out
         }
         if (hits.length === 0) self.count(`search ${type}`)
       },

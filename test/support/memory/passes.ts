@@ -13,20 +13,20 @@ function passOptions(options: Partial<PassOptions>): PassOptions {
   return {modules: [...CRM_MODULES], full: false, dryRun: false, ...options}
 }
 
-export async function runPush(engine: Engine, options: Partial<PassOptions> = {}): Promise<PassReport> {
+export async function runPush(engine: Engine, options: Partial<PassOptions> = {}, reporter: Reporter = quiet): Promise<PassReport> {
   const o = passOptions(options)
   const report = newReport('push', o.dryRun)
   const ctx = passContext(engine, report)
-  for (const module of PUSH_ORDER.filter((m) => o.modules.includes(m))) await pushModule(ctx, module, o, report, quiet)
+  for (const module of PUSH_ORDER.filter((m) => o.modules.includes(m))) await pushModule(ctx, module, o, report, reporter)
   return report
 }
 
-export async function runPull(engine: Engine, options: Partial<PassOptions> = {}): Promise<PassReport> {
+export async function runPull(engine: Engine, options: Partial<PassOptions> = {}, reporter: Reporter = quiet): Promise<PassReport> {
   const o = passOptions(options)
   const report = newReport('pull', o.dryRun)
   const ctx = passContext(engine, report)
   for (const type of PULL_ORDER.filter((t) => PULL_MODULES[t].modules.some((m) => o.modules.includes(m)))) {
-    await pullObjectType(ctx, type, o, report, quiet)
+    await pullObjectType(ctx, type, o, report, reporter)
   }
   return report
 }
