@@ -98,12 +98,13 @@ async function runPlain<C>(tasks: TaskSpec<C>[], context: C, mode: RendererMode,
     const meter = progressMeter(Date.now)
     let lastLine = started
     const reporter: Reporter = {
-      progress(label, done, total) {
+      progress(_label, done, total) {
         const progress = meter(done, total)
         const now = Date.now()
         if (now - lastLine < LINE_PROGRESS_EVERY_MS) return
         lastLine = now
-        line(`${spec.title}: ${formatProgress(label, progress)}`)
+        // the step's title names what is counted: 'push Contacts: 1,200/10,000 (12 %), 410/s, ETA 21 s'
+        line(formatProgress(spec.title, progress))
       },
       info(message) {
         const now = Date.now()
