@@ -144,29 +144,36 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   let processed = 0
   let incomplete = false
   const read = {since, optIn: settings.optIn[module], includeDeleted: true}
-  // counted with the read's own predicate: progress has a total, a percent and an ETA
-  const total = progressTotal(await crm.countChanged(module, read), options.limit)
+  const pageSize = Math.max(BATCH, settings.pageSize)
+  let total: number | undefined
   let streamed = 0
-  reporter.progress(module, 0, total)
-  const stream = crm.readChanged(module, {...read, pageSize: Math.max(BATCH, settings.pageSize)})
+  const stream = crm.readChanged(module, {...read, pageSize})
   for await (const page of stream) {
+    if (total === undefined) {
+      // progress has a total, a percent and an ETA: a first page that is not full is the whole
+      // read (an idle pass, the look-back); a full one is counted with the read's own predicate
+      total = progressTotal(page.length < pageSize ? page.length : await crm.countChanged(module, read), options.limit)
+      reporter.progress(module, 0, total)
+    }
     let last: CrmRecord | undefined
     for (let i = 0; i < page.length && !incomplete; i += BATCH) {
       const slice = page.slice(i, i + BATCH)
-      streamed += slice.length
       let chunk = slice.filter((r) => !seen.has(r.crmid))
+      const retried = slice.length - chunk.length
       // records already handled as ledger retries still move the watermark past themselves
       for (const r of slice) if (seen.has(r.crmid) && (!maxSeen || r.modifiedtime > maxSeen)) maxSeen = r.modifiedtime
       if (options.limit !== undefined && processed + chunk.length > options.limit) {
         chunk = chunk.slice(0, options.limit - processed)
         incomplete = true
       }
+      streamed += retried + chunk.length
       if (chunk.length === 0) continue
       await pushBatch(ctx, module, chunk, false)
       processed += chunk.length
       last = chunk[chunk.length - 1]
       if (!maxSeen || last.modifiedtime > maxSeen) maxSeen = last.modifiedtime
-      reporter.progress(module, streamed, total)
+      // a record saved during the pass may join the read after the count
+      reporter.progress(module, streamed, Math.max(total, streamed))
     }
     if (last && !ctx.dryRun) {
       const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen}

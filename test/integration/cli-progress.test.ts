@@ -16,10 +16,11 @@ describe('progress with totals, and a dry-run plan that predicts HubSpot validat
   let env: SyncEnv
   const CONTACTS = 1500
   let badContact = 0
-  // no search lag to allow for: an incremental pull reads exactly what changed after the last one
+  // no search lag to allow for: an incremental pull reads exactly what changed after the last one;
+  // pages of 500, so a push reads several and counts them first
   const dir = mkdtempSync(join(tmpdir(), 'cbhs-progress-'))
   const configFile = join(dir, 'cbhs.json')
-  writeFileSync(configFile, JSON.stringify({sync: {pullLagSeconds: 0}}))
+  writeFileSync(configFile, JSON.stringify({sync: {pullLagSeconds: 0, pageSize: 500}}))
 
   beforeAll(async () => {
     env = await createSyncEnv({env: {CBHS_CONFIG: configFile}})

@@ -3,7 +3,7 @@
  * work before it starts (progress has a total), and a dry run predicts the failures the real pass
  * then has, HubSpot's own validation included.
  */
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import type {PassReport, Reporter} from '../../src/sync/engine.js'
 import {buildMemoryEngine, runPull, runPush, writesOf, type MemoryKit} from '../support/memory/index.js'
 
@@ -25,7 +25,9 @@ async function contacts(kit: MemoryKit, count: number, email = (i: number) => `p
 
 describe('progress totals', () => {
   it('push counts what it will read, by the read’s own predicate: opted-out records left out, trashed ones in', async () => {
-    const kit = await buildMemoryEngine()
+    // pages of 100: the read is more than its first page, so it is counted
+    const kit = await buildMemoryEngine({pageSize: 100})
+    const count = vi.spyOn(kit.crm, 'countChanged')
     await contacts(kit, 230)
     kit.crm.insert('Contacts', {lastname: 'Out', email: 'out@acme.test'}, {optIn: false})
     const trashed = kit.crm.insert('Contacts', {lastname: 'Gone', email: 'gone@acme.test'})
@@ -37,10 +39,11 @@ describe('progress totals', () => {
     expect(calls.every((c) => c.total === 231)).toBe(true)
     expect(calls[calls.length - 1]!.done).toBe(231)
     expect(report.modules.Contacts!.read).toBe(231)
+    expect(count).toHaveBeenCalledTimes(1)
   })
 
   it('the next push counts what its read goes through (look-back included), and --limit caps the total', async () => {
-    const kit = await buildMemoryEngine()
+    const kit = await buildMemoryEngine({pageSize: 100})
     const ids = await contacts(kit, 150)
     await runPush(kit.engine, {modules: ['Contacts']})
     kit.clock.advance(STEP_MS)
@@ -54,6 +57,19 @@ describe('progress totals', () => {
     expect(total).toBe(report.modules.Contacts!.read)
     expect(rest.calls[rest.calls.length - 1]!.done).toBe(total)
     expect(report.modules.Contacts!.updated).toBe(40)
+  })
+
+  it('an idle push spends no COUNT: a read that fits its first page is its own total', async () => {
+    const kit = await buildMemoryEngine()
+    await contacts(kit, 5)
+    await runPush(kit.engine, {modules: ['Contacts']})
+    kit.clock.advance(STEP_MS)
+    const count = vi.spyOn(kit.crm, 'countChanged')
+    const reporter = recorder()
+    const report = await runPush(kit.engine, {modules: ['Contacts']}, reporter)
+    expect(count).not.toHaveBeenCalled()
+    // the look-back re-reads the records of the watermark's second, and says how many
+    expect(reporter.calls[0]).toEqual({task: 'Contacts', done: 0, total: report.modules.Contacts!.read})
   })
 
   it('an incremental pull takes the search’s total; a first (listing) pull has none', async () => {
