@@ -186,7 +186,7 @@ function tasksFor(direction: Direction, options: PassOptions, report: PassReport
   // what the task line shows: the summary, and a marker when records of its modules failed
   const result = (summary: string, modules: CrmModule[]): TaskOutcome => {
     const counts = modules.map((m) => report.modules[m]).filter((c) => c !== undefined)
-    return {summary, processed: counts.reduce((n, c) => n + c.read, 0), failed: counts.reduce((n, c) => n + c.failed, 0)}
+    return {summary, processed: counts.reduce((n, c) => n + c.read, 0), failed: counts.reduce((n, c) => n + c.failed, 0), predicted: options.dryRun}
   }
   if (direction === 'push') {
     return PUSH_ORDER.filter((m) => options.modules.includes(m)).map((module) => ({

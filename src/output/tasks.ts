@@ -24,6 +24,8 @@ export interface TaskOutcome {
   summary: string
   processed?: number
   failed?: number
+  /** a dry run: the failures are predicted, nothing was sent */
+  predicted?: boolean
 }
 
 export interface TaskSpec<C> {
@@ -31,11 +33,11 @@ export interface TaskSpec<C> {
   run: (context: C, reporter: Reporter) => Promise<string | TaskOutcome | void>
 }
 
-/** ' — 69 of 300 failed (23 %)' when records failed, else ''. */
+/** ' — ✖ 69 of 300 failed (23 %)' when records failed ('would fail' in a dry run), else ''. */
 export function failedMarker(outcome: TaskOutcome): string {
   if (!outcome.failed) return ''
   const pct = outcome.processed ? ` (${Math.round((outcome.failed / outcome.processed) * 100)} %)` : ''
-  return ` — ✖ ${outcome.failed}${outcome.processed ? ` of ${outcome.processed}` : ''} failed${pct}`
+  return ` — ✖ ${outcome.failed}${outcome.processed ? ` of ${outcome.processed}` : ''} ${outcome.predicted ? 'would fail' : 'failed'}${pct}`
 }
 
 function asOutcome(value: string | TaskOutcome | void): TaskOutcome | null {

@@ -29,6 +29,10 @@ describe('cbhs from cron: clean stdout, whole documents through a pipe, short lo
     expect(r.stdout).not.toMatch(/^\[?\d\d:\d\d:\d\d/m)
     expect(r.stdout.split('\n')[0]).toMatch(/^push \(dry run: nothing was written\)/)
     expect(r.stderr).toMatch(/push Contacts/)
+    // the plan predicts what HubSpot will refuse, and not the associations to the account the pass creates first
+    expect(r.stdout).toContain(`Predicted failures: ${BAD} — INVALID_EMAIL ${BAD}`)
+    expect(r.stdout).not.toMatch(/ASSOCIATION_PENDING/)
+    expect(r.stderr).toMatch(new RegExp(`^\\S+Z push Contacts: .* ✖ ${BAD} of ${BAD + 1} would fail`, 'm'))
   })
 
   it('the first sync lists the new failures by category and closes with one line naming the run', async () => {

@@ -4,7 +4,7 @@
  * only its closing line; under --json nothing is written.
  */
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {runTasks, type TaskSpec} from '../../src/output/tasks.js'
+import {failedMarker, runTasks, type TaskSpec} from '../../src/output/tasks.js'
 
 const START = Date.UTC(2026, 11, 2, 6, 0, 0)
 
@@ -62,5 +62,13 @@ describe('progress lines without a terminal', () => {
     const written = captureStderr()
     await runTasks([backfill, quick], {}, 'silent', () => undefined)
     expect(written).toEqual([])
+  })
+})
+
+describe('the failed-records marker', () => {
+  it('says failed after a pass and would fail after a dry run', () => {
+    expect(failedMarker({summary: '', processed: 300, failed: 69})).toBe(' — ✖ 69 of 300 failed (23 %)')
+    expect(failedMarker({summary: '', processed: 4, failed: 1, predicted: true})).toBe(' — ✖ 1 of 4 would fail (25 %)')
+    expect(failedMarker({summary: '', processed: 4, failed: 0})).toBe('')
   })
 })
