@@ -85,16 +85,24 @@ export class PassContext {
     return out
   }
 
-  /** dry run: records this pass would create in HubSpot; a reference to one is not left pending */
+  /**
+   * Dry run: what this pass would create, on either side. A later reference to one of them is
+   * what the real pass would have linked by then, not a pending one: the plan names it instead.
+   */
   private readonly plannedCreates = new Set<string>()
 
-  planCreate(module: CrmModule, crmid: number): void {
-    this.plannedCreates.add(`${module}:${crmid}`)
+  planCreate(created: {module: CrmModule; crmid: number} | {module: CrmModule; hubspotId: string}): void {
+    this.plannedCreates.add('crmid' in created ? `crm:${created.module}:${created.crmid}` : `hs:${created.module}:${created.hubspotId}`)
   }
 
-  /** the stand-in id a dry run's plan shows for an object the pass would create */
+  /** the stand-in id a dry run's plan shows for the HubSpot object it would create for a record */
   plannedId(module: CrmModule, crmid: number): string | undefined {
-    return this.dryRun && this.plannedCreates.has(`${module}:${crmid}`) ? `(new, ${module} ${crmid})` : undefined
+    return this.dryRun && this.plannedCreates.has(`crm:${module}:${crmid}`) ? `(new, ${module} ${crmid})` : undefined
+  }
+
+  /** the stand-in crmid a dry run's plan shows for the record it would create from a HubSpot object */
+  plannedCrmid(module: CrmModule, type: HubSpotObjectType, hubspotId: string): string | undefined {
+    return this.dryRun && this.plannedCreates.has(`hs:${module}:${hubspotId}`) ? `(new, from HubSpot ${type} ${hubspotId})` : undefined
   }
 
   claim(type: HubSpotObjectType, id: string, owner: {module: CrmModule; crmid: number}): void {
@@ -450,11 +458,12 @@ function reportPlanned(ctx: PassContext, w: Work): void {
     }
     case 'create-hubspot':
       counts.created++
-      ctx.planCreate(w.module, w.record.crmid)
+      ctx.planCreate({module: w.module, crmid: w.record.crmid})
       ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: null, action: 'create', reason: w.reason, changes: changesOf(w.properties, {}, 'hubspot')})
       return
     case 'create-crm':
       counts.created++
+      ctx.planCreate({module: w.module, hubspotId: w.object.id})
       ctx.sink.plan({module: w.module, crmid: null, hubspotId: w.object.id, action: 'create', reason: w.reason, changes: changesOf(w.fields, {}, 'crm')})
       return
     case 'archive':
@@ -585,8 +594,11 @@ export interface References {
   /** the view of one object's reference; undefined when its associations were not read */
   view(hubspotId: string): ReferenceView | undefined
   target: ReferenceView['target']
-  /** the coreBOS crmid HubSpot's associations of an object name, by the module's type preference */
-  preferred(hubspotId: string): number | undefined
+  /**
+   * the coreBOS crmid HubSpot's associations of an object name, by the module's type preference;
+   * in a dry run, the stand-in of a record the pass would create first
+   */
+  preferred(hubspotId: string): number | string | undefined
 }
 
 /** The crmids a page of records refers to through the module's reference field. */
@@ -650,7 +662,7 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
     preferred(id) {
       for (const to of types) {
         for (const other of associations.get(to)?.get(id) ?? []) {
-          const crmid = crmOf.get(`${to}:${other}`)
+          const crmid = crmOf.get(`${to}:${other}`) ?? ctx.plannedCrmid(MODULE_OF_TYPE[to]!, to, other)
           if (crmid !== undefined) return crmid
         }
       }

@@ -128,4 +128,26 @@ describe('the dry run predicts the real pass’s failures', () => {
     expect(sent).not.toContain('ada lovelace')
     expect(sent).not.toContain('No stage')
   })
+
+  it('a first pull’s dry run plans the deal and the contact of a company it creates, as the real pull then does: no pending reference predicted', async () => {
+    const kit = await buildMemoryEngine()
+    const companyId = kit.hubspot.create('companies', {name: 'Globex'})
+    const contactId = kit.hubspot.create('contacts', {firstname: 'Hank', lastname: 'Scorpio', email: 'hank@globex.test', lifecyclestage: 'customer'})
+    kit.hubspot.associate('contacts', contactId, 'companies', companyId)
+    const dealId = kit.hubspot.create('deals', {dealname: 'Globex deal', dealstage: 'appointmentscheduled', pipeline: 'default', closedate: '2025-05-01T00:00:00.000Z'})
+    kit.hubspot.associate('deals', dealId, 'contacts', contactId)
+    kit.clock.advance(STEP_MS)
+
+    const plan = await runPull(kit.engine, {dryRun: true})
+    expect(plan.failures).toEqual([])
+    const creates = plan.plan.filter((p) => p.action === 'create')
+    expect(creates.map((p) => [p.module, p.hubspotId])).toEqual([['Accounts', companyId], ['Contacts', contactId], ['Potentials', dealId]])
+    // the references name the records the pass creates first
+    expect(creates[1]!.changes.find((c) => c.key === 'account_id')?.new).toBe(`(new, from HubSpot companies ${companyId})`)
+    expect(creates[2]!.changes.find((c) => c.key === 'related_to')?.new).toBe(`(new, from HubSpot contacts ${contactId})`)
+
+    const real = await runPull(kit.engine)
+    expect(real.failures).toEqual([])
+    expect(kit.crm.all('Potentials')).toHaveLength(1)
+  })
 })
