@@ -97,7 +97,7 @@ describe('progress totals', () => {
 })
 
 describe('the dry run predicts the real pass’s failures', () => {
-  it('an e-mail HubSpot refuses and a deal without a stage fail in the plan as in the pass, the same records with the same categories', async () => {
+  it('an e-mail HubSpot refuses, a deal without a stage and a value that is no option fail in the plan as in the pass, the same records with the same categories', async () => {
     const kit = await buildMemoryEngine()
     const acc = kit.crm.insert('Accounts', {accountname: 'Acme Ltd'})
     const good = await contacts(kit, 3)
@@ -108,12 +108,17 @@ describe('the dry run predicts the real pass’s failures', () => {
     kit.crm.setRaw('Potentials', stageless, {fields: {sales_stage: ''}})
     const staged = kit.crm.insert('Potentials', {potentialname: 'Staged', related_to: String(acc), closingdate: '2025-04-30', sales_stage: 'Prospecting', amount: '10'})
 
+    // a lead status HubSpot's hs_lead_status options have no counterpart for (the mapper's check)
+    const mystery = kit.crm.insert('Leads', {lastname: 'Roe', company: 'Roe & Co', email: 'rick@roe.test', leadstatus: 'Cold'})
+    kit.crm.setRaw('Leads', mystery, {fields: {leadstatus: 'Mystery'}})
+
     const plan = await runPush(kit.engine, {dryRun: true})
     const predicted = failuresOf(plan)
     expect(predicted).toEqual([
       {module: 'Contacts', crmid: bad, category: 'INVALID_EMAIL'},
       {module: 'Contacts', crmid: spaced, category: 'INVALID_EMAIL'},
       {module: 'Potentials', crmid: stageless, category: 'REQUIRED'},
+      {module: 'Leads', crmid: mystery, category: 'INVALID_VALUE'},
     ])
     // the deal refers to an account the same pass creates: no pending association predicted
     expect(plan.plan.filter((p) => p.action === 'create').map((p) => p.crmid).sort((a, b) => a! - b!)).toEqual([acc, ...good, staged])
