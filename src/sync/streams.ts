@@ -10,6 +10,7 @@
  * resumes where it stopped; the watermark moves only when the whole stream was processed.
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
+import {detectArchived} from './archived.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
@@ -501,7 +502,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
   }
 
-  if (!incomplete) await pullArchived(ctx, type, modules)
+  if (!incomplete) await detectArchived(ctx, type, modules, {startedMs, full, remember: ownsWatermark})
   if (!ctx.dryRun && ownsWatermark) {
     if (incomplete) report.incomplete.push(wmModule)
     // the next pass starts where HubSpot's search index was surely complete at this pass's start
@@ -752,17 +753,5 @@ async function followMerges(ctx: PassContext, type: HubSpotObjectType, objects: 
       await engine.crm.setControl(keeper.module, keeper.crmid, {hubspotid: survivor.id, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, survivor.id)})
     }
     links.set(survivor.id, moved)
-  }
-}
-
-/** Objects archived in HubSpot mark their coreBOS records; the records themselves stay. */
-async function pullArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[]): Promise<void> {
-  const {engine} = ctx
-  for await (const page of engine.hubspot.list(type, {properties: [engine.settings.uniqueProperty], archived: true})) {
-    const links = await engine.state.getLinksByHubSpotIds(type, page.map((o) => o.id))
-    for (const module of modules) {
-      const marks = [...links.values()].filter((l) => !l.archived && l.module === module)
-      await applyWork(ctx, module, marks.map((link) => ({kind: 'mark-deleted', module, link, reason: 'archived in HubSpot'})))
-    }
   }
 }
