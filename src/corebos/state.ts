@@ -399,21 +399,17 @@ export class CoreBosStateStore implements StateStore {
       }
 
       const now = this.nowSql()
-      const rows = batch.map((link) => {
-        // created_at (kept by later upserts) is on the pass's clock, like synced_at: the archived check compares it with that clock
-        const syncedAt = link.syncedAt ? utcFromIso(link.syncedAt) : now
-        return [
-          link.module,
-          link.crmid,
-          link.objectType,
-          link.hubspotId,
-          JSON.stringify({crm: link.snapshot.crm, hs: link.snapshot.hs}),
-          JSON.stringify(link.associations ?? {}),
-          link.archived ? 1 : 0,
-          syncedAt,
-          syncedAt,
-        ]
-      })
+      const rows = batch.map((link) => [
+        link.module,
+        link.crmid,
+        link.objectType,
+        link.hubspotId,
+        JSON.stringify({crm: link.snapshot.crm, hs: link.snapshot.hs}),
+        JSON.stringify(link.associations ?? {}),
+        link.archived ? 1 : 0,
+        link.syncedAt ? utcFromIso(link.syncedAt) : now,
+        now,
+      ])
       await parkMovingLinks(conn, batch)
       await upsertRows(conn, rows)
     })
@@ -491,20 +487,14 @@ export class CoreBosStateStore implements StateStore {
     return Number(rows[0]?.n ?? 0)
   }
 
-  async liveLinkIds(objectType: HubSpotObjectType, linkedBefore: string): Promise<string[]> {
-    const rows = await this.q<Array<{hubspot_id: string}>>(
-      'SELECT hubspot_id FROM cbhs_link WHERE object_type = ? AND archived = 0 AND created_at < ?',
-      [objectType, utcFromIso(linkedBefore)],
-    )
+  async liveLinkIds(objectType: HubSpotObjectType): Promise<string[]> {
+    const rows = await this.q<Array<{hubspot_id: string}>>('SELECT hubspot_id FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
     // ids are digits (the gateway refuses others); numeric order is what HubSpot's id ranges follow
     return rows.map((r) => String(r.hubspot_id)).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
   }
 
-  async countLiveLinks(objectType: HubSpotObjectType, linkedBefore: string): Promise<number> {
-    const rows = await this.q<Array<{n: number | string}>>(
-      'SELECT COUNT(*) AS n FROM cbhs_link WHERE object_type = ? AND archived = 0 AND created_at < ?',
-      [objectType, utcFromIso(linkedBefore)],
-    )
+  async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
+    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
     return Number(rows[0]?.n ?? 0)
   }
 

@@ -779,10 +779,7 @@ function answers(raw: RawObject, requested: string, idProperty: string | undefin
 }
 
 function carrierFilters(query: CarrierQuery): object[] {
-  const filters: object[] = [
-    {propertyName: query.property, operator: 'HAS_PROPERTY'},
-    {propertyName: 'createdate', operator: 'LT', value: String(query.createdBeforeMs)},
-  ]
+  const filters: object[] = [{propertyName: query.property, operator: 'HAS_PROPERTY'}]
   if (query.fromId !== undefined || query.toId !== undefined) {
     filters.push({propertyName: 'hs_object_id', operator: 'BETWEEN', value: String(query.fromId ?? 0), highValue: String(query.toId ?? Number.MAX_SAFE_INTEGER)})
   }

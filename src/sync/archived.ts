@@ -11,9 +11,11 @@
  * too large for halving to be cheaper (a mass clean-up) reads the archived list instead, as a full
  * pull always does.
  *
- * Objects and links younger than twice the search lag are left out of both counts: search may not
- * show them yet. So an object archived in HubSpot is seen by the first pass that starts at least
- * 2 × pullLagSeconds after it was linked, and at the latest by the pass after it was archived.
+ * The check runs before the pass's own reads and writes, so the links it counts were all made by
+ * earlier passes, whose writes search shows once its lag (about a minute) has passed: an object
+ * archived in HubSpot marks its record on the first pull after the archive. Passes closer together
+ * than the search lag may see a link search does not show yet; the batch read finds it live and the
+ * next check counts it.
  */
 import type {CarrierQuery} from './ports.js'
 import {applyWork, type PassContext} from './pipeline.js'
@@ -39,7 +41,6 @@ interface Range {
 }
 
 export interface ArchivedCheck {
-  startedMs: number
   /** read the whole archived list (a full pull) */
   full: boolean
   /** every module of the object type takes part, so the outcome may be remembered for the next pass */
@@ -48,18 +49,16 @@ export interface ArchivedCheck {
 
 export async function detectArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], check: ArchivedCheck): Promise<void> {
   const {engine} = ctx
-  const cutoffMs = check.startedMs - 2 * engine.settings.pullLagSeconds * 1000
-  const linkedBefore = new Date(cutoffMs).toISOString()
-  const query: CarrierQuery = {property: engine.settings.uniqueProperty, createdBeforeMs: cutoffMs}
+  const query: CarrierQuery = {property: engine.settings.uniqueProperty}
   const carriers = await engine.hubspot.countCarriers(type, query)
-  const linked = await engine.state.countLiveLinks(type, linkedBefore)
+  const linked = await engine.state.countLiveLinks(type)
   const remembered = await engine.state.readCache(checkKey(type))
   const expected = remembered ? Number((JSON.parse(remembered.value) as {difference: number}).difference) : 0
 
   if (check.full) {
     await walkArchivedList(ctx, type, modules)
   } else if (carriers - linked !== expected) {
-    const ids = await engine.state.liveLinkIds(type, linkedBefore)
+    const ids = await engine.state.liveLinkIds(type)
     const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
     const moved = Math.abs(carriers - linked - expected)
     const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
@@ -69,7 +68,7 @@ export async function detectArchived(ctx: PassContext, type: HubSpotObjectType, 
     return
   }
   if (check.remember && !ctx.dryRun) {
-    const difference = carriers - (await engine.state.countLiveLinks(type, linkedBefore))
+    const difference = carriers - (await engine.state.countLiveLinks(type))
     await engine.state.writeCache(checkKey(type), JSON.stringify({difference}))
   }
 }

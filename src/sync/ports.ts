@@ -176,12 +176,9 @@ export interface StateStore {
   /** links whose coreBOS record is trashed or purged but whose HubSpot object is not archived yet */
   linksWithGoneRecords(module: CrmModule, limit: number): Promise<Link[]>
   countLinks(module: CrmModule): Promise<number>
-  /**
-   * HubSpot ids of the live links of an object type first made before `linkedBefore` (ISO), in
-   * ascending numeric order; countLiveLinks says only how many
-   */
-  liveLinkIds(objectType: HubSpotObjectType, linkedBefore: string): Promise<string[]>
-  countLiveLinks(objectType: HubSpotObjectType, linkedBefore: string): Promise<number>
+  /** HubSpot ids of the live links of an object type, in ascending numeric order */
+  liveLinkIds(objectType: HubSpotObjectType): Promise<string[]>
+  countLiveLinks(objectType: HubSpotObjectType): Promise<number>
 
   recordFailure(entry: {
     module: CrmModule
@@ -274,11 +271,10 @@ export type ListPage = HubSpotObject[] & {next?: string}
 
 /**
  * Live objects that carry a property (cbhs's unique property: the ones linked to coreBOS records),
- * created before an instant, optionally within a range of record ids (inclusive).
+ * optionally within a range of record ids (inclusive).
  */
 export interface CarrierQuery {
   property: string
-  createdBeforeMs: number
   fromId?: number
   toId?: number
 }

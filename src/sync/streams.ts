@@ -449,6 +449,10 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   const properties = hsProperties(engine, modules, type)
   const calls = hubspot.callCounts()
 
+  // before this pass links anything: every link counted was made by an earlier pass, which search shows by now
+  // (a resumed full pull walked the archived list when it started)
+  if (!(full && resume)) await detectArchived(ctx, type, modules, {full, remember: ownsWatermark})
+
   // due failures first: those objects are re-read by id
   const due = ctx.dryRun ? [] : (await Promise.all(modules.map((m) => state.dueFailures(m, 'pull', 10_000)))).flat()
   const dueIds = [...new Set(due.map((f) => f.hubspotId).filter((id): id is string => Boolean(id)))]
@@ -502,7 +506,6 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
   }
 
-  if (!incomplete) await detectArchived(ctx, type, modules, {startedMs, full, remember: ownsWatermark})
   if (!ctx.dryRun && ownsWatermark) {
     if (incomplete) report.incomplete.push(wmModule)
     // the next pass starts where HubSpot's search index was surely complete at this pass's start

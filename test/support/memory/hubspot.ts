@@ -225,7 +225,7 @@ export class MemoryHubSpot implements HubSpotPort {
     const from = query.fromId ?? 0
     const to = query.toId ?? Number.MAX_SAFE_INTEGER
     return [...ts.objects.values()]
-      .filter((o) => ts.objects.get(o.id) === o && this.searchable(o) && o.createdAtMs < query.createdBeforeMs)
+      .filter((o) => ts.objects.get(o.id) === o && this.searchable(o))
       .filter((o) => Number(o.id) >= from && Number(o.id) <= to && (o.props.get(query.property) ?? '') !== '')
       .sort((a, b) => Number(a.id) - Number(b.id))
   }

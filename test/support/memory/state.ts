@@ -25,8 +25,6 @@ export class MemoryState implements StateStore {
   private readonly links = new Map<string, Link>()
   /** `${objectType}:${hubspotId}` → `${module}:${crmid}` */
   private readonly byObject = new Map<string, string>()
-  /** `${module}:${crmid}` → when the record was first linked (cbhs_link.created_at) */
-  private readonly linkedAtMs = new Map<string, number>()
   private readonly failures: StoredFailure[] = []
   private readonly cache = new Map<string, {value: string; storedAtMs: number}>()
   private readonly runs: RunRecord[] = []
@@ -108,7 +106,6 @@ export class MemoryState implements StateStore {
     }
     for (const [key, link] of byRecord) {
       this.links.set(key, copy({...link, syncedAt: link.syncedAt || this.now()}))
-      if (!this.linkedAtMs.has(key)) this.linkedAtMs.set(key, link.syncedAt ? Date.parse(link.syncedAt) : this.clock.nowMs())
       this.byObject.set(`${link.objectType}:${link.hubspotId}`, key)
     }
   }
@@ -117,7 +114,6 @@ export class MemoryState implements StateStore {
     const link = this.links.get(`${module}:${crmid}`)
     if (!link) return
     this.links.delete(`${module}:${crmid}`)
-    this.linkedAtMs.delete(`${module}:${crmid}`)
     this.byObject.delete(`${link.objectType}:${link.hubspotId}`)
   }
 
@@ -134,16 +130,15 @@ export class MemoryState implements StateStore {
     return [...this.links.values()].filter((l) => l.module === module).length
   }
 
-  async liveLinkIds(objectType: HubSpotObjectType, linkedBefore: string): Promise<string[]> {
-    const before = Date.parse(linkedBefore)
-    return [...this.links.entries()]
-      .filter(([key, l]) => l.objectType === objectType && !l.archived && (this.linkedAtMs.get(key) ?? 0) < before)
-      .map(([, l]) => l.hubspotId)
+  async liveLinkIds(objectType: HubSpotObjectType): Promise<string[]> {
+    return [...this.links.values()]
+      .filter((l) => l.objectType === objectType && !l.archived)
+      .map((l) => l.hubspotId)
       .sort((a, b) => Number(a) - Number(b))
   }
 
-  async countLiveLinks(objectType: HubSpotObjectType, linkedBefore: string): Promise<number> {
-    return (await this.liveLinkIds(objectType, linkedBefore)).length
+  async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
+    return (await this.liveLinkIds(objectType)).length
   }
 
   /** Every link, for assertions. */
