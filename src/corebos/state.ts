@@ -10,7 +10,7 @@
 import {hostname} from 'node:os'
 import {CbhsError, ConfigError, EXIT, redact} from '../errors.js'
 import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
-import type {CrmModule, Direction, HubSpotObjectType} from '../sync/types.js'
+import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction, type HubSpotObjectType} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 
 /** lookups by IN list are chunked so one statement stays well under max_allowed_packet */
@@ -494,7 +494,9 @@ export class CoreBosStateStore implements StateStore {
   }
 
   async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
-    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
+    // by module, so that the count is read off the (module, archived, crmid) index alone: an idle pass makes it
+    const modules = CRM_MODULES.filter((m) => OBJECT_TYPE_OF_MODULE[m] === objectType)
+    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE module IN (?) AND archived = 0', [modules])
     return Number(rows[0]?.n ?? 0)
   }
 
