@@ -10,7 +10,7 @@
 import {hostname} from 'node:os'
 import {CbhsError, ConfigError, EXIT, redact} from '../errors.js'
 import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
-import type {CrmModule, Direction, HubSpotObjectType} from '../sync/types.js'
+import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction, type HubSpotObjectType} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 
 /** lookups by IN list are chunked so one statement stays well under max_allowed_packet */
@@ -484,6 +484,19 @@ export class CoreBosStateStore implements StateStore {
   /** All links of a module, archived ones included. */
   async countLinks(module: CrmModule): Promise<number> {
     const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE module = ?', [module])
+    return Number(rows[0]?.n ?? 0)
+  }
+
+  async liveLinkIds(objectType: HubSpotObjectType): Promise<string[]> {
+    const rows = await this.q<Array<{hubspot_id: string}>>('SELECT hubspot_id FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
+    // ids are digits (the gateway refuses others); numeric order is what HubSpot's id ranges follow
+    return rows.map((r) => String(r.hubspot_id)).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+  }
+
+  async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
+    // by module, so that the count is read off the (module, archived, crmid) index alone: an idle pass makes it
+    const modules = CRM_MODULES.filter((m) => OBJECT_TYPE_OF_MODULE[m] === objectType)
+    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE module IN (?) AND archived = 0', [modules])
     return Number(rows[0]?.n ?? 0)
   }
 

@@ -10,6 +10,7 @@ import {Client} from '@hubspot/api-client'
 import {ConfigError, registerSecret} from '../errors.js'
 import type {
   AssociationPair,
+  CarrierQuery,
   Clock,
   HubSpotPort,
   ListPage,
@@ -498,6 +499,30 @@ export class HubSpotGateway implements HubSpotPort {
     } while (after)
   }
 
+  async countCarriers(type: HubSpotObjectType, query: CarrierQuery): Promise<number> {
+    const body = {filterGroups: [{filters: carrierFilters(query)}], properties: ['hs_object_id'], limit: 1}
+    const page = await this.search(type, body, `search ${type} by ${query.property}`)
+    return Number(page.total ?? 0)
+  }
+
+  async carrierIds(type: HubSpotObjectType, query: CarrierQuery): Promise<string[]> {
+    const ids: string[] = []
+    // re-anchored on the last id rather than paged by cursor: no 10,000-result cap however many match
+    for (let from = query.fromId ?? 0; ;) {
+      const body = {
+        filterGroups: [{filters: carrierFilters({...query, fromId: from})}],
+        sorts: [{propertyName: 'hs_object_id', direction: 'ASCENDING'}],
+        properties: ['hs_object_id'],
+        limit: SEARCH_PAGE,
+      }
+      const page = await this.search(type, body, `search ${type} by ${query.property}`)
+      const results = page.results ?? []
+      for (const r of results) ids.push(String(r.id))
+      if (results.length < SEARCH_PAGE || !page.paging?.next?.after) return ids
+      from = Number(results[results.length - 1].id) + 1
+    }
+  }
+
   async findContactsByEmail(emails: string[]): Promise<Map<string, string>> {
     const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e.includes('@')))]
     const found = new Map<string, string>()
@@ -763,6 +788,14 @@ function answers(raw: RawObject, requested: string, idProperty: string | undefin
   if (String(raw.id) === requested) return true
   const merged = raw.properties?.hs_merged_object_ids
   return !!merged && merged.split(/[;,]/).map((s) => s.trim()).includes(requested)
+}
+
+function carrierFilters(query: CarrierQuery): object[] {
+  const filters: object[] = [{propertyName: query.property, operator: 'HAS_PROPERTY'}]
+  if (query.fromId !== undefined || query.toId !== undefined) {
+    filters.push({propertyName: 'hs_object_id', operator: 'BETWEEN', value: String(query.fromId ?? 0), highValue: String(query.toId ?? Number.MAX_SAFE_INTEGER)})
+  }
+  return filters
 }
 
 function searchBody(plan: PlannedSearch, properties: string[]): Record<string, unknown> {

@@ -192,6 +192,9 @@ export interface StateStore {
   /** links whose coreBOS record is trashed or purged but whose HubSpot object is not archived yet */
   linksWithGoneRecords(module: CrmModule, limit: number): Promise<Link[]>
   countLinks(module: CrmModule): Promise<number>
+  /** HubSpot ids of the live links of an object type, in ascending numeric order */
+  liveLinkIds(objectType: HubSpotObjectType): Promise<string[]>
+  countLiveLinks(objectType: HubSpotObjectType): Promise<number>
 
   recordFailure(entry: {
     module: CrmModule
@@ -285,6 +288,16 @@ export type ListPage = HubSpotObject[] & {next?: string}
 /** A page of a modified-since search; the first page carries how many objects the search matched. */
 export type SearchPage = HubSpotObject[] & {total?: number}
 
+/**
+ * Live objects that carry a property (cbhs's unique property: the ones linked to coreBOS records),
+ * optionally within a range of record ids (inclusive).
+ */
+export interface CarrierQuery {
+  property: string
+  fromId?: number
+  toId?: number
+}
+
 export interface HubSpotPort {
   /** batch upsert keyed on the unique property; chunked by 100; per-input errors, never thrown */
   upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<{
@@ -318,6 +331,10 @@ export interface HubSpotPort {
    * carries `next`, the paging cursor after it (absent on the last page), so a pass can resume there.
    */
   list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage>
+  /** how many live objects match: the search `total` of one call */
+  countCarriers(type: HubSpotObjectType, query: CarrierQuery): Promise<number>
+  /** the ids of the live objects that match, ascending */
+  carrierIds(type: HubSpotObjectType, query: CarrierQuery): Promise<string[]>
   /** find contacts by e-mail (lower-cased); used to link instead of duplicating */
   findContactsByEmail(emails: string[]): Promise<Map<string, string>>
 

@@ -10,6 +10,7 @@
  * resumes where it stopped; the watermark moves only when the whole stream was processed.
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
+import {detectArchived} from './archived.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
@@ -466,6 +467,10 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   const properties = hsProperties(engine, modules, type)
   const calls = hubspot.callCounts()
 
+  // before this pass links anything: every link counted was made by an earlier pass, which search shows by now
+  // (a resumed full pull walked the archived list when it started)
+  if (!(full && resume)) await detectArchived(ctx, type, modules, {full, remember: ownsWatermark})
+
   // due failures first: those objects are re-read by id
   const due = ctx.dryRun ? [] : (await Promise.all(modules.map((m) => state.dueFailures(m, 'pull', 10_000)))).flat()
   const dueIds = [...new Set(due.map((f) => f.hubspotId).filter((id): id is string => Boolean(id)))]
@@ -522,7 +527,6 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
   }
 
-  if (!incomplete) await pullArchived(ctx, type, modules)
   if (!ctx.dryRun && ownsWatermark) {
     if (incomplete) report.incomplete.push(wmModule)
     // the next pass starts where HubSpot's search index was surely complete at this pass's start
@@ -773,17 +777,5 @@ async function followMerges(ctx: PassContext, type: HubSpotObjectType, objects: 
       await engine.crm.setControl(keeper.module, keeper.crmid, {hubspotid: survivor.id, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, survivor.id)})
     }
     links.set(survivor.id, moved)
-  }
-}
-
-/** Objects archived in HubSpot mark their coreBOS records; the records themselves stay. */
-async function pullArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[]): Promise<void> {
-  const {engine} = ctx
-  for await (const page of engine.hubspot.list(type, {properties: [engine.settings.uniqueProperty], archived: true})) {
-    const links = await engine.state.getLinksByHubSpotIds(type, page.map((o) => o.id))
-    for (const module of modules) {
-      const marks = [...links.values()].filter((l) => !l.archived && l.module === module)
-      await applyWork(ctx, module, marks.map((link) => ({kind: 'mark-deleted', module, link, reason: 'archived in HubSpot'})))
-    }
   }
 }

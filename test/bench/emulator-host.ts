@@ -17,6 +17,7 @@ export type HostOp =
   | {op: 'seedCompaniesContacts'; companies: number; contacts: number; tag: string}
   | {op: 'touchAll'; types: string[]; limit?: number}
   | {op: 'countObjects'; type: string}
+  | {op: 'seedArchivedContacts'; count: number; tag: string}
 
 export interface EmulatorStats {
   total: number
@@ -66,6 +67,8 @@ async function handle(msg: HostOp): Promise<unknown> {
       return touchAll(msg.types, msg.limit)
     case 'countObjects':
       return need().control.all(msg.type).length
+    case 'seedArchivedContacts':
+      return seedArchivedContacts(msg.count, msg.tag)
   }
 }
 
@@ -121,6 +124,17 @@ function seedCompaniesContacts(companies: number, contacts: number, tag: string)
     })
   }
   return {companies, contacts}
+}
+
+/** A portal's history: contacts coreBOS never had, archived since (old imports, clean-ups). */
+function seedArchivedContacts(count: number, tag: string): number {
+  const control = need().control
+  for (let start = 0; start < count; start += 5000) {
+    const batch = []
+    for (let i = start; i < Math.min(count, start + 5000); i++) batch.push({firstname: `Gone${i}`, lastname: `Archived${i}`, email: `gone${i}@${tag}.example`})
+    for (const o of control.seed('contacts', batch)) control.archive('contacts', o.id)
+  }
+  return count
 }
 
 /** A user edit on every object (or the first `limit`): a new phone number and a fresh modified date. */

@@ -70,7 +70,7 @@ describe('pull: HubSpot → coreBOS', () => {
     expect(await modifiedTimes(env)).toEqual(before)
   })
 
-  it('an idle sync (nothing changed) costs six API calls: a search and an archived listing per object type', async () => {
+  it('an idle sync (nothing changed) costs six API calls: a search for changes and a count of linked objects per object type', async () => {
     clock.advance(600_000)
     await env.pass('sync')
     clock.advance(600_000)
@@ -79,11 +79,11 @@ describe('pull: HubSpot → coreBOS', () => {
     expect(push.apiCalls).toEqual({})
     expect(pull.apiCalls).toEqual({
       'search companies': 1,
-      'list archived companies': 1,
+      'search companies by corebos_crmid': 1,
       'search contacts': 1,
-      'list archived contacts': 1,
+      'search contacts by corebos_crmid': 1,
       'search deals': 1,
-      'list archived deals': 1,
+      'search deals by corebos_crmid': 1,
     })
     expect(env.emu.control.requests().length - mark).toBe(6)
   })

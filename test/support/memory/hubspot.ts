@@ -9,7 +9,7 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
+import type {AssociationPair, CarrierQuery, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -224,6 +224,27 @@ export class MemoryHubSpot implements HubSpotPort {
         }
       },
     }
+  }
+
+  private carriers(type: HubSpotObjectType, query: CarrierQuery): StoredObject[] {
+    const ts = this.ts(type)
+    const from = query.fromId ?? 0
+    const to = query.toId ?? Number.MAX_SAFE_INTEGER
+    return [...ts.objects.values()]
+      .filter((o) => ts.objects.get(o.id) === o && this.searchable(o))
+      .filter((o) => Number(o.id) >= from && Number(o.id) <= to && (o.props.get(query.property) ?? '') !== '')
+      .sort((a, b) => Number(a.id) - Number(b.id))
+  }
+
+  async countCarriers(type: HubSpotObjectType, query: CarrierQuery): Promise<number> {
+    this.count(`search ${type}`)
+    return this.carriers(type, query).length
+  }
+
+  async carrierIds(type: HubSpotObjectType, query: CarrierQuery): Promise<string[]> {
+    const hits = this.carriers(type, query)
+    this.count(`search ${type}`, Math.max(1, Math.ceil(hits.length / SEARCH_PAGE)))
+    return hits.map((o) => o.id)
   }
 
   async findContactsByEmail(emails: string[]): Promise<Map<string, string>> {

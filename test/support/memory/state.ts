@@ -130,6 +130,17 @@ export class MemoryState implements StateStore {
     return [...this.links.values()].filter((l) => l.module === module).length
   }
 
+  async liveLinkIds(objectType: HubSpotObjectType): Promise<string[]> {
+    return [...this.links.values()]
+      .filter((l) => l.objectType === objectType && !l.archived)
+      .map((l) => l.hubspotId)
+      .sort((a, b) => Number(a) - Number(b))
+  }
+
+  async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
+    return (await this.liveLinkIds(objectType)).length
+  }
+
   /** Every link, for assertions. */
   allLinks(): Link[] {
     return [...this.links.values()].map(copy)

@@ -1,0 +1,69 @@
+/**
+ * Archived objects over the emulator and MariaDB (issue 19): an idle sync does not list HubSpot's
+ * archive, and a linked object archived in HubSpot still marks its record on the next pass.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ManualClock} from '../support/emulator.js'
+import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
+
+describe('pull: archived objects at a bounded cost', () => {
+  let env: SyncEnv
+  const clock = new ManualClock(Date.UTC(2026, 10, 2, 9))
+  let linked: Array<{id: string}>
+
+  beforeAll(async () => {
+    env = await createSyncEnv({clock})
+    linked = env.emu.control.seed(
+      'contacts',
+      Array.from({length: 450}, (_, i) => ({firstname: 'Kept', lastname: `Customer ${i}`, email: `kept${i}@acme.test`, lifecyclestage: 'customer'})),
+    )
+    // a portal with a history: many more archived contacts than live ones, none ever in coreBOS
+    const old = env.emu.control.seed(
+      'contacts',
+      Array.from({length: 1_200}, (_, i) => ({firstname: 'Old', lastname: `Contact ${i}`, email: `old${i}@gone.test`, lifecyclestage: 'customer'})),
+    )
+    for (const o of old) env.emu.control.archive('contacts', o.id)
+    clock.advance(120_000)
+    const [pull] = await env.pass('pull')
+    expect(pull.failures).toEqual([])
+    expect(pull.modules.Contacts).toMatchObject({created: 450})
+    clock.advance(600_000)
+    await env.pass('sync')
+  }, 120_000)
+  afterAll(async () => env?.close())
+
+  it('an idle sync costs a search and a count per object type, not a listing of the archive', async () => {
+    clock.advance(600_000)
+    const mark = env.mark()
+    const [pull, push] = await env.pass('sync')
+    expect(push.apiCalls).toEqual({})
+    expect(pull.apiCalls).toEqual({
+      'search companies': 1,
+      'search companies by corebos_crmid': 1,
+      'search contacts': 1,
+      'search contacts by corebos_crmid': 1,
+      'search deals': 1,
+      'search deals by corebos_crmid': 1,
+    })
+    expect(env.emu.control.requests().length - mark).toBe(6)
+  })
+
+  it('a linked contact archived in HubSpot marks its record on the next pass; the pass after is idle again', async () => {
+    const victim = linked[321]
+    env.emu.control.archive('contacts', victim.id)
+    clock.advance(600_000)
+    const [pull] = await env.pass('pull')
+    expect(pull.modules.Contacts).toMatchObject({markedDeleted: 1})
+    expect(pull.apiCalls['list archived contacts'] ?? 0).toBe(0)
+    // halving 450 links to ≤ 100 (3 counts), listing that range and one batch read
+    expect(pull.apiCalls['search contacts by corebos_crmid']).toBeLessThanOrEqual(5)
+    const marked = await env.testDb.query<{hubspotid: string; hubspotsyncwith: string}>(
+      "SELECT hubspotid, hubspotsyncwith FROM vtiger_contactdetails WHERE hubspotdeleted = '1'",
+    )
+    expect(marked).toEqual([{hubspotid: victim.id, hubspotsyncwith: '0'}])
+
+    clock.advance(600_000)
+    const [idle] = await env.pass('pull')
+    expect(Object.values(idle.apiCalls).reduce((a, b) => a + b, 0)).toBe(6)
+  })
+})
