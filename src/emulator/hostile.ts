@@ -144,6 +144,7 @@ export function rewriteBody(spec: HostileSpec, request: HostileRequest, status: 
       if (isRecord(first) && 'id' in first) first.id = id
       else if (isRecord(first) && Array.isArray(first.to) && isRecord(first.to[0])) first.to[0].toObjectId = id
       else if (isRecord(first) && isRecord(first.from)) first.from.id = id
+      else if (isRecord(first) && 'toObjectId' in first) first.toObjectId = id
       return out
     }
     case 'repeatCursor': {

@@ -172,7 +172,7 @@ export interface CheckedBatch {
  */
 export const objectBatch: AnswerCheck<CheckedBatch> = (data) => {
   const body = record(data, 'the answer')
-  return {results: objects(body.results ?? [], 'results', {unique: false}), errors: standardErrors(body.errors)}
+  return {results: objects(body.results, 'results', {unique: false}), errors: standardErrors(body.errors)}
 }
 
 /** A 204 or any body: archive calls answer nothing the engine uses. */
