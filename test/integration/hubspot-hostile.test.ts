@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {HOSTILE_ID, type HostileSpec} from '../../src/emulator/index.js'
 import {runCli, type CliResult} from '../support/cli.js'
+import {HOSTILE_ANSWERS} from '../support/emulator.js'
 import {captureStoredState, findSecrets, secretEnvOptions, TEST_SECRETS} from '../support/secrets.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
 
@@ -214,6 +215,28 @@ describe('hostile HubSpot answers: exit 4, nothing written, nothing skipped', ()
     expect(await watermarks()).toEqual(before)
     await expectEditArrives('Ding-total')
   })
+
+  it('the chaos catalogue (test/support HOSTILE_ANSWERS): each lie stops its pass with exit 4, and the pass after it succeeds', async () => {
+    for (const [i, entry] of HOSTILE_ANSWERS.entries()) {
+      // something to push, and something pending in HubSpot, for every entry
+      await env.create('Contacts', [{firstname: 'Cat', lastname: `Alogue ${i}`, email: `catalogue${i}@hostile.example`}])
+      await pendingEdit(`Ding-catalogue-${i}`)
+      const args = entry.full ? [entry.command, '--full'] : [entry.command]
+      hostile(entry.spec)
+      const r = await cbhs(args)
+      expect(r.signal, entry.name).toBeNull()
+      expect(r.code, `${entry.name}: ${r.stderr}`).toBe(4)
+      expect(r.stderr, entry.name).toMatch(/HubSpot at \S+ (gave|kept failing) /)
+      env.emu.control.clearHostile()
+      const good = await cbhs(args)
+      expect(good.code, `${entry.name} (after): ${good.stderr}`).toBe(0)
+    }
+    // nothing pending was lost and nothing doubled: the last edit arrives, each pushed contact is in HubSpot once
+    expect((await cbhs(['sync'])).code).toBe(0)
+    expect(await lastname()).toBe(`Ding-catalogue-${HOSTILE_ANSWERS.length - 1}`)
+    const pushed = env.emu.control.all('contacts').filter((o) => o.properties.email?.startsWith('catalogue'))
+    expect(pushed.map((o) => o.properties.email).sort()).toEqual(HOSTILE_ANSWERS.map((_, i) => `catalogue${i}@hostile.example`).sort())
+  }, 240_000)
 
   describe('a redirect to another port of the same host', () => {
     let trap: Server
