@@ -184,8 +184,12 @@ export interface CheckedAssociationRow {
   after?: string
 }
 
+export interface CheckedAssociationPage {
+  rows: CheckedAssociationRow[]
+}
+
 /** POST /crm/associations/{version}/{from}/{to}/batch/read: one row per object, each id once. */
-export const associationPage: AnswerCheck<{rows: CheckedAssociationRow[]}> = (data) => {
+export const associationPage: AnswerCheck<CheckedAssociationPage> = (data) => {
   const body = record(data, 'the answer')
   const seen = new Set<string>()
   const rows = optionalList(body.results, 'results').map((r, i) => {

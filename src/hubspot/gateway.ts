@@ -32,6 +32,7 @@ import {
   anything,
   associationPage,
   associationsCreated,
+  BadAnswerError,
   CursorGuard,
   groupList,
   groupMade,
@@ -44,6 +45,8 @@ import {
   propertyMade,
   searchPage,
   type AnswerCheck,
+  type CheckedAssociationPage,
+  type CheckedBatch,
   type CheckedObject,
   type CheckedPage,
   type CheckedProperty,
@@ -122,9 +125,6 @@ export const ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
 
 /** HubSpot's date-versioned API release cbhs is written against. */
 export const DEFAULT_API_VERSION = '2026-03'
-
-/** An object as answers.ts has checked it: digit id, string properties. */
-type RawObject = CheckedObject
 
 const realClock: Clock = {nowMs: () => Date.now()}
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -245,7 +245,7 @@ export class HubSpotGateway implements HubSpotPort {
           : {id: item.key, properties: item.properties, objectWriteTraceId: item.key},
       ),
     }
-    let data
+    let data: CheckedBatch
     try {
       const response = await this.send(label, 'general', {method: 'POST', path: this.objectsPath(type, `/batch/${op}`), body}, objectBatch)
       data = response.data
@@ -333,7 +333,7 @@ export class HubSpotGateway implements HubSpotPort {
     }
   }
 
-  private resultKey(raw: RawObject, op: 'upsert' | 'update', keys: Set<string>): string | undefined {
+  private resultKey(raw: CheckedObject, op: 'upsert' | 'update', keys: Set<string>): string | undefined {
     if (raw.objectWriteTraceId && keys.has(raw.objectWriteTraceId)) return raw.objectWriteTraceId
     const candidate = op === 'upsert' ? raw.properties?.[this.uniqueProperty] : raw.id
     return candidate !== null && candidate !== undefined && keys.has(candidate) ? candidate : undefined
@@ -357,7 +357,7 @@ export class HubSpotGateway implements HubSpotPort {
     const parts = await mapPool(chunk(requested, BATCH), this.maxConcurrent, async (part) => {
       const body: Record<string, unknown> = {inputs: part.map((id) => ({id})), properties: asked, propertiesWithHistory: []}
       if (idProperty) body.idProperty = idProperty
-      let data
+      let data: CheckedBatch
       try {
         const request: HubSpotRequest = {method: 'POST', path: this.objectsPath(type, '/batch/read'), qs: {archived: options.archived ?? false}, body}
         data = (await this.send(`batch/read ${type}`, 'general', request, objectBatch)).data
@@ -498,19 +498,24 @@ export class HubSpotGateway implements HubSpotPort {
     const label = `associations/read ${from}->${to}`
     // each object's rows page on their own cursor: one guard per object
     const guards = new Map<string, CursorGuard>()
-    const check: AnswerCheck<ReturnType<typeof associationPage>> = (data) => {
+    const check: AnswerCheck<CheckedAssociationPage> = (data) => {
       const page = associationPage(data)
       for (const row of page.rows) {
-        if (!out.has(row.fromId)) continue
+        const known = out.get(row.fromId)
+        if (!known) continue
         const guard = guards.get(row.fromId) ?? guards.set(row.fromId, new CursorGuard(MAX_ASSOCIATION_ROUNDS)).get(row.fromId)!
         guard.advance(row.after)
+        // a page that says "more" must have brought something: otherwise the next one would say the same
+        if (row.after && !row.toIds.some((id) => !known.includes(id))) {
+          throw new BadAnswerError(`the associations of ${row.fromId} page on without a new one: the cursor does not advance`)
+        }
       }
       return page
     }
     while (pending.length > 0) {
       const next: Array<{id: string; after?: string}> = []
       for (const part of chunk(pending, ASSOC_READ)) {
-        let data
+        let data: CheckedAssociationPage
         try {
           const request: HubSpotRequest = {method: 'POST', path: this.associationsPath(from, to, '/batch/read'), body: {inputs: part}}
           data = (await this.send(label, 'associations', request, check)).data
@@ -691,7 +696,7 @@ interface WriteItem {
   properties: Record<string, string>
 }
 
-function toUpsertResult(key: string, raw: RawObject, op: 'upsert' | 'update'): UpsertResult {
+function toUpsertResult(key: string, raw: CheckedObject, op: 'upsert' | 'update'): UpsertResult {
   const result: UpsertResult = {key, id: String(raw.id), isNew: op === 'upsert' ? raw.new === true : false, properties: {...raw.properties}}
   const updatedAt = iso(raw.updatedAt)
   if (updatedAt) result.updatedAt = updatedAt
@@ -702,7 +707,7 @@ function iso(value: string | undefined): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : String(value)
 }
 
-function toObject(raw: RawObject, only?: string[]): HubSpotObject {
+function toObject(raw: CheckedObject, only?: string[]): HubSpotObject {
   const object: HubSpotObject = {id: String(raw.id), properties: {...raw.properties}}
   if (only) object.properties = pick(object.properties, only)
   const createdAt = iso(raw.createdAt)
@@ -725,7 +730,7 @@ function strip(object: HubSpotObject, only: string[]): HubSpotObject {
   return {...object, properties: pick(object.properties, only)}
 }
 
-function answers(raw: RawObject, requested: string, idProperty: string | undefined): boolean {
+function answers(raw: CheckedObject, requested: string, idProperty: string | undefined): boolean {
   if (idProperty) return raw.properties?.[idProperty] === requested || (idProperty === 'hs_object_id' && String(raw.id) === requested)
   if (String(raw.id) === requested) return true
   const merged = raw.properties?.hs_merged_object_ids

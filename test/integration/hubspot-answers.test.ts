@@ -4,6 +4,8 @@
  * pipelines and account details each refuse an answer that is not HubSpot's documented JSON, with
  * HUBSPOT_UNAVAILABLE (exit 4) naming the endpoint, and never retry a readable lie.
  */
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {startEmulator, type HostileKind} from '../../src/emulator/index.js'
 import {createHubSpotGateway, ensureSyncProperties, type HubSpotGateway} from '../../src/hubspot/index.js'
@@ -87,6 +89,24 @@ describe('every reader checks its answers', () => {
     const {emu, gateway} = await setup()
     emu.control.hostile({kind: 'html', match: /account-info/})
     await expect(gateway.getPortalId()).rejects.toMatchObject({code: 'HUBSPOT_UNAVAILABLE', message: expect.stringContaining('account-info details')})
+  })
+
+  it('association rows that page on with a new cursor but nothing new each time are stopped at the second page', async () => {
+    let asked = 0
+    const server = createServer((req, res) => {
+      asked++
+      res.writeHead(200, {'Content-Type': 'application/json'})
+      res.end(JSON.stringify({status: 'COMPLETE', results: [{from: {id: '1'}, to: [{toObjectId: '2'}], paging: {next: {after: `c${asked}`}}}]}))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    open.push({close: () => new Promise<void>((resolve) => server.close(() => resolve()))})
+    const gateway = createHubSpotGateway({baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, accessToken: 'x-token-1234'})
+    open.push(gateway)
+    await expect(gateway.readAssociations('contacts', 'companies', ['1'])).rejects.toMatchObject({
+      code: 'HUBSPOT_UNAVAILABLE',
+      message: expect.stringMatching(/associations\/read contacts->companies .*without a new one/),
+    })
+    expect(asked).toBe(2)
   })
 
   it('a faithful emulator passes every check', async () => {
