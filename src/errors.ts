@@ -60,19 +60,5 @@ export class UsageError extends CbhsError {
   }
 }
 
-/**
- * Removes every known secret from a text before it is shown or stored. Secrets are registered once
- * (config loader, gateway) and scrubbed everywhere output leaves the process.
- */
-const secrets = new Set<string>()
-
-export function registerSecret(value: string | undefined | null): void {
-  // very short values would blank out ordinary words; real tokens and passwords are longer
-  if (value && value.length >= 4) secrets.add(value)
-}
-
-export function redact(text: string): string {
-  let out = text
-  for (const secret of secrets) out = out.split(secret).join('***')
-  return out
-}
+// redaction lives in one module; re-exported here because every error path needs it
+export {redact, registerSecret} from './redaction.js'

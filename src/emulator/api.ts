@@ -105,6 +105,9 @@ function encodeAfter(seq: number): string {
   return Buffer.from(`seq:${seq}`).toString('base64url')
 }
 
+/** A list cursor that leads back to the first page (the hostile repeatCursor mode uses it). */
+export const FIRST_PAGE_CURSOR = encodeAfter(0)
+
 function decodeAfter(token: string): number {
   const text = Buffer.from(token, 'base64url').toString('utf8')
   const m = /^seq:(\d+)$/.exec(text)

@@ -5,6 +5,7 @@
 import type {Api} from './api.js'
 import {EmuError} from './errors.js'
 import type {FaultInjector, FaultSpec} from './faults.js'
+import type {HostileKind, HostileModes, HostileSpec} from './hostile.js'
 import type {LimitsOptions, RateLimiter} from './limits.js'
 import {associationType, defaultAssociationType, resolveObjectType, type ObjectTypeName} from './schema.js'
 import type {Store, StoredObject, TypeStore} from './store.js'
@@ -32,6 +33,8 @@ export interface RequestLogEntry {
   fault?: string
   /** refused by the emulated rate limits */
   rateLimited?: boolean
+  /** answered by a hostile rule (hostile.ts) */
+  hostile?: HostileKind
 }
 
 export type Instant = number | string | Date
@@ -78,6 +81,9 @@ export interface EmulatorControl {
   overBudget(): number
   injectFaults(spec: FaultSpec): void
   clearFaults(): void
+  /** Answers matching requests with a lie (HTML, duplicate or non-digit ids, a cursor that repeats, a redirect …; hostile.ts). */
+  hostile(spec: HostileSpec): void
+  clearHostile(): void
   /** The request log, oldest first (the most recent 100,000–200,000 entries). */
   requests(): RequestLogEntry[]
   /** Calls per endpoint label, every request that reached the API (429s and faults included). */
@@ -116,6 +122,7 @@ export class Control implements EmulatorControl {
     private readonly api: Api,
     private readonly limiter: RateLimiter,
     private readonly faults: FaultInjector,
+    private readonly hostileModes: HostileModes,
   ) {}
 
   record(entry: RequestLogEntry): void {
@@ -250,6 +257,14 @@ export class Control implements EmulatorControl {
 
   clearFaults(): void {
     this.faults.clear()
+  }
+
+  hostile(spec: HostileSpec): void {
+    this.hostileModes.add(spec)
+  }
+
+  clearHostile(): void {
+    this.hostileModes.clear()
   }
 
   requests(): RequestLogEntry[] {

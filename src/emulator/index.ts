@@ -76,6 +76,7 @@ export type {
   SeedOptions,
 } from './control.js'
 export type {FaultKind, FaultSpec} from './faults.js'
+export {HOSTILE_ID, HOSTILE_KINDS, type HostileKind, type HostileSpec} from './hostile.js'
 export type {LimitsOptions} from './limits.js'
 export type {MergeMode} from './store.js'
 export {ASSOCIATION_TYPES, DEFAULT_DEAL_STAGES, TYPE_ID, type ObjectTypeName} from './schema.js'

@@ -5,10 +5,11 @@
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {Socket} from 'node:net'
-import {Api, type Reply} from './api.js'
+import {Api, FIRST_PAGE_CURSOR, type Reply} from './api.js'
 import {Control, type EmulatorControl} from './control.js'
 import {EmuError, notFound, validationError} from './errors.js'
 import {FaultInjector, type FaultKind, type FaultSpec} from './faults.js'
+import {HOSTILE_KINDS, HostileModes, replacementFor, rewriteBody, type HostileKind, type HostileSpec} from './hostile.js'
 import {RateLimiter, type LimitsOptions, type RequestKind} from './limits.js'
 import {SEARCH_MAX_BODY} from './search.js'
 import {Store, type MergeMode} from './store.js'
@@ -61,6 +62,15 @@ function parseJson(raw: string): unknown {
   }
 }
 
+/** The request body for a hostile rewrite; a body the API would refuse is simply not looked at. */
+function safeJson(raw: string): unknown {
+  try {
+    return raw.trim() === '' ? undefined : JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+}
+
 function faultReply(kind: Exclude<FaultKind, 'hang' | 'reset' | 'no-content-type'>): {status: number; body: unknown; contentType: string} {
   if (kind === 'html') {
     return {
@@ -103,7 +113,8 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
   const limiter = new RateLimiter(options.limits ?? false, portalId)
   api.limitsInfo = () => ({limit: limiter.dailyLimit(), usage: limiter.dailyUsage})
   const faults = new FaultInjector()
-  const control = new Control(store, api, limiter, faults)
+  const hostile = new HostileModes()
+  const control = new Control(store, api, limiter, faults, hostile)
   const sockets = new Set<Socket>()
 
   const server = createServer((req, res) => {
@@ -130,7 +141,7 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
     const atMs = nowMs()
     const matched = api.match(method, path)
     const endpoint = matched && matched !== 'method-not-allowed' ? matched.endpoint : 'UNKNOWN'
-    const log = (status: number, extra: {fault?: string; rateLimited?: boolean} = {}) =>
+    const log = (status: number, extra: {fault?: string; rateLimited?: boolean; hostile?: HostileKind} = {}) =>
       control.record({method, path, status, atMs, endpoint, ...extra})
 
     if (req.headers.authorization !== `Bearer ${token}`) {
@@ -156,6 +167,14 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
       return send(res, r.status, r.body, {}, r.contentType)
     }
 
+    const lie = hostile.pick(method, path)
+    const hostileRequest = lie ? {method, path, query: url.searchParams, body: safeJson(raw)} : undefined
+    const replacement = lie && replacementFor(lie, hostileRequest!)
+    if (replacement) {
+      log(replacement.status, {hostile: lie.kind})
+      return send(res, replacement.status, replacement.body, replacement.headers, replacement.contentType)
+    }
+
     const kind = matched && matched !== 'method-not-allowed' ? requestKind(matched.route.label) : 'general'
     const isSearch = kind === 'search'
     const decision = limiter.check(token, kind, atMs)
@@ -176,7 +195,8 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
       if (!(e instanceof EmuError)) throw e
       reply = {status: e.status, body: e.body()}
     }
-    log(reply.status, fault ? {fault} : {})
+    if (lie) reply = {...reply, body: rewriteBody(lie, hostileRequest!, reply.status, reply.body, FIRST_PAGE_CURSOR)}
+    log(reply.status, {...(fault ? {fault} : {}), ...(lie ? {hostile: lie.kind} : {})})
     // no-content-type: the write happened, but the client cannot read the answer
     send(res, reply.status, reply.body, decision.headers, fault === 'no-content-type' ? null : JSON_TYPE)
   }
@@ -252,6 +272,15 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
           const spec = {...body} as unknown as FaultSpec & {match?: unknown}
           if (typeof body.match === 'string') spec.match = new RegExp(body.match)
           return control.injectFaults(spec)
+        }
+        break
+      case 'hostile':
+        if (method === 'DELETE') return control.clearHostile()
+        if (write) {
+          if (!HOSTILE_KINDS.includes(body.kind as HostileKind)) throw validationError(`hostile kind must be one of ${HOSTILE_KINDS.join(', ')}`)
+          const spec = {...body} as unknown as HostileSpec & {match?: unknown}
+          if (typeof body.match === 'string') spec.match = new RegExp(body.match)
+          return control.hostile(spec)
         }
         break
       case 'requests':

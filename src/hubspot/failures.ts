@@ -5,6 +5,7 @@
  */
 import type {Bucket} from './limiter.js'
 import {HubSpotUnavailableError, redact} from '../errors.js'
+import {BadAnswerError} from './answers.js'
 
 /** A parsed HubSpot error body; every field optional (reference §3.12). */
 export interface HubSpotErrorBody {
@@ -40,6 +41,49 @@ export class HubSpotApiError extends Error {
     this.existingId = parseExistingId(body.message)
   }
 }
+
+/**
+ * A 2xx whose body is not JSON (a proxy's or login page, no content type, a cut-off body). One
+ * glitch is worth another try; a page that keeps coming is not HubSpot answering.
+ */
+export class UnreadableAnswerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly what: string,
+  ) {
+    super(`answered ${status} with ${what}, not JSON`)
+    this.name = 'UnreadableAnswerError'
+  }
+}
+
+/** HubSpot's API does not redirect: a 3xx is someone else answering, and is never followed. */
+export class RedirectRefusedError extends Error {
+  readonly target: string
+
+  constructor(
+    readonly status: number,
+    location: string | undefined,
+    base: string,
+  ) {
+    const target = originOf(location, base)
+    super(`answered ${status} redirecting to ${target}`)
+    this.name = 'RedirectRefusedError'
+    this.target = target
+  }
+}
+
+/** Only the origin of where a redirect points: its path and query may carry anything. */
+function originOf(location: string | undefined, base: string): string {
+  if (!location) return 'nowhere (no Location)'
+  try {
+    return new URL(location, base).origin
+  } catch {
+    return 'an unreadable Location'
+  }
+}
+
+/** How many times an unreadable answer is asked again before the pass stops. */
+export const UNREADABLE_RETRIES = 2
 
 export class HubSpotTimeoutError extends Error {
   constructor(label: string, ms: number) {
@@ -146,8 +190,11 @@ export type Classified =
       /** stop every request of this bucket for minDelayMs, not only this one */
       pauseBucket?: Bucket
       network?: boolean
+      /** fewer tries than the transport's default */
+      maxRetries?: number
     }
   | {kind: 'daily'; body: HubSpotErrorBody}
+  | {kind: 'untrusted'; reason: string}
   | {kind: 'auth'; status: number; body: HubSpotErrorBody}
   | {kind: 'http'; error: HubSpotApiError}
   | {kind: 'bug'; error: unknown}
@@ -161,6 +208,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 }
 
 export function classifyFailure(err: unknown, label: string, nowMs: number): Classified {
+  if (err instanceof BadAnswerError || err instanceof RedirectRefusedError) return {kind: 'untrusted', reason: err.message}
+  if (err instanceof UnreadableAnswerError) return {kind: 'retry', reason: err.message, status: err.status, minDelayMs: 0, maxRetries: UNREADABLE_RETRIES}
   if (isHttpFailure(err)) {
     const status = err.code
     const body = errorBodyOf(err.body)

@@ -29,6 +29,30 @@ import {
   type HubSpotItemError,
   type StandardErrorLike,
 } from './batch.js'
+import {
+  accountDetails,
+  anything,
+  associationPage,
+  associationsCreated,
+  BadAnswerError,
+  CursorGuard,
+  groupList,
+  groupMade,
+  MAX_ASSOCIATION_ROUNDS,
+  MAX_LIST_PAGES,
+  objectBatch,
+  objectPage,
+  pipelineList,
+  propertyList,
+  propertyMade,
+  searchPage,
+  type AnswerCheck,
+  type CheckedAssociationPage,
+  type CheckedBatch,
+  type CheckedObject,
+  type CheckedPage,
+  type CheckedProperty,
+} from './answers.js'
 import {HubSpotApiError} from './failures.js'
 import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type Bucket, type HubSpotTier} from './limiter.js'
 import {ModifiedWindow, type PlannedSearch, type SearchFilter} from './search-window.js'
@@ -104,64 +128,6 @@ export const ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
 /** HubSpot's date-versioned API release cbhs is written against. */
 export const DEFAULT_API_VERSION = '2026-03'
 
-// Shapes as HubSpot's specification gives them (dates as ISO strings, ids as strings).
-
-interface RawObject {
-  id: string
-  properties: Record<string, string | null>
-  createdAt?: string
-  updatedAt?: string
-  archived?: boolean
-  archivedAt?: string
-  objectWriteTraceId?: string
-  new?: boolean
-}
-
-interface RawBatchResponse {
-  status?: string
-  results: RawObject[]
-  errors?: StandardErrorLike[]
-  numErrors?: number
-}
-
-interface RawPage {
-  results: RawObject[]
-  paging?: {next?: {after?: string}}
-  total?: number
-}
-
-interface RawAssociationPage {
-  results: Array<{from: {id: string}; to: Array<{toObjectId: string | number}>; paging?: {next?: {after?: string}}}>
-  errors?: StandardErrorLike[]
-}
-
-interface RawAssociationCreated {
-  results: Array<{fromObjectId: string | number; toObjectId: string | number}>
-  errors?: StandardErrorLike[]
-}
-
-interface RawPipelines {
-  results: Array<{
-    id: string
-    label: string
-    stages: Array<{id: string; label: string; displayOrder: number; metadata?: Record<string, string>}>
-  }>
-}
-
-interface RawProperty {
-  name: string
-  label: string
-  type: string
-  fieldType: string
-  groupName?: string
-  hasUniqueValue?: boolean
-  hubspotDefined?: boolean
-  calculated?: boolean
-  archived?: boolean
-  modificationMetadata?: {readOnlyValue?: boolean}
-  options?: Array<{label: string; value: string}>
-}
-
 const realClock: Clock = {nowMs: () => Date.now()}
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -224,7 +190,7 @@ export class HubSpotGateway implements HubSpotPort {
       numberOfApiCallRetries: 0,
       httpAgent: this.agent,
     })
-    this.requests = new ClientRequests(client)
+    this.requests = new ClientRequests(client, this.baseUrl)
   }
 
   /** Closes kept-alive sockets, so a test or a one-shot command can exit promptly. */
@@ -281,9 +247,9 @@ export class HubSpotGateway implements HubSpotPort {
           : {id: item.key, properties: item.properties, objectWriteTraceId: item.key},
       ),
     }
-    let data: RawBatchResponse
+    let data: CheckedBatch
     try {
-      const response = await this.send<RawBatchResponse>(label, 'general', {method: 'POST', path: this.objectsPath(type, `/batch/${op}`), body})
+      const response = await this.send(label, 'general', {method: 'POST', path: this.objectsPath(type, `/batch/${op}`), body}, objectBatch)
       data = response.data
     } catch (err) {
       if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
@@ -293,13 +259,13 @@ export class HubSpotGateway implements HubSpotPort {
     const keys = new Set(items.map((i) => i.key))
     const results: UpsertResult[] = []
     const answered = new Set<string>()
-    for (const raw of data.results ?? []) {
+    for (const raw of data.results) {
       const key = this.resultKey(raw, op, keys)
       if (key === undefined || answered.has(key)) continue
       answered.add(key)
       results.push(toUpsertResult(key, raw, op))
     }
-    const {byKey, unattributed} = attributeErrors(data.errors ?? [], keys)
+    const {byKey, unattributed} = attributeErrors(data.errors, keys)
     const errors: HubSpotItemError[] = []
     for (const [key, error] of byKey) {
       if (answered.has(key)) continue
@@ -369,7 +335,7 @@ export class HubSpotGateway implements HubSpotPort {
     }
   }
 
-  private resultKey(raw: RawObject, op: 'upsert' | 'update', keys: Set<string>): string | undefined {
+  private resultKey(raw: CheckedObject, op: 'upsert' | 'update', keys: Set<string>): string | undefined {
     if (raw.objectWriteTraceId && keys.has(raw.objectWriteTraceId)) return raw.objectWriteTraceId
     const candidate = op === 'upsert' ? raw.properties?.[this.uniqueProperty] : raw.id
     return candidate !== null && candidate !== undefined && keys.has(candidate) ? candidate : undefined
@@ -393,10 +359,10 @@ export class HubSpotGateway implements HubSpotPort {
     const parts = await mapPool(chunk(requested, BATCH), this.maxConcurrent, async (part) => {
       const body: Record<string, unknown> = {inputs: part.map((id) => ({id})), properties: asked, propertiesWithHistory: []}
       if (idProperty) body.idProperty = idProperty
-      let data: RawBatchResponse
+      let data: CheckedBatch
       try {
         const request: HubSpotRequest = {method: 'POST', path: this.objectsPath(type, '/batch/read'), qs: {archived: options.archived ?? false}, body}
-        data = (await this.send<RawBatchResponse>(`batch/read ${type}`, 'general', request)).data
+        data = (await this.send(`batch/read ${type}`, 'general', request, objectBatch)).data
       } catch (err) {
         // a whole-batch 404 means none of them exist
         if (err instanceof HubSpotApiError && err.status === 404) return {found: [], missing: part}
@@ -405,7 +371,7 @@ export class HubSpotGateway implements HubSpotPort {
       const found: Array<HubSpotObject & {requestedId: string}> = []
       const missing: string[] = []
       for (const id of part) {
-        const raw = (data.results ?? []).find((r) => answers(r, id, idProperty))
+        const raw = data.results.find((r) => answers(r, id, idProperty))
         if (!raw) {
           missing.push(id)
           continue
@@ -427,7 +393,7 @@ export class HubSpotGateway implements HubSpotPort {
     if (ids.length === 0) return []
     try {
       const body = {inputs: ids.map((id) => ({id}))}
-      await this.send<void>(`batch/archive ${type}`, 'general', {method: 'POST', path: this.objectsPath(type, '/batch/archive'), body})
+      await this.send(`batch/archive ${type}`, 'general', {method: 'POST', path: this.objectsPath(type, '/batch/archive'), body}, anything)
       return []
     } catch (err) {
       if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
@@ -463,10 +429,11 @@ export class HubSpotGateway implements HubSpotPort {
       // the body is capped at 3,000 characters; with many properties, search for ids and read the rest
       const slim = JSON.stringify(body).length > SEARCH_BODY_MAX
       if (slim) body = searchBody(plan, [modified, 'hs_object_id'])
-      const page = await this.search(type, body, `search ${type}`)
+      // the window takes the page inside the check: a search that does not advance is a bad answer
+      const page = await this.search(type, body, `search ${type}`, (p) => ({total: p.total, fresh: window.accept(p.results.map((r) => toObject(r)), p.next !== undefined)}))
       if (first && typeof page.total === 'number') total = page.total
       first = false
-      const fresh = window.accept(page.results.map((r) => toObject(r)), !!page.paging?.next?.after)
+      const fresh = page.fresh
       if (fresh.length === 0) continue
       if (!slim) {
         yield counted(fresh.map((o) => strip(o, options.properties)))
@@ -485,24 +452,36 @@ export class HubSpotGateway implements HubSpotPort {
     }
   }
 
+  /**
+   * Each page is handed over only once the page after it has been read and checked: a cursor that
+   * leads back round is found before anything of the listing reaches the engine or a bookmark.
+   */
   async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
-    let after: string | undefined = options.after
-    do {
-      const cursor = after
-      const qs = {limit: LIST_PAGE, after: cursor, properties: options.properties, archived: options.archived ?? false}
-      const page = (await this.send<RawPage>(label, 'general', {method: 'GET', path: this.objectsPath(type), qs})).data
-      const objects: ListPage = (page.results ?? []).map((r) => toObject(r, options.properties))
-      after = page.paging?.next?.after || undefined
-      objects.next = after
-      if (objects.length > 0 || after) yield objects
-    } while (after)
+    const guard = new CursorGuard(MAX_LIST_PAGES, options.after)
+    const fetch = async (after: string | undefined): Promise<CheckedPage> => {
+      const qs = {limit: LIST_PAGE, after, properties: options.properties, archived: options.archived ?? false}
+      const check: AnswerCheck<CheckedPage> = (data) => {
+        const page = objectPage(data)
+        guard.advance(page.next)
+        return page
+      }
+      return (await this.send(label, 'general', {method: 'GET', path: this.objectsPath(type), qs}, check)).data
+    }
+    let page: CheckedPage | undefined = await fetch(options.after)
+    while (page) {
+      const following: CheckedPage | undefined = page.next ? await fetch(page.next) : undefined
+      const objects: ListPage = page.results.map((r) => toObject(r, options.properties))
+      objects.next = page.next
+      if (objects.length > 0 || page.next) yield objects
+      page = following
+    }
   }
 
   async countCarriers(type: HubSpotObjectType, query: CarrierQuery): Promise<number> {
     const body = {filterGroups: [{filters: carrierFilters(query)}], properties: ['hs_object_id'], limit: 1}
-    const page = await this.search(type, body, `search ${type} by ${query.property}`)
-    return Number(page.total ?? 0)
+    const page = await this.search(type, body, `search ${type} by ${query.property}`, (p) => p)
+    return page.total ?? 0
   }
 
   async carrierIds(type: HubSpotObjectType, query: CarrierQuery): Promise<string[]> {
@@ -515,10 +494,10 @@ export class HubSpotGateway implements HubSpotPort {
         properties: ['hs_object_id'],
         limit: SEARCH_PAGE,
       }
-      const page = await this.search(type, body, `search ${type} by ${query.property}`)
-      const results = page.results ?? []
+      const page = await this.search(type, body, `search ${type} by ${query.property}`, (p) => p)
+      const results = page.results
       for (const r of results) ids.push(String(r.id))
-      if (results.length < SEARCH_PAGE || !page.paging?.next?.after) return ids
+      if (results.length < SEARCH_PAGE || page.next === undefined) return ids
       from = Number(results[results.length - 1].id) + 1
     }
   }
@@ -532,8 +511,8 @@ export class HubSpotGateway implements HubSpotPort {
         properties: ['email'],
         limit: SEARCH_PAGE,
       }
-      const page = await this.search('contacts', body, 'search contacts by email')
-      for (const r of page.results ?? []) {
+      const page = await this.search('contacts', body, 'search contacts by email', (p) => p)
+      for (const r of page.results) {
         const email = r.properties?.email?.toLowerCase()
         if (email && group.includes(email) && !found.has(email)) found.set(email, r.id)
       }
@@ -541,8 +520,9 @@ export class HubSpotGateway implements HubSpotPort {
     return found
   }
 
-  private async search(type: HubSpotObjectType, body: object, label: string): Promise<RawPage> {
-    return (await this.send<RawPage>(label, 'search', {method: 'POST', path: this.objectsPath(type, '/search'), body})).data
+  private async search<T>(type: HubSpotObjectType, body: object, label: string, take: (page: CheckedPage) => T): Promise<T> {
+    const check: AnswerCheck<T> = (data) => take(searchPage(data))
+    return (await this.send(label, 'search', {method: 'POST', path: this.objectsPath(type, '/search'), body}, check)).data
   }
 
   // ----------------------------------------------------------------------------------------------
@@ -554,27 +534,38 @@ export class HubSpotGateway implements HubSpotPort {
     for (const id of ids) out.set(id, [])
     let pending: Array<{id: string; after?: string}> = [...out.keys()].map((id) => ({id}))
     const label = `associations/read ${from}->${to}`
+    // each object's rows page on their own cursor: one guard per object
+    const guards = new Map<string, CursorGuard>()
+    const check: AnswerCheck<CheckedAssociationPage> = (data) => {
+      const page = associationPage(data)
+      for (const row of page.rows) {
+        const known = out.get(row.fromId)
+        if (!known) continue
+        const guard = guards.get(row.fromId) ?? guards.set(row.fromId, new CursorGuard(MAX_ASSOCIATION_ROUNDS)).get(row.fromId)!
+        guard.advance(row.after)
+        // a page that says "more" must have brought something: otherwise the next one would say the same
+        if (row.after && !row.toIds.some((id) => !known.includes(id))) {
+          throw new BadAnswerError(`the associations of ${row.fromId} page on without a new one: the cursor does not advance`)
+        }
+      }
+      return page
+    }
     while (pending.length > 0) {
       const next: Array<{id: string; after?: string}> = []
       for (const part of chunk(pending, ASSOC_READ)) {
-        let data
+        let data: CheckedAssociationPage
         try {
           const request: HubSpotRequest = {method: 'POST', path: this.associationsPath(from, to, '/batch/read'), body: {inputs: part}}
-          data = (await this.send<RawAssociationPage>(label, 'associations', request)).data
+          data = (await this.send(label, 'associations', request, check)).data
         } catch (err) {
           if (err instanceof HubSpotApiError && err.status === 404) continue
           throw err
         }
-        for (const result of data.results ?? []) {
-          const fromId = String(result.from?.id)
-          const list = out.get(fromId)
+        for (const row of data.rows) {
+          const list = out.get(row.fromId)
           if (!list) continue
-          for (const target of result.to ?? []) {
-            const toId = String(target.toObjectId)
-            if (!list.includes(toId)) list.push(toId)
-          }
-          const after = result.paging?.next?.after
-          if (after) next.push({id: fromId, after})
+          for (const toId of row.toIds) if (!list.includes(toId)) list.push(toId)
+          if (row.after) next.push({id: row.fromId, after: row.after})
         }
       }
       pending = next
@@ -597,11 +588,11 @@ export class HubSpotGateway implements HubSpotPort {
       }
       try {
         const request: HubSpotRequest = {method: 'POST', path: this.associationsPath(from, to, '/batch/create'), body}
-        const data = (await this.send<RawAssociationCreated>(label, 'associations', request)).data
-        const made = new Set((data.results ?? []).map((r) => pairKey(String(r.fromObjectId), String(r.toObjectId))))
+        const data = (await this.send(label, 'associations', request, associationsCreated)).data
+        const made = new Set(data.made.map((r) => pairKey(r.fromId, r.toId)))
         const keys = new Set(part.map((p) => pairKey(p.fromId, p.toId)))
         const errors: HubSpotItemError[] = []
-        for (const error of data.errors ?? []) {
+        for (const error of data.errors) {
           const named = pairsNamedBy(error, part)
           const targets = named.length > 0 ? named : part.filter((p) => !made.has(pairKey(p.fromId, p.toId)))
           for (const p of targets) {
@@ -631,7 +622,7 @@ export class HubSpotGateway implements HubSpotPort {
       for (const p of part) byFrom.set(p.fromId, [...(byFrom.get(p.fromId) ?? []), p.toId])
       const body = {inputs: [...byFrom].map(([fromId, toIds]) => ({from: {id: fromId}, to: toIds.map((id) => ({id}))}))}
       try {
-        await this.send<unknown>(label, 'associations', {method: 'POST', path: this.associationsPath(from, to, '/batch/archive'), body})
+        await this.send(label, 'associations', {method: 'POST', path: this.associationsPath(from, to, '/batch/archive'), body}, anything)
       } catch (err) {
         if (!(err instanceof HubSpotApiError) || err.status < 400 || err.status >= 500) throw err
         for (const p of part) errors.push(itemErrorFromApi(pairKey(p.fromId, p.toId), err))
@@ -648,9 +639,7 @@ export class HubSpotGateway implements HubSpotPort {
     let cached = this.propertyCache.get(type)
     if (!cached) {
       const request: HubSpotRequest = {method: 'GET', path: this.propertiesPath(type), qs: {archived: false}}
-      cached = this.send<{results: RawProperty[]}>(`properties ${type}`, 'general', request).then((r) =>
-        (r.data.results ?? []).map(toPropertyDefinition),
-      )
+      cached = this.send(`properties ${type}`, 'general', request, propertyList).then((r) => r.data.map(toPropertyDefinition))
       // a failed fetch must not be remembered for the rest of the run
       cached.catch(() => this.propertyCache.delete(type))
       this.propertyCache.set(type, cached)
@@ -659,17 +648,17 @@ export class HubSpotGateway implements HubSpotPort {
   }
 
   async getPropertyGroups(type: HubSpotObjectType): Promise<PropertyGroup[]> {
-    const r = await this.send<{results: PropertyGroup[]}>(`property groups ${type}`, 'general', {method: 'GET', path: this.propertiesPath(type, '/groups')})
-    return (r.data.results ?? []).map((g) => ({name: g.name, label: g.label, displayOrder: g.displayOrder}))
+    const r = await this.send(`property groups ${type}`, 'general', {method: 'GET', path: this.propertiesPath(type, '/groups')}, groupList)
+    return r.data
   }
 
   async createPropertyGroup(type: HubSpotObjectType, group: PropertyGroup): Promise<void> {
-    await this.send<PropertyGroup>(`create property group ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type, '/groups'), body: group})
+    await this.send(`create property group ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type, '/groups'), body: group}, groupMade)
   }
 
   async createProperty(type: HubSpotObjectType, property: NewProperty): Promise<HubSpotPropertyDefinition> {
     try {
-      const r = await this.send<RawProperty>(`create property ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type), body: property})
+      const r = await this.send(`create property ${type}`, 'general', {method: 'POST', path: this.propertiesPath(type), body: property}, propertyMade)
       return toPropertyDefinition(r.data)
     } finally {
       this.propertyCache.delete(type)
@@ -678,12 +667,12 @@ export class HubSpotGateway implements HubSpotPort {
 
   getDealPipelines(): Promise<Pipeline[]> {
     if (!this.pipelines) {
-      this.pipelines = this.send<RawPipelines>('pipelines deals', 'general', {method: 'GET', path: `/crm/pipelines/${this.apiVersion}/deals`})
+      this.pipelines = this.send('pipelines deals', 'general', {method: 'GET', path: `/crm/pipelines/${this.apiVersion}/deals`}, pipelineList)
         .then((r) =>
-          (r.data.results ?? []).map((p) => ({
+          r.data.map((p) => ({
             id: p.id,
             label: p.label,
-            stages: (p.stages ?? [])
+            stages: p.stages
               .map((s) => {
                 const probability = s.metadata?.probability
                 return {
@@ -709,15 +698,10 @@ export class HubSpotGateway implements HubSpotPort {
   /** account-info details: portal id and time zone (the daily limit resets at its midnight). */
   accountDetails(): Promise<{portalId: string; timeZone?: string}> {
     if (!this.account) {
-      this.account = this.send<{portalId?: number | string; timeZone?: string}>('account-info details', 'general', {
-        method: 'GET',
-        path: `/account-info/${this.apiVersion}/details`,
+      this.account = this.send('account-info details', 'general', {method: 'GET', path: `/account-info/${this.apiVersion}/details`}, accountDetails).then((r) => {
+        this.timeZone = r.data.timeZone || undefined
+        return {portalId: r.data.portalId, timeZone: this.timeZone}
       })
-        .then((r) => {
-          if (r.data.portalId === undefined || r.data.portalId === null) throw new Error('HubSpot account-info has no portalId')
-          this.timeZone = r.data.timeZone || undefined
-          return {portalId: String(r.data.portalId), timeZone: this.timeZone}
-        })
       this.account.catch(() => (this.account = undefined))
     }
     return this.account
@@ -725,8 +709,9 @@ export class HubSpotGateway implements HubSpotPort {
 
   // ----------------------------------------------------------------------------------------------
 
-  private send<T>(label: string, bucket: Bucket, request: HubSpotRequest) {
-    return this.transport.call(label, bucket, () => this.requests.send<T>(request))
+  /** Every request, with the check its answer must pass before anything reads it (answers.ts). */
+  private send<T>(label: string, bucket: Bucket, request: HubSpotRequest, check: AnswerCheck<T>) {
+    return this.transport.call(label, bucket, `${request.method} ${request.path}`, () => this.requests.send(request), check)
   }
 
   private objectsPath(type: HubSpotObjectType, rest = ''): string {
@@ -749,7 +734,7 @@ interface WriteItem {
   properties: Record<string, string>
 }
 
-function toUpsertResult(key: string, raw: RawObject, op: 'upsert' | 'update'): UpsertResult {
+function toUpsertResult(key: string, raw: CheckedObject, op: 'upsert' | 'update'): UpsertResult {
   const result: UpsertResult = {key, id: String(raw.id), isNew: op === 'upsert' ? raw.new === true : false, properties: {...raw.properties}}
   const updatedAt = iso(raw.updatedAt)
   if (updatedAt) result.updatedAt = updatedAt
@@ -760,7 +745,7 @@ function iso(value: string | undefined): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : String(value)
 }
 
-function toObject(raw: RawObject, only?: string[]): HubSpotObject {
+function toObject(raw: CheckedObject, only?: string[]): HubSpotObject {
   const object: HubSpotObject = {id: String(raw.id), properties: {...raw.properties}}
   if (only) object.properties = pick(object.properties, only)
   const createdAt = iso(raw.createdAt)
@@ -783,7 +768,7 @@ function strip(object: HubSpotObject, only: string[]): HubSpotObject {
   return {...object, properties: pick(object.properties, only)}
 }
 
-function answers(raw: RawObject, requested: string, idProperty: string | undefined): boolean {
+function answers(raw: CheckedObject, requested: string, idProperty: string | undefined): boolean {
   if (idProperty) return raw.properties?.[idProperty] === requested || (idProperty === 'hs_object_id' && String(raw.id) === requested)
   if (String(raw.id) === requested) return true
   const merged = raw.properties?.hs_merged_object_ids
@@ -827,7 +812,7 @@ export function chunkByBodySize(values: string[], maxCount: number, maxChars: nu
   return out
 }
 
-function toPropertyDefinition(raw: RawProperty): HubSpotPropertyDefinition {
+function toPropertyDefinition(raw: CheckedProperty): HubSpotPropertyDefinition {
   const def: HubSpotPropertyDefinition = {name: raw.name, label: raw.label, type: raw.type, fieldType: raw.fieldType}
   if (raw.groupName !== undefined) def.groupName = raw.groupName
   if (raw.hasUniqueValue !== undefined) def.hasUniqueValue = raw.hasUniqueValue

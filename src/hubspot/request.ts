@@ -21,7 +21,7 @@ import {
   type ResponseContext,
 } from '@hubspot/api-client/lib/codegen/crm/objects/index.js'
 import {ApiClientConfigurator} from '@hubspot/api-client/lib/src/configuration/ApiClientConfigurator.js'
-import {errorBodyOf} from './failures.js'
+import {errorBodyOf, RedirectRefusedError, UnreadableAnswerError} from './failures.js'
 import type {HttpInfoLike} from './transport.js'
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined
@@ -33,18 +33,27 @@ export interface HubSpotRequest {
   body?: unknown
 }
 
+/**
+ * The token goes to the configured origin only. The client's HTTP library sends through Node's
+ * `http.request` when an agent is set (cbhs always sets one), which never follows a redirect; a 3xx
+ * comes back here and is refused, so no second request, with or without the token, is ever made.
+ */
 export class ClientRequests {
   private readonly configuration: Configuration
+  private readonly origin: string
 
-  constructor(client: Client) {
+  constructor(client: Client, baseUrl: string) {
     this.configuration = createConfiguration(
       ApiClientConfigurator.getParams(client.config, ServerConfiguration, Observable, Observable) as Parameters<typeof createConfiguration>[0],
     )
+    this.origin = new URL(baseUrl).origin
   }
 
-  async send<T>(request: HubSpotRequest): Promise<HttpInfoLike<T>> {
+  async send(request: HubSpotRequest): Promise<HttpInfoLike<unknown>> {
     const {configuration} = this
     let context: RequestContext = configuration.baseServer.makeRequestContext(request.path, HttpMethod[request.method])
+    const target = new URL(context.getUrl()).origin
+    if (target !== this.origin) throw new Error(`refusing to send the HubSpot token to ${target}: the configured origin is ${this.origin}`)
     for (const [name, value] of Object.entries(request.qs ?? {})) {
       if (value === undefined) continue
       if (Array.isArray(value)) for (const v of value) context.appendQueryParam(name, v)
@@ -64,14 +73,22 @@ export class ClientRequests {
     const text = await response.body.text()
     const isJson = (headers['content-type'] ?? '').includes('json')
     const status = response.httpStatusCode
+    if (status >= 300 && status < 400) throw new RedirectRefusedError(status, headers.location, this.origin)
     if (status < 200 || status >= 300) {
       const parsed: unknown = isJson && text ? safeParse(text) : text
       throw new ApiException(status, `HTTP-Code: ${status}`, errorBodyOf(parsed), headers)
     }
-    if (!text) return {httpStatusCode: status, headers, data: undefined as T}
-    // a 2xx body that is not JSON is a broken response (a proxy's page, a truncated body): worth a retry
-    if (!isJson) throw new SyntaxError(`HubSpot ${request.method} ${request.path} answered ${status} without a JSON body`)
-    return {httpStatusCode: status, headers, data: JSON.parse(text) as T}
+    if (!text) {
+      // only "nothing to say" statuses may come without a body; a 200 without one tells nothing
+      if (status === 204 || status === 202) return {httpStatusCode: status, headers, data: undefined}
+      throw new UnreadableAnswerError(status, 'an empty body')
+    }
+    if (!isJson) throw new UnreadableAnswerError(status, headers['content-type'] ? `${headers['content-type'].split(';')[0]!.trim()}` : 'no content type')
+    try {
+      return {httpStatusCode: status, headers, data: JSON.parse(text) as unknown}
+    } catch {
+      throw new UnreadableAnswerError(status, 'JSON that does not parse')
+    }
   }
 }
 

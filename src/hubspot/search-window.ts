@@ -10,6 +10,7 @@
  * millisecond is walked by `hs_object_id` (EQ t, GT last id) before moving on to t + 1.
  */
 import type {HubSpotObject} from '../sync/types.js'
+import {BadAnswerError} from './answers.js'
 
 export interface SearchFilter {
   propertyName: string
@@ -85,7 +86,10 @@ export class ModifiedWindow {
       if (results.length === 0 || !hasMore) {
         this.state = s.at + 1 > this.untilMs ? {mode: 'done'} : {mode: 'range', lower: s.at + 1, seen: new Set()}
       } else {
-        s.lastId = results[results.length - 1].id
+        const last = results[results.length - 1].id
+        // sorted by hs_object_id and asked for ids above lastId: a page that does not get past it would be asked forever
+        if (s.lastId !== null && !idAbove(last, s.lastId)) throw new BadAnswerError(`the search for ids after ${s.lastId} answered up to ${last}: it does not advance`)
+        s.lastId = last
       }
       return fresh
     }
@@ -108,4 +112,9 @@ export class ModifiedWindow {
     }
     return fresh
   }
+}
+
+/** Digit ids compared as numbers (they may pass 2^53). */
+function idAbove(id: string, than: string): boolean {
+  return id.length !== than.length ? id.length > than.length : id > than
 }

@@ -16,6 +16,7 @@ import {
   isHttpFailure,
   type Classified,
 } from './failures.js'
+import type {AnswerCheck} from './answers.js'
 import type {Bucket, RateHeaders, RateLimiter} from './limiter.js'
 
 export interface RetryInfo {
@@ -98,8 +99,18 @@ export class Transport {
     return this.total
   }
 
-  async call<T>(label: string, bucket: Bucket, send: () => Promise<HttpInfoLike<T>>): Promise<HttpInfoLike<T>> {
-    const {limiter, clock, maxRetries} = this.options
+  /**
+   * `check` turns the parsed body into what the caller reads (answers.ts); an answer it refuses, or
+   * a redirect, stops the pass at once, naming `label` and `endpoint` (e.g. 'GET /crm/objects/…').
+   */
+  async call<T>(
+    label: string,
+    bucket: Bucket,
+    endpoint: string,
+    send: () => Promise<HttpInfoLike<unknown>>,
+    check: AnswerCheck<T>,
+  ): Promise<HttpInfoLike<T>> {
+    const {limiter, clock} = this.options
     for (let attempt = 0; ; attempt++) {
       const release = await limiter.acquire(bucket)
       const sentAt = clock.nowMs()
@@ -108,7 +119,7 @@ export class Transport {
       try {
         const response = await this.watch(send(), label)
         limiter.observe(rateHeaders(response.headers), sentAt)
-        return response
+        return {...response, data: check(response.data)}
       } catch (err) {
         if (isHttpFailure(err)) limiter.observe(rateHeaders(err.headers), sentAt)
         failure = classifyFailure(err, label, clock.nowMs())
@@ -124,10 +135,12 @@ export class Transport {
           throw failure.error
         case 'bug':
           throw failure.error
+        case 'untrusted':
+          throw this.untrusted(label, endpoint, failure.reason)
         case 'retry':
           break
       }
-      if (attempt >= maxRetries) throw this.exhausted(label, attempt + 1, failure)
+      if (attempt >= Math.min(this.options.maxRetries, failure.maxRetries ?? Infinity)) throw this.exhausted(label, endpoint, attempt + 1, failure)
       const delayMs = backoffDelay(attempt, failure.minDelayMs, this.options.random)
       // an exempt call's 429 is its own limit's, whatever its message says: it pauses only its bucket
       const pause = failure.pauseBucket && (bucket === 'general' ? failure.pauseBucket : bucket)
@@ -153,7 +166,19 @@ export class Transport {
     return Promise.race([request, timeout]).finally(() => clearTimeout(timer))
   }
 
-  private exhausted(label: string, attempts: number, failure: Extract<Classified, {kind: 'retry'}>): HubSpotUnavailableError {
+  private untrusted(label: string, endpoint: string, reason: string): HubSpotUnavailableError {
+    return new HubSpotUnavailableError(
+      'HUBSPOT_UNAVAILABLE',
+      redact(`HubSpot at ${this.host} gave ${label} (${endpoint}) an answer cbhs cannot trust: ${reason}`),
+      {
+        suggestion:
+          'Nothing was written from it and no watermark moved; run the pass again later. If it persists, check hubspot.baseUrl and any proxy between this machine and HubSpot.',
+        data: {host: this.host, label, endpoint, reason},
+      },
+    )
+  }
+
+  private exhausted(label: string, endpoint: string, attempts: number, failure: Extract<Classified, {kind: 'retry'}>): HubSpotUnavailableError {
     if (failure.network) {
       return new HubSpotUnavailableError(
         'HUBSPOT_UNREACHABLE',
@@ -166,10 +191,10 @@ export class Transport {
     }
     return new HubSpotUnavailableError(
       'HUBSPOT_UNAVAILABLE',
-      redact(`HubSpot at ${this.host} kept failing ${label}: ${attempts} attempts (last: ${failure.reason})`),
+      redact(`HubSpot at ${this.host} kept failing ${label} (${endpoint}): ${attempts} attempts (last: ${failure.reason})`),
       {
         suggestion: 'HubSpot is overloaded or having an outage (see status.hubspot.com); run the pass again later, nothing is lost.',
-        data: {host: this.host, label, attempts, status: failure.status},
+        data: {host: this.host, label, endpoint, attempts, status: failure.status},
       },
     )
   }

@@ -20,6 +20,12 @@ import {
 } from '../support/secrets.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
 
+/** a HubSpot token of three characters, two of which JSON escapes */
+const SHORT_TOKEN = 'T"\\'
+/** a database password JSON changes (quote, backslash) with a character URL encoding changes */
+const ESCAPED_PASSWORD = 'Lo"ng\\pässwörd'
+const ESCAPED_USER = 'cbhs_escaped_t'
+
 function clean(r: CliResult, extra: string[] = []): void {
   expect(findSecrets(r.stdout + r.stderr, [...TEST_SECRETS, ...extra])).toEqual([])
 }
@@ -134,5 +140,42 @@ describe('reliability: secrets never leave cbhs', () => {
     expect(bad.code).toBe(3)
     expect(bad.stderr).toMatch(/config\.inc\.php:\d+/)
     clean(bad)
+  })
+})
+
+describe('reliability: short secrets and secrets that escaping changes', () => {
+  let env: SyncEnv
+
+  beforeAll(async () => {
+    env = await createSyncEnv({emulator: {token: SHORT_TOKEN}})
+    for (const host of ['127.0.0.1', 'localhost', '::1']) {
+      await env.testDb.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [ESCAPED_USER, host, ESCAPED_PASSWORD])
+      await env.testDb.query('ALTER USER ?@? IDENTIFIED BY ?', [ESCAPED_USER, host, ESCAPED_PASSWORD])
+      await env.testDb.query(`GRANT ALL PRIVILEGES ON \`${env.testDb.settings.database}\`.* TO ?@?`, [ESCAPED_USER, host])
+    }
+    // HubSpot refuses the address and quotes it back: both secrets come back in its error message
+    await env.create('Contacts', [{firstname: 'Echo', lastname: 'Secrets', email: `${ESCAPED_PASSWORD}${SHORT_TOKEN}@@echo.example`}])
+  })
+  afterAll(async () => {
+    if (env) await captureStoredState(env.testDb)
+    await env?.close()
+  })
+
+  it('a three-character token and a password with quote, backslash and umlauts stay hidden in plain and --json output and in the ledger', async () => {
+    const secrets = [SHORT_TOKEN, ESCAPED_PASSWORD]
+    const cliEnv = {...env.env, CBHS_DB_USER: ESCAPED_USER, CBHS_DB_PASSWORD: ESCAPED_PASSWORD}
+    const push = await runCli(['push', '--verbose'], {env: cliEnv})
+    expect(push.code, push.stderr).toBe(5)
+    expect(push.stdout + push.stderr).toMatch(/INVALID_EMAIL|is invalid/)
+    clean(push, secrets)
+    const json = await runCli(['push', '--json'], {env: cliEnv})
+    expect(json.json, json.stdout).toBeDefined()
+    clean(json, secrets)
+    const status = await runCli(['status', '--failures', '--json'], {env: cliEnv})
+    clean(status, secrets)
+    const rows = await env.testDb.query<{message: string}>('SELECT message FROM cbhs_failure')
+    expect(rows.length).toBeGreaterThan(0)
+    expect(findSecrets(JSON.stringify(rows), secrets)).toEqual([])
+    expect(findSecrets(rows.map((r) => r.message).join('\n'), secrets)).toEqual([])
   })
 })

@@ -4,7 +4,7 @@
  */
 import {Client} from '@hubspot/api-client'
 import {afterAll, beforeAll} from 'vitest'
-import {startEmulator, type Emulator, type EmulatorOptions} from '../../src/emulator/index.js'
+import {startEmulator, type Emulator, type EmulatorOptions, type HostileSpec} from '../../src/emulator/index.js'
 
 export class ManualClock {
   constructor(public ms = Date.UTC(2024, 0, 15, 12)) {}
@@ -71,3 +71,28 @@ export async function raw(emu: Emulator, method: string, path: string, body?: un
   }
   return {status: res.status, headers: res.headers, text, json}
 }
+
+/**
+ * Hostile answers for a chaos round (src/emulator/hostile.ts has the kinds). Each entry makes one
+ * reader of a pass lie; switch it on with `emu.control.hostile(spec)` in-process, or over HTTP with
+ * `POST /_emulator/hostile {kind, match: "<regexp source>", method?, count?, location?}` and end it with
+ * `DELETE /_emulator/hostile` (or `emu.control.clearHostile()`).
+ *
+ * What a pass must do under each (DESIGN §5.15, test/integration/hubspot-hostile.test.ts): exit 4
+ * naming the endpoint within seconds, write nothing from the lie into coreBOS, leave the stream's
+ * watermark where it was, release the lock; after `clearHostile()` the next pass syncs what was pending.
+ * `redirect` needs `location`: an origin such as `http://127.0.0.1:<a port nobody should be sent to>`.
+ */
+export const HOSTILE_ANSWERS: ReadonlyArray<{name: string; command: 'push' | 'pull'; full?: boolean; spec: HostileSpec}> = [
+  {name: 'HTML page from list', command: 'pull', full: true, spec: {kind: 'html', method: 'GET', match: /^\/crm\/objects\/[^/]+\/contacts$/}},
+  {name: 'list without results', command: 'pull', full: true, spec: {kind: 'wrongShape', method: 'GET', match: /^\/crm\/objects\/[^/]+\/contacts$/}},
+  {name: 'empty 200 from search', command: 'pull', spec: {kind: 'emptyBody', match: /\/contacts\/search$/}},
+  {name: 'HTML page from search', command: 'pull', spec: {kind: 'html', match: /\/contacts\/search$/}},
+  {name: 'one id twice in a list page', command: 'pull', full: true, spec: {kind: 'duplicateIds', method: 'GET', match: /^\/crm\/objects\/[^/]+\/contacts$/}},
+  {name: 'id that is not digits', command: 'pull', full: true, spec: {kind: 'nonDigitIds', method: 'GET', match: /^\/crm\/objects\/[^/]+\/contacts$/}},
+  {name: 'list cursor that repeats', command: 'pull', full: true, spec: {kind: 'repeatCursor', method: 'GET', match: /^\/crm\/objects\/[^/]+\/contacts$/}},
+  {name: 'association cursor that repeats', command: 'pull', spec: {kind: 'repeatCursor', match: /\/associations\/.*\/batch\/read$/}},
+  {name: 'search total smaller than its page', command: 'pull', spec: {kind: 'badTotal', match: /\/search$/}},
+  {name: 'upsert answering a non-digit id', command: 'push', spec: {kind: 'nonDigitIds', match: /\/batch\/upsert$/}},
+  {name: 'upsert answering without results', command: 'push', spec: {kind: 'wrongShape', match: /\/batch\/upsert$/}},
+]
