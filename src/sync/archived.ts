@@ -40,37 +40,39 @@ interface Range {
   carriers: number
 }
 
-export interface ArchivedCheck {
-  /** read the whole archived list (a full pull) */
-  full: boolean
-  /** every module of the object type takes part, so the outcome may be remembered for the next pass */
-  remember: boolean
-}
-
-export async function detectArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], check: ArchivedCheck): Promise<void> {
+/**
+ * The incremental check, before the pass reads or writes anything. `remember`: every module of the
+ * object type takes part, so the outcome may stand for the next pass.
+ */
+export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], options: {remember: boolean}): Promise<void> {
   const {engine} = ctx
   const query: CarrierQuery = {property: engine.settings.uniqueProperty}
   const carriers = await engine.hubspot.countCarriers(type, query)
   const linked = await engine.state.countLiveLinks(type)
   const remembered = await engine.state.readCache(checkKey(type))
   const expected = remembered ? Number((JSON.parse(remembered.value) as {difference: number}).difference) : 0
+  if (carriers - linked === expected) return
 
-  if (check.full) {
-    await walkArchivedList(ctx, type, modules)
-  } else if (carriers - linked !== expected) {
-    const ids = await engine.state.liveLinkIds(type)
-    const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
-    const moved = Math.abs(carriers - linked - expected)
-    const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
-    if (missing) await markArchived(ctx, type, modules, missing)
-    else await walkArchivedList(ctx, type, modules)
-  } else {
-    return
-  }
-  if (check.remember && !ctx.dryRun) {
+  const ids = await engine.state.liveLinkIds(type)
+  const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
+  const moved = Math.abs(carriers - linked - expected)
+  const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
+  if (missing) await markArchived(ctx, type, modules, missing)
+  else await walkArchivedList(ctx, type, modules)
+  if (options.remember && !ctx.dryRun) {
     const difference = carriers - (await engine.state.countLiveLinks(type))
     await engine.state.writeCache(checkKey(type), JSON.stringify({difference}))
   }
+}
+
+/**
+ * A full pull reads the whole archived list once its listing is done. What it linked may not carry
+ * the unique property in search yet, so the count is not taken now: the next pass's check starts
+ * afresh (a difference it meets is halved once, then remembered).
+ */
+export async function readArchivedList(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], options: {remember: boolean}): Promise<void> {
+  await walkArchivedList(ctx, type, modules)
+  if (options.remember && !ctx.dryRun) await ctx.engine.state.writeCache(checkKey(type), JSON.stringify({difference: 0}))
 }
 
 /**
@@ -120,7 +122,7 @@ async function markArchived(ctx: PassContext, type: HubSpotObjectType, modules: 
   await markLinks(ctx, type, modules, archived)
 }
 
-/** Every archived object, from the archived list: what a full pull (or a mass clean-up) reads. */
+/** Every archived object, from the archived list. */
 async function walkArchivedList(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[]): Promise<void> {
   const {engine} = ctx
   for await (const page of engine.hubspot.list(type, {properties: [engine.settings.uniqueProperty], archived: true})) {

@@ -10,7 +10,7 @@
  * resumes where it stopped; the watermark moves only when the whole stream was processed.
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
-import {detectArchived} from './archived.js'
+import {checkArchived, readArchivedList} from './archived.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
@@ -468,8 +468,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   const calls = hubspot.callCounts()
 
   // before this pass links anything: every link counted was made by an earlier pass, which search shows by now
-  // (a resumed full pull walked the archived list when it started)
-  if (!(full && resume)) await detectArchived(ctx, type, modules, {full, remember: ownsWatermark})
+  if (!full) await checkArchived(ctx, type, modules, {remember: ownsWatermark})
 
   // due failures first: those objects are re-read by id
   const due = ctx.dryRun ? [] : (await Promise.all(modules.map((m) => state.dueFailures(m, 'pull', 10_000)))).flat()
@@ -527,6 +526,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
   }
 
+  if (full && !incomplete) await readArchivedList(ctx, type, modules, {remember: ownsWatermark})
   if (!ctx.dryRun && ownsWatermark) {
     if (incomplete) report.incomplete.push(wmModule)
     // the next pass starts where HubSpot's search index was surely complete at this pass's start
