@@ -10,6 +10,7 @@ import {CoreBosRecords} from './corebos/records.js'
 import {readLegacySettings} from './corebos/settings.js'
 import {CoreBosStateStore} from './corebos/state.js'
 import {ConfigError, MapError, registerSecret} from './errors.js'
+import {hostNowMs} from './host-clock.js'
 import {createHubSpotGateway, type HubSpotGateway} from './hubspot/gateway.js'
 import {readCbMaps} from './corebos/maps.js'
 import {DEFAULT_MAP_NAMES, hasErrors, loadMapsFromDb, loadMapsFromDir, mapName, mapSources, type FieldMap, type MapIssue} from './maps/index.js'
@@ -141,7 +142,7 @@ function relevantProperties(all: PropertyDefinition[], maps: LoadedMaps, type: H
   return all.filter((p) => names.has(p.name))
 }
 
-export const systemClock: Clock = {nowMs: () => Date.now()}
+export const systemClock: Clock = {nowMs: () => hostNowMs()}
 
 /** Everything a push or pull pass needs. */
 export async function buildEngine(config: CbhsConfig, db: Database, hubspot: HubSpotGateway, clock: Clock = systemClock): Promise<{engine: Engine; maps: LoadedMaps}> {

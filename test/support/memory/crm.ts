@@ -129,6 +129,11 @@ export class MemoryCrm implements CrmRecords {
   private readonly numbers: Record<CrmModule, number> = {Accounts: 1, Contacts: 1, Leads: 1, Potentials: 1}
   /** every write the engine made through the port, in order */
   readonly log: CrmWrite[] = []
+  /**
+   * Runs once, right before the engine's next record update is applied: what a coreBOS user saves
+   * between the engine's read of a record and its write (a save made while a pass is running).
+   */
+  beforeNextUpdate: ((module: CrmModule, crmid: number) => void) | null = null
 
   constructor(
     private readonly clock: TestClock,
@@ -266,6 +271,9 @@ export class MemoryCrm implements CrmRecords {
 
   async updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]> {
     return updates.map((u) => {
+      const hook = this.beforeNextUpdate
+      this.beforeNextUpdate = null
+      hook?.(module, u.crmid)
       try {
         this.updateRow(module, u.crmid, u.fields, userId)
         this.log.push({op: 'update', module, crmid: u.crmid, fields: {...u.fields}})
