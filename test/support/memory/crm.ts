@@ -10,7 +10,7 @@ import {RecordWriteError} from '../../../src/corebos/records.js'
 import {CONTROL_FIELD_SPECS} from '../../../src/corebos/setup.js'
 import {naiveNow, toColumnValue, ValueError, type ColumnInfo} from '../../../src/corebos/values.js'
 import {numericColumn, parseDecimal, roundDecimal} from '../../../src/maps/numbers.js'
-import type {CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
+import type {CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../../../src/sync/ports.js'
 import {CONTROL_FIELDS, type ControlValues, type CrmModule, type CrmRecord} from '../../../src/sync/types.js'
 import {crmFields} from '../../unit/maps/crm-fields.js'
 import type {TestClock} from './clock.js'
@@ -155,6 +155,10 @@ export class MemoryCrm implements CrmRecords {
     return this.naiveNow()
   }
 
+  async nowMs(): Promise<number> {
+    return this.clock.nowMs()
+  }
+
   naiveNow(): string {
     return naiveNow(this.timezone, new Date(this.clock.nowMs()))
   }
@@ -269,11 +273,16 @@ export class MemoryCrm implements CrmRecords {
     this.log.push({op: 'update', module, crmid, fields: {...fields}})
   }
 
-  async updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]> {
+  async updateMany(module: CrmModule, updates: RecordUpdate[], userId: number): Promise<WriteResult[]> {
     return updates.map((u) => {
       const hook = this.beforeNextUpdate
       this.beforeNextUpdate = null
       hook?.(module, u.crmid)
+      // compare-and-set, as the adapter: a record saved since it was read is left alone
+      const row = this.rows.get(u.crmid)
+      if (u.expected && row && row.module === module && row.modifiedtime !== u.expected.modifiedtime) {
+        return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (modifiedtime ${row.modifiedtime}, read ${u.expected.modifiedtime})`}
+      }
       try {
         this.updateRow(module, u.crmid, u.fields, userId)
         this.log.push({op: 'update', module, crmid: u.crmid, fields: {...u.fields}})
