@@ -12,17 +12,13 @@ import {CoreBosRecords} from '../../src/corebos/records.js'
 import {naiveNow} from '../../src/corebos/values.js'
 import {naiveToEpochMs} from '../../src/sync/time.js'
 import {runCli} from '../support/cli.js'
+import {databaseNowMs, dateInFuture, hostSkewEnv} from '../support/clock-skew.js'
 import {addControlColumns} from '../support/corebos-fixtures.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
 
 const TEN_MIN_MS = 10 * 60_000
 
-/** The database's clock as an instant (UTC_TIMESTAMP does not depend on the session's time zone). */
-async function dbNowMs(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<number> {
-  const [row] = await query('SELECT UTC_TIMESTAMP(3) AS now')
-  return Date.parse(`${String(row.now).replace(' ', 'T')}Z`)
-}
 
 describe('the records adapter stamps coreBOS times from the database clock, in the install zone', () => {
   let db: TestDatabase
@@ -69,7 +65,7 @@ describe('the records adapter stamps coreBOS times from the database clock, in t
 describe('a host clock 10 minutes ahead (the binary, CBHS_TEST_HOST_CLOCK_OFFSET_MS)', () => {
   let env: SyncEnv
   let ids: number[]
-  const skew = () => ({...env.env, CBHS_TEST_HOST_CLOCK_OFFSET_MS: String(TEN_MIN_MS)})
+  const skew = () => ({...env.env, ...hostSkewEnv(TEN_MIN_MS)})
   beforeAll(async () => {
     env = await createSyncEnv()
     ids = await env.create('Contacts', [
@@ -87,7 +83,7 @@ describe('a host clock 10 minutes ahead (the binary, CBHS_TEST_HOST_CLOCK_OFFSET
     env.emu.control.update('contacts', await hubspotIdOf(ids[0]), {jobtitle: 'Pulled'})
     const pull = await runCli(['pull'], {env: skew()})
     expect(pull.code, pull.stderr).toBe(0)
-    const now = await dbNowMs((sql) => env.testDb.query(sql))
+    const now = await databaseNowMs(env.testDb)
     const [row] = await env.testDb.query<{title: string; modifiedtime: string; hubspotlastsync: string}>(
       'SELECT d.title, e.modifiedtime, d.hubspotlastsync FROM vtiger_contactdetails d JOIN vtiger_crmentity e ON e.crmid = d.contactid WHERE d.contactid = ?',
       [ids[0]],
@@ -114,7 +110,7 @@ describe('a host clock 10 minutes ahead (the binary, CBHS_TEST_HOST_CLOCK_OFFSET
     const push = await runCli(['push'], {env: skew()})
     expect(push.code, push.stderr).toBe(0)
     const [mark] = await env.testDb.query<{value: string}>("SELECT value FROM cbhs_watermark WHERE module = 'Contacts' AND direction = 'push'")
-    const now = await dbNowMs((sql) => env.testDb.query(sql))
+    const now = await databaseNowMs(env.testDb)
     const markMs = /T.*Z$/.test(mark.value) ? Date.parse(mark.value) : naiveToEpochMs(mark.value, env.config.timezone)
     expect(markMs).toBeLessThanOrEqual(now)
 
@@ -122,6 +118,46 @@ describe('a host clock 10 minutes ahead (the binary, CBHS_TEST_HOST_CLOCK_OFFSET
     const again = await runCli(['push'], {env: skew()})
     expect(again.code, again.stderr).toBe(0)
     expect(env.emu.control.get('contacts', await hubspotIdOf(ids[1]))!.properties.phone).toBe('+34 600 111 222')
+  })
+
+  it('a failure that waits for a change is retried when the record is saved right after it', async () => {
+    // two contacts with one e-mail: the second fails, waiting for one of them to change
+    const [twin] = await env.create('Contacts', [{lastname: 'Twin', email: 'ann@ahead.test'}])
+    const first = await runCli(['push'], {env: skew()})
+    expect(first.code, first.stderr).toBe(5)
+    const [failure] = await env.testDb.query<{category: string}>('SELECT category FROM cbhs_failure WHERE crmid = ? AND open_flag = 1', [twin])
+    expect(failure.category).toBe('DUPLICATE_EMAIL')
+    // saved a few seconds later by the database clock (minutes before the failure by the host's)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await env.db.records.update('Contacts', twin, {email: 'twin@ahead.test'}, 1)
+    const second = await runCli(['push'], {env: skew()})
+    expect(second.code, second.stderr).toBe(0)
+    expect(env.emu.control.all('contacts').map((c) => c.properties.email)).toContain('twin@ahead.test')
+  })
+})
+
+describe('a host clock 10 minutes behind (the binary)', () => {
+  let env: SyncEnv
+  afterAll(async () => env?.close())
+
+  it('pull stamps modifiedtime from the database clock', async () => {
+    env = await createSyncEnv()
+    const [crmid] = await env.create('Contacts', [{lastname: 'Behind', email: 'behind@clock.test'}])
+    const behind = {...env.env, ...hostSkewEnv(-TEN_MIN_MS)}
+    expect((await runCli(['push'], {env: behind})).code).toBe(0)
+    const [link] = await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [crmid])
+    env.emu.control.update('contacts', link.hubspotid, {jobtitle: 'Pulled behind'})
+    const pull = await runCli(['pull'], {env: behind})
+    expect(pull.code, pull.stderr).toBe(0)
+    const now = await databaseNowMs(env.testDb)
+    const [row] = await env.testDb.query<{title: string; modifiedtime: string}>(
+      'SELECT d.title, e.modifiedtime FROM vtiger_contactdetails d JOIN vtiger_crmentity e ON e.crmid = d.contactid WHERE d.contactid = ?',
+      [crmid],
+    )
+    expect(row.title).toBe('Pulled behind')
+    const ms = naiveToEpochMs(row.modifiedtime, env.config.timezone)
+    expect(now - ms, `modifiedtime ${row.modifiedtime}`).toBeLessThan(60_000)
+    expect(ms).toBeLessThanOrEqual(now + 1000)
   })
 })
 
@@ -141,7 +177,7 @@ describe('a record dated in the future (the binary)', () => {
   it('is sent, does not freeze push for its module, and status names it', async () => {
     const [future, present] = ids
     await env.testDb.query("UPDATE vtiger_contactdetails SET phone = '555 imported' WHERE contactid = ?", [future])
-    await env.testDb.query("UPDATE vtiger_crmentity SET modifiedtime = '2030-01-01 00:00:00' WHERE crmid = ?", [future])
+    await dateInFuture(env.testDb, future, '2030-01-01 00:00:00')
     const first = await runCli(['push'], {env: env.env})
     expect(first.code, first.stderr).toBe(0)
     expect(first.stderr).toMatch(new RegExp(`Contacts: 1 record dated after the database clock \\(Contacts ${future} at 2030-01-01 00:00:00\\)`))
