@@ -709,7 +709,7 @@ export class CoreBosRecords implements CrmRecords {
     const apply = async (conn: PoolConnection, r: {i: number; prepared: PreparedUpdate}) => {
       const u = updates[r.i]
       const found = await this.applyUpdate(conn, st, module, u.crmid, r.prepared, now, user, u.expected)
-      results[r.i] = found === null ? {crmid: u.crmid, ok: true} : {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (modifiedtime ${found}, read ${u.expected?.modifiedtime})`}
+      results[r.i] = found === null ? {crmid: u.crmid, ok: true} : {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${found})`}
     }
     try {
       await inTransaction(this.pool, async (conn) => {
@@ -771,7 +771,7 @@ export class CoreBosRecords implements CrmRecords {
 
   /**
    * Writes one record's update, as coreBOS's save does. With `expected`, only if the record still has
-   * that modifiedtime (read under the row lock): returns the modifiedtime it has instead when not.
+   * that modifiedtime and those values (read under the entity row's lock); returns what differs when not.
    */
   private async applyUpdate(
     conn: PoolConnection,
@@ -781,7 +781,7 @@ export class CoreBosRecords implements CrmRecords {
     prepared: PreparedUpdate,
     now: string,
     user: number,
-    expected?: {modifiedtime: string},
+    expected?: RecordUpdate['expected'],
   ): Promise<string | null> {
     const {meta} = st
     const {sets, owner} = prepared
@@ -795,7 +795,11 @@ export class CoreBosRecords implements CrmRecords {
     )
     const current = (found as Array<{owner: string; mt: string | null}>)[0]
     if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
-    if (expected && (current.mt ?? '') !== expected.modifiedtime) return current.mt ?? ''
+    if (expected) {
+      if ((current.mt ?? '') !== expected.modifiedtime) return `modifiedtime ${current.mt ?? ''}, read ${expected.modifiedtime}`
+      const changed = await this.changedField(conn, st, crmid, expected.fields ?? {})
+      if (changed) return `${changed} is no longer what was read`
+    }
     // what coreBOS's save adds beside the record: stage history, ModTracker (read before, written after)
     const effects = [await watchStage(conn, st, crmid, sets), await trackUpdate(conn, st, crmid)]
     for (const t of meta.tables) {
@@ -828,6 +832,22 @@ export class CoreBosRecords implements CrmRecords {
     return null
   }
 
+
+  /** The first of these fields whose stored value (read as the reads read it) is not the given one. */
+  private async changedField(conn: PoolConnection, st: ModuleStorage, crmid: number, values: Record<string, string | null>): Promise<string | null> {
+    const plan = readPlan(st)
+    const index = new Map(plan.fieldIndex)
+    const names = Object.keys(values).filter((name) => index.has(name))
+    if (names.length === 0) return null
+    const [rows] = await conn.query(
+      {sql: `SELECT ${names.map((n) => plan.columns[index.get(n)!]).join(', ')} FROM ${plan.fullFrom} WHERE ${plan.idExpr} = ?`, rowsAsArray: true, typeCast: asText as never},
+      [crmid],
+    )
+    const row = (rows as Array<Array<string | null>>)[0]
+    if (!row) return null
+    const k = names.findIndex((name, i) => row[i] !== values[name])
+    return k < 0 ? null : names[k]
+  }
 
   async trash(module: CrmModule, crmid: number, userId: number): Promise<void> {
     const st = await this.storage(module)

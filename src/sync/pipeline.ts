@@ -109,14 +109,24 @@ export class PassContext {
     return out
   }
 
-  /** settles a pair with this pass's policy and settings (settle.ts) */
-  settle(module: CrmModule, pair: {record: CrmRecord; object: HubSpotObject; link: Link | null}, reference: ReferenceView | undefined, stream: 'push' | 'pull' | 'reconcile'): Settlement {
+  /**
+   * Settles a pair with this pass's policy and settings (settle.ts); `finish` completes what the
+   * stream adds to a settlement (pull's stand-ins), and runs again when the pair is settled again.
+   */
+  settle(
+    module: CrmModule,
+    pair: {record: CrmRecord; object: HubSpotObject; link: Link | null},
+    reference: ReferenceView | undefined,
+    stream: 'push' | 'pull' | 'reconcile',
+    finish?: (settlement: Settlement, record: CrmRecord) => void,
+  ): Settlement {
     const {settings} = this.engine
     // reconcile has no origin: a tie of whole seconds goes to HubSpot, whose clock has the finer grain
     const origin = stream === 'push' ? 'crm' : 'hubspot'
     const writes = {hubspot: stream !== 'pull', crm: stream !== 'push'}
     const settlement = settlePair({mapper: this.engine.mappers[module], ...pair, reference: reference ?? null, policy: settings.conflictPolicy, timezone: settings.timezone, uniqueProperty: settings.uniqueProperty, origin, writes})
-    this.settledWith.set(settlement, (record) => this.settle(module, {...pair, record}, reference, stream))
+    finish?.(settlement, pair.record)
+    this.settledWith.set(settlement, (record) => this.settle(module, {...pair, record}, reference, stream, finish))
     return settlement
   }
 
@@ -380,7 +390,7 @@ async function writeCrm(ctx: PassContext, module: CrmModule, initial: UpdateWork
   for (let round = 0; pending.length > 0; round++) {
     const results = await engine.crm.updateMany(
       module,
-      pending.map(({u}) => ({crmid: u.record.crmid, fields: u.settlement.crm, expected: {modifiedtime: u.record.modifiedtime}})),
+      pending.map(({u}) => ({crmid: u.record.crmid, fields: u.settlement.crm, expected: {modifiedtime: u.record.modifiedtime, fields: asRead(u.record, u.settlement.crm)}})),
       engine.settings.userId,
     )
     const stale: typeof pending = []
@@ -420,6 +430,13 @@ async function writeCrm(ctx: PassContext, module: CrmModule, initial: UpdateWork
     }
   }
   return {updates: updates.filter((u) => !dropped.has(u)), refused}
+}
+
+/** The record's values, as read, of the fields a write is about to change. */
+function asRead(record: CrmRecord, write: Values): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const field of Object.keys(write)) out[field] = record.fields[field] ?? null
+  return out
 }
 
 function sameSnapshot(link: Link, next: Snapshot): boolean {

@@ -82,12 +82,14 @@ export interface WriteResult {
 
 /**
  * One update of updateMany. With `expected` it is compare-and-set: it applies only if the record still
- * has the modifiedtime it was read (and merged) with; otherwise nothing is written and the result is stale.
+ * has the modifiedtime it was read (and merged) with, and still holds these values (as read) in the
+ * given fields; otherwise nothing is written and the result is stale. The values catch a save made in
+ * the same second (coreBOS keeps whole seconds).
  */
 export interface RecordUpdate {
   crmid: number
   fields: Record<string, string | null>
-  expected?: {modifiedtime: string}
+  expected?: {modifiedtime: string; fields?: Record<string, string | null>}
 }
 
 export interface CrmRecords {

@@ -689,9 +689,11 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
     const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)))
     const work: Work[] = []
     for (const p of pairs) {
-      const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull')
+      // stand-ins are part of the settlement, so a settlement made again (compare-and-set) has them too
+      const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull', (s, record) => {
+        if (s.errors.length === 0) standInsFor(ctx, module, p.object, s.crm, record.crmid)
+      })
       if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
-      standInsFor(ctx, module, p.object, settlement.crm, p.record.crmid)
       work.push({kind: 'update', module, record: p.record, object: p.object, link: p.link, settlement, reason: p.reason})
     }
     for (const c of creates) {

@@ -50,6 +50,21 @@ describe('CoreBosRecords.updateMany with the expected modifiedtime', () => {
     expect(await row(b)).toMatchObject({title: 'user title', modifiedtime: '2025-01-01 10:05:00'})
   })
 
+  it('a save in the same second (modifiedtime unchanged) of a field being written is caught by its value', async () => {
+    const [a] = (await records.create('Contacts', [{fields: {lastname: 'Same second', title: 'old'}}], 1)).map((r) => r.crmid)
+    await db.query("UPDATE vtiger_crmentity SET modifiedtime = '2025-03-01 10:00:00' WHERE crmid = ?", [a])
+    const [read] = await records.readByIds('Contacts', [a])
+    await db.query("UPDATE vtiger_contactdetails SET title = 'user, same second' WHERE contactid = ?", [a])
+    const [result] = await records.updateMany('Contacts', [{crmid: a, fields: {title: 'from HubSpot', phone: '9'}, expected: {modifiedtime: read.modifiedtime, fields: {title: read.fields.title, phone: read.fields.phone}}}], 1)
+    expect(result).toEqual({crmid: a, ok: false, stale: true, error: `Contacts ${a} changed in coreBOS since it was read (title is no longer what was read)`})
+    expect(await row(a)).toMatchObject({title: 'user, same second', phone: '', modifiedtime: '2025-03-01 10:00:00'})
+    // against what it holds now, the write goes through
+    const [again] = await records.readByIds('Contacts', [a])
+    const [ok] = await records.updateMany('Contacts', [{crmid: a, fields: {title: 'from HubSpot'}, expected: {modifiedtime: again.modifiedtime, fields: {title: again.fields.title}}}], 1)
+    expect(ok).toEqual({crmid: a, ok: true})
+    expect((await row(a)).title).toBe('from HubSpot')
+  })
+
   it('a stale record does not spoil the batch when another record is invalid', async () => {
     const [a, b, c] = (await records.create('Contacts', [1, 2, 3].map((i) => ({fields: {lastname: `Mixed ${i}`}})), 1)).map((r) => r.crmid)
     await db.query("UPDATE vtiger_crmentity SET modifiedtime = '2025-02-01 10:00:00' WHERE crmid IN (?)", [[a, b, c]])

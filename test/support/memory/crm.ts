@@ -280,8 +280,13 @@ export class MemoryCrm implements CrmRecords {
       hook?.(module, u.crmid)
       // compare-and-set, as the adapter: a record saved since it was read is left alone
       const row = this.rows.get(u.crmid)
-      if (u.expected && row && row.module === module && row.modifiedtime !== u.expected.modifiedtime) {
-        return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (modifiedtime ${row.modifiedtime}, read ${u.expected.modifiedtime})`}
+      const expected = u.expected
+      if (expected && row && row.module === module) {
+        if (row.modifiedtime !== expected.modifiedtime) {
+          return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (modifiedtime ${row.modifiedtime}, read ${expected.modifiedtime})`}
+        }
+        const changed = Object.entries(expected.fields ?? {}).find(([f, v]) => (row.fields[f] ?? null) !== v)
+        if (changed) return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${changed[0]} is no longer what was read)`}
       }
       try {
         this.updateRow(module, u.crmid, u.fields, userId)
