@@ -118,7 +118,9 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   const nowMs = await crm.nowMs()
   const zone = settings.timezone
   const lastPresent = wallClockSpan(nowMs - FUTURE_WINDOW_MS, nowMs, zone).latest
-  const markMs = pushWatermarkMs(watermark.value, zone)
+  const storedMs = pushWatermarkMs(watermark.value, zone)
+  // a watermark an older version left past the clock: nothing after its last pass was read for sure
+  const markMs = storedMs !== null && storedMs > nowMs ? Math.min(nowMs, Date.parse(watermark.updatedAt ?? '') || nowMs) : storedMs
   // a naive start reads from the earliest wall time shown since then: the repeated hour is read again
   const from = (ms: number) => ({modifiedtime: wallClockSpan(ms, nowMs, zone).earliest, crmid: 0})
   let since: CrmCursor | null
@@ -127,6 +129,10 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   else if (options.full || markMs === null) since = null
   else since = from(Math.min(markMs, nowMs) - settings.pushLookbackSeconds * 1000)
   // the watermark never goes back, and never passes the database clock (a row of an older version may have)
+  if (storedMs !== null && storedMs > nowMs && !resume && options.sinceMs === undefined && !options.full) {
+    report.warnings.push(`${module}: the push watermark (${watermark.value}) was past the database clock, set by a record dated in the future; ` +
+      'read again from the last push, and held at the clock from now on. Edits it held back before that are sent by one `cbhs push --full`')
+  }
   let maxSeenMs: number | null = resume ? pushWatermarkMs(resume.maxSeen, zone) : markMs === null ? null : Math.min(markMs, nowMs)
   const future: CrmRecord[] = []
   const futureIds = new Set<number>()

@@ -58,6 +58,16 @@ describe('a record dated in the future (an import, a wrong clock)', () => {
     expect(first.warnings.join('\n')).toMatch(new RegExp(`Contacts: 1 record dated after the database clock \\(Contacts ${future} at 2030-01-01 00:00:00\\)`))
   })
 
+  it('a watermark an older version left past the database clock is held at the clock, and said so', async () => {
+    const {kit, ids} = await syncedContacts()
+    await kit.engine.state.setWatermark('Contacts', 'push', '2030-01-01 00:00:00', null)
+    kit.crm.edit('Contacts', ids[0], {phone: '800'})
+    const report = await push(kit)
+    expect(contactOf(kit, ids[0]).properties.phone).toBe('800')
+    expect(report.warnings.join('\n')).toMatch(/Contacts: the push watermark \(2030-01-01 00:00:00\) was past the database clock.*cbhs push --full/)
+    expect(Date.parse((await kit.engine.state.getWatermark('Contacts', 'push')).value!)).toBeLessThanOrEqual(kit.clock.nowMs())
+  })
+
   it('an old watermark row (a naive coreBOS datetime) is still read', async () => {
     const {kit, ids} = await syncedContacts()
     await kit.engine.state.setWatermark('Contacts', 'push', '2025-03-03 09:00:00', null)
