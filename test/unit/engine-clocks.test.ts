@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest'
 import type {PassReport} from '../../src/sync/engine.js'
 import {naiveToEpochMs} from '../../src/sync/time.js'
 import type {ConflictPolicy} from '../../src/sync/types.js'
-import {buildMemoryEngine, runPull, runPush, writesOf, type MemoryEngineOptions, type MemoryKit} from '../support/memory/index.js'
+import {buildMemoryEngine, runPull, runPush, runReconcile, writesOf, type MemoryEngineOptions, type MemoryKit} from '../support/memory/index.js'
 
 const STEP_MS = 7 * 60_000
 
@@ -143,6 +143,22 @@ describe('a coreBOS save made while a pull is running (compare-and-set)', () => 
     expect(report.conflicts).toEqual([])
     await push(kit)
     expect(kit.hubspot.get('contacts', id)!.properties).toMatchObject({phone: 'hubspot 300', mobilephone: '699 000 111'})
+  })
+
+  it('reconcile --apply: a save made while it writes the record is merged again, not overwritten', async () => {
+    const kit = await buildMemoryEngine()
+    const crmid = kit.crm.insert('Contacts', {lastname: 'Twin', email: 'twin@cas.test', phone: '100'})
+    kit.clock.advance(60_000)
+    const id = kit.hubspot.create('contacts', {lastname: 'Twin', email: 'twin@cas.test', phone: 'hubspot 200'})
+    kit.clock.advance(60_000)
+    kit.crm.beforeNextUpdate = (module, target) => {
+      if (module === 'Contacts' && target === crmid) kit.crm.edit('Contacts', crmid, {phone: 'crm 300'})
+    }
+    const report = await runReconcile(kit.engine, {apply: true})
+    expect(kit.crm.beforeNextUpdate).toBeNull()
+    expect(report.failures).toEqual([])
+    expect(kit.crm.get('Contacts', crmid)!.fields.phone).toBe('crm 300')
+    expect(kit.hubspot.get('contacts', id)!.properties.phone).toBe('crm 300')
   })
 
   it('property: a save made during a pull is never lost (the policy decides, and says so)', async () => {
