@@ -80,7 +80,7 @@ export interface ModuleStatus {
 }
 
 export interface DirectionStatus {
-  /** as stored: push a naive coreBOS datetime (install timezone), pull an ISO instant */
+  /** push: a naive coreBOS datetime (install timezone; stored as an instant, see watermarkAt); pull: an ISO instant, as stored */
   watermark: string | null
   watermarkAt: string | null
   /** now − watermarkAt; the watermark only moves when records change, so a quiet CRM lags without harm */
@@ -208,7 +208,8 @@ export async function collectStatus(
       const pending = dir === 'push' ? await db.records.countChanged(module, {after: watermarkMs === null ? null : epochMsToNaive(watermarkMs, config.timezone), until: lastPresent, optIn}) : null
       const futureDated = dir === 'push' ? await db.records.datedAfter(module, {after: lastPresent, optIn, sample: FUTURE_SAMPLE}) : null
       return {
-        watermark,
+        // push shows the coreBOS datetime it reads from, as it always has (it is stored as an instant)
+        watermark: dir === 'push' && watermarkMs !== null ? epochMsToNaive(watermarkMs, config.timezone) : watermark,
         watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
         behindSeconds: lagSeconds(dir, pending, watermarkMs, completed, nowMs),
         watermarkOf: streamOwner === module ? null : streamOwner,
@@ -418,6 +419,8 @@ export async function mirrorErrorlog(db: Database, config: CbhsConfig, entries: 
       db.pool,
       {module: f.module, direction: f.direction, crmid: f.crmid, hubspotId: f.hubspotId, category: f.category, message: f.message, attempts: f.attempts},
       config.timezone,
+      // senton/expires: coreBOS times, so the database's clock
+      {now: () => db.clock.nowMs()},
     )
   }
   const newest = fresh.reduce((max, f) => (f.lastFailedAt > max ? f.lastFailedAt : max), until)
