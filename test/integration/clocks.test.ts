@@ -4,7 +4,8 @@
  *  - every time cbhs writes into coreBOS comes from the database clock, in the install's zone;
  *  - a host clock 10 minutes ahead (the test seam CBHS_TEST_HOST_CLOCK_OFFSET_MS, src/host-clock.ts)
  *    neither stamps records in the future nor moves a watermark past the database's NOW();
- *  - a record dated in the future is sent, does not freeze its module, and `status` names it.
+ *  - a record dated in the future is sent, does not freeze its module, and `status` names it;
+ *  - an edit saved in the hour repeated when clocks go back is pushed.
  */
 import mysql from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -12,7 +13,7 @@ import {CoreBosRecords} from '../../src/corebos/records.js'
 import {naiveNow} from '../../src/corebos/values.js'
 import {naiveToEpochMs} from '../../src/sync/time.js'
 import {runCli} from '../support/cli.js'
-import {databaseNowMs, dateInFuture, hostSkewEnv} from '../support/clock-skew.js'
+import {databaseNowMs, setModifiedtime, hostSkewEnv} from '../support/clock-skew.js'
 import {addControlColumns} from '../support/corebos-fixtures.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
@@ -177,7 +178,7 @@ describe('a record dated in the future (the binary)', () => {
   it('is sent, does not freeze push for its module, and status names it', async () => {
     const [future, present] = ids
     await env.testDb.query("UPDATE vtiger_contactdetails SET phone = '555 imported' WHERE contactid = ?", [future])
-    await dateInFuture(env.testDb, future, '2030-01-01 00:00:00')
+    await setModifiedtime(env.testDb, future, '2030-01-01 00:00:00')
     const first = await runCli(['push'], {env: env.env})
     expect(first.code, first.stderr).toBe(0)
     expect(first.stderr).toMatch(new RegExp(`Contacts: 1 record dated after the database clock \\(Contacts ${future} at 2030-01-01 00:00:00\\)`))
@@ -200,5 +201,25 @@ describe('a record dated in the future (the binary)', () => {
     expect(human.stdout).toMatch(new RegExp(`Contacts: 1 record dated after the database clock \\(Contacts ${future} at 2030-01-01 00:00:00\\)`))
     const accounts = status.json.result.modules.find((m: {module: string}) => m.module === 'Accounts')
     expect(accounts.push.futureDated).toEqual({count: 0, sample: []})
+  })
+})
+
+describe('the hour repeated when clocks go back (the binary, Europe/Madrid)', () => {
+  let env: SyncEnv
+  afterAll(async () => env?.close())
+
+  it('an edit saved at 02:10 CET, after a push at 02:57 CEST left the watermark at 02:50, is pushed', async () => {
+    env = await createSyncEnv({env: {CBHS_TIMEZONE: 'Europe/Madrid'}})
+    const [crmid] = await env.create('Contacts', [{lastname: 'Fall back', email: 'fallback@clock.test'}])
+    expect((await runCli(['push'], {env: env.env})).code).toBe(0)
+    // as the push of 2025-10-26 02:57 CEST left it (rows of older versions hold the naive datetime)
+    await env.testDb.query("UPDATE cbhs_watermark SET value = '2025-10-26 02:50:00', cursor_value = NULL WHERE module = 'Contacts' AND direction = 'push'")
+    // saved at 02:10 CET, the second time the clock showed 02:10
+    await env.testDb.query("UPDATE vtiger_contactdetails SET phone = '+34 600 021 000' WHERE contactid = ?", [crmid])
+    await setModifiedtime(env.testDb, crmid, '2025-10-26 02:10:00')
+    const push = await runCli(['push'], {env: env.env})
+    expect(push.code, push.stderr).toBe(0)
+    const [row] = await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [crmid])
+    expect(env.emu.control.get('contacts', row.hubspotid)!.properties.phone).toBe('+34 600 021 000')
   })
 })
