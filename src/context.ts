@@ -10,6 +10,7 @@ import {CoreBosRecords} from './corebos/records.js'
 import {readLegacySettings} from './corebos/settings.js'
 import {CoreBosStateStore} from './corebos/state.js'
 import {ConfigError, MapError, registerSecret} from './errors.js'
+import {hostNowMs} from './host-clock.js'
 import {createHubSpotGateway, type HubSpotGateway} from './hubspot/gateway.js'
 import {readCbMaps} from './corebos/maps.js'
 import {DEFAULT_MAP_NAMES, hasErrors, loadMapsFromDb, loadMapsFromDir, mapName, mapSources, type FieldMap, type MapIssue} from './maps/index.js'
@@ -23,7 +24,22 @@ export interface Database {
   settings: DbSettings
   records: CoreBosRecords
   state: CoreBosStateStore
+  /** the database server's clock (the host's, corrected by the offset measured when it was opened) */
+  clock: Clock
   close(): Promise<void>
+}
+
+/**
+ * The database server's clock, read once and then followed on the host's: every time cbhs records
+ * (ledger, runs, links, the engine's "now") is the database's, whatever the host's clock says.
+ */
+export async function databaseClock(pool: Pool): Promise<Clock> {
+  const before = hostNowMs()
+  const [rows] = await pool.query('SELECT UTC_TIMESTAMP(3) AS now')
+  const after = hostNowMs()
+  const dbMs = Date.parse(`${String((rows as Array<{now: string}>)[0].now).replace(' ', 'T')}Z`)
+  const offset = dbMs - Math.round((before + after) / 2)
+  return {nowMs: () => hostNowMs() + offset}
 }
 
 export function dbSettings(config: CbhsConfig): DbSettings {
@@ -34,8 +50,10 @@ export function dbSettings(config: CbhsConfig): DbSettings {
 export async function openDatabase(config: CbhsConfig): Promise<Database> {
   const settings = dbSettings(config)
   const pool = createPool(settings)
+  let clock: Clock
   try {
     await checkConnection(pool, settings)
+    clock = await databaseClock(pool)
   } catch (error) {
     await pool.end().catch(() => undefined)
     throw error
@@ -44,7 +62,8 @@ export async function openDatabase(config: CbhsConfig): Promise<Database> {
     pool,
     settings,
     records: new CoreBosRecords(pool, {timezone: config.timezone, defaultUserId: config.sync.userId}),
-    state: new CoreBosStateStore(pool, {maxAttempts: config.sync.maxAttempts}),
+    state: new CoreBosStateStore(pool, {maxAttempts: config.sync.maxAttempts, now: () => clock.nowMs()}),
+    clock,
     close: () => pool.end(),
   }
 }
@@ -141,10 +160,9 @@ function relevantProperties(all: PropertyDefinition[], maps: LoadedMaps, type: H
   return all.filter((p) => names.has(p.name))
 }
 
-export const systemClock: Clock = {nowMs: () => Date.now()}
 
 /** Everything a push or pull pass needs. */
-export async function buildEngine(config: CbhsConfig, db: Database, hubspot: HubSpotGateway, clock: Clock = systemClock): Promise<{engine: Engine; maps: LoadedMaps}> {
+export async function buildEngine(config: CbhsConfig, db: Database, hubspot: HubSpotGateway, clock: Clock = db.clock): Promise<{engine: Engine; maps: LoadedMaps}> {
   const maps = await loadSyncMaps(config, db.pool)
   const schema = schemaCache(config, db, maps)
   const lazy = buildMappers({

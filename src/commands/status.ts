@@ -81,15 +81,16 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
       if (this.flags.failure !== undefined) {
         const failure = await getFailure(db, this.flags.failure)
         if (!failure) throw new UsageError(`No failure with id ${this.flags.failure}.`, 'See the ids with `cbhs status --failures`.')
-        this.print(renderFailure(failure, Date.now()))
+        this.print(renderFailure(failure, db.clock.nowMs()))
         return failure
       }
       const actions: StatusResult['actions'] = {retried: 0, dismissed: 0, mirrored: 0, unknownIds: []}
       if (retry) await this.retry(db, retry, actions)
       if (this.flags.dismiss?.length) await this.dismiss(db, this.flags.dismiss, actions)
 
+      // ages are measured on the database's clock, the one every recorded time comes from
       const result = await collectStatus(db, config, thresholds, {
-        nowMs: Date.now(),
+        nowMs: db.clock.nowMs(),
         runs: this.flags.runs ?? DEFAULT_RUNS,
         dailyLimit: this.flags['daily-limit'],
       })

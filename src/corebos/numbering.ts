@@ -3,6 +3,7 @@
  * vtiger_modentity_num, or from vtiger_autonumberprefix when AutoNumberPrefix's filter handler is
  * active. Both lock their row FOR UPDATE, so they must run inside the caller's transaction.
  */
+import {hostNowMs} from '../host-clock.js'
 import {quoteIdent, type PoolConnection} from './connection.js'
 import {decodeHtml, isPhpNumeric, phpDate, phpSprintfInt, wallClock} from './values.js'
 
@@ -48,7 +49,8 @@ export function autonumberValue(prefix: string, format: string, current: number,
  * Takes `count` consecutive numbers for `module` and advances the counter. Throws NumberingError
  * when the install's numbering cannot be reproduced here (workflow-expression formats, no active row).
  */
-export async function allocateNumbers(conn: PoolConnection, module: string, count: number, timezone: string): Promise<string[]> {
+/** `at`: the instant an AutoNumberPrefix date format is rendered at (the database clock's, from the caller). */
+export async function allocateNumbers(conn: PoolConnection, module: string, count: number, timezone: string, at: Date = new Date(hostNowMs())): Promise<string[]> {
   if (count === 0) return []
   const source = await numberingSource(conn)
   if (source === 'autonumberprefix') {
@@ -78,7 +80,6 @@ export async function allocateNumbers(conn: PoolConnection, module: string, coun
     const prefix = decodeHtml(String(row.prefix ?? ''))
     const format = decodeHtml(String(row.format ?? ''))
     const first = Number(row.current)
-    const at = new Date()
     const out: string[] = []
     for (let i = 0; i < count; i++) out.push(autonumberValue(prefix, format, first + i, timezone, at))
     await conn.query('UPDATE vtiger_autonumberprefix SET current = current + ? WHERE autonumberprefixid = ?', [count, row.autonumberprefixid])

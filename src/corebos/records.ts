@@ -4,7 +4,7 @@
  * events and workflows.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import type {CountChangedOptions, CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
+import type {CountChangedOptions, CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../sync/ports.js'
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
@@ -218,7 +218,19 @@ export class CoreBosRecords implements CrmRecords {
   }
 
   async now(): Promise<string> {
-    return naiveNow(this.timezone)
+    return naiveNow(this.timezone, new Date(await this.nowMs()))
+  }
+
+  /** The database server's clock (UTC_TIMESTAMP does not depend on the session's time zone). */
+  async nowMs(conn?: PoolConnection): Promise<number> {
+    const [rows] = await (conn ?? this.pool).query({sql: 'SELECT UTC_TIMESTAMP(3) AS now', typeCast: asText as never})
+    const text = String((rows as Array<{now: string}>)[0].now)
+    return Date.parse(`${text.replace(' ', 'T')}Z`)
+  }
+
+  /** What coreBOS stores as createdtime/modifiedtime: the database clock, naive, in the install's zone. */
+  private async stamp(conn?: PoolConnection): Promise<string> {
+    return naiveNow(this.timezone, new Date(await this.nowMs(conn)))
   }
 
   private user(userId: number): number {
@@ -321,12 +333,41 @@ export class CoreBosRecords implements CrmRecords {
     }
   }
 
+  /**
+   * How many records readChanged with the same options would read (one COUNT, no rows); with `until`
+   * (a naive datetime), none modified after it: what the next push has waiting, for progress and `status`.
+   */
   async countChanged(module: CrmModule, options: CountChangedOptions): Promise<number> {
     const st = await this.storageWithControls(module)
     const plan = readPlan(st)
     const where = changedWhere(plan, this.filters(st, plan, options), options.since ? {...options.since, inclusive: true} : null)
+    if (options.until) {
+      where.sql.push(`${plan.mtExpr} <= ?`)
+      where.params.push(options.until)
+    }
     const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
     return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
+  }
+
+  /**
+   * Live, opted-in records dated after `after` (a naive datetime: the latest the database clock has
+   * shown): how many, and the first `sample` of them by modifiedtime, for `status`.
+   */
+  async datedAfter(module: CrmModule, options: {after: string; optIn: ReadChangedOptions['optIn']; sample: number}): Promise<{count: number; sample: Array<{crmid: number; modifiedtime: string}>}> {
+    const st = await this.storageWithControls(module)
+    const plan = readPlan(st)
+    const where = this.filters(st, plan, {optIn: options.optIn, includeDeleted: false})
+    where.sql.push(`${plan.mtExpr} > ?`)
+    where.params.push(options.after)
+    const cond = where.sql.join(' AND ')
+    const [count] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${cond}`, where.params)
+    const n = Number((count as Array<{n: number | string}>)[0]?.n ?? 0)
+    if (n === 0) return {count: 0, sample: []}
+    const [rows] = await this.pool.query(
+      {sql: `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`, rowsAsArray: true, typeCast: asText as never},
+      [...where.params, Math.max(0, Math.floor(options.sample))],
+    )
+    return {count: n, sample: (rows as Array<[string, string]>).map(([id, mt]) => ({crmid: Number(id), modifiedtime: mt}))}
   }
 
   async readByIds(module: CrmModule, crmids: number[]): Promise<CrmRecord[]> {
@@ -559,12 +600,13 @@ export class CoreBosRecords implements CrmRecords {
     const conn = await this.pool.getConnection()
     try {
       const ids = await this.reserveIds(conn, batch.length)
-      const now = naiveNow(this.timezone)
+      const nowMs = await this.nowMs(conn)
+      const now = naiveNow(this.timezone, new Date(nowMs))
       await conn.beginTransaction()
       try {
         const numberField = meta.fields.get(meta.numberField)
         const need = numberField ? batch.filter((p) => p.number === null).length : 0
-        const numbers = await allocateNumbers(conn, meta.module, need, this.timezone)
+        const numbers = await allocateNumbers(conn, meta.module, need, this.timezone, new Date(nowMs))
 
         // per table: the column list (union over the batch) and one row per record
         const tableRows = new Map<string, Array<Map<string, SqlValue>>>()
@@ -648,15 +690,17 @@ export class CoreBosRecords implements CrmRecords {
   async update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void> {
     const st = await this.storage(module)
     const prepared = this.prepareUpdate(st, module, crmid, fields)
-    const now = naiveNow(this.timezone)
+    const now = await this.stamp()
     await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, crmid, prepared, now, this.user(userId)))
   }
 
   /**
    * Many updates in one transaction (pull writes a page at once). A record whose values are
    * invalid, or that the database refuses, fails alone with its reason; the others are written.
+   * An update with `expected` is compare-and-set: a record whose modifiedtime is no longer the one
+   * it was read with is left untouched and comes back stale, for the engine to read and merge again.
    */
-  async updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]> {
+  async updateMany(module: CrmModule, updates: RecordUpdate[], userId: number): Promise<WriteResult[]> {
     const st = await this.storage(module)
     const results: WriteResult[] = updates.map((u) => ({crmid: u.crmid, ok: true}))
     const ready: Array<{i: number; prepared: PreparedUpdate}> = []
@@ -667,18 +711,24 @@ export class CoreBosRecords implements CrmRecords {
         results[i] = {crmid: u.crmid, ok: false, error: (error as Error).message}
       }
     })
-    const now = naiveNow(this.timezone)
+    if (ready.length === 0) return results
+    const now = await this.stamp()
     const user = this.user(userId)
+    const apply = async (conn: PoolConnection, r: {i: number; prepared: PreparedUpdate}) => {
+      const u = updates[r.i]
+      const found = await this.applyUpdate(conn, st, module, u.crmid, r.prepared, now, user, u.expected)
+      results[r.i] = found === null ? {crmid: u.crmid, ok: true} : {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${found})`}
+    }
     try {
       await inTransaction(this.pool, async (conn) => {
-        for (const r of ready) await this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user)
+        for (const r of ready) await apply(conn, r)
       })
     } catch (error) {
       if (isConnectionError(error)) throw error
       // one record spoiled the batch: write them one by one so only that one fails
       for (const r of ready) {
         try {
-          await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user))
+          await inTransaction(this.pool, (conn) => apply(conn, r))
         } catch (single) {
           if (isConnectionError(single)) throw single
           results[r.i] = {crmid: updates[r.i].crmid, ok: false, error: (single as Error).message}
@@ -727,14 +777,37 @@ export class CoreBosRecords implements CrmRecords {
     return {sets, owner}
   }
 
-  private async applyUpdate(conn: PoolConnection, st: ModuleStorage, module: CrmModule, crmid: number, prepared: PreparedUpdate, now: string, user: number): Promise<void> {
+  /**
+   * Writes one record's update, as coreBOS's save does. With `expected`, only if the record still has
+   * that modifiedtime and those values (read under the entity row's lock); returns what differs when not.
+   */
+  private async applyUpdate(
+    conn: PoolConnection,
+    st: ModuleStorage,
+    module: CrmModule,
+    crmid: number,
+    prepared: PreparedUpdate,
+    now: string,
+    user: number,
+    expected?: RecordUpdate['expected'],
+  ): Promise<string | null> {
     const {meta} = st
     const {sets, owner} = prepared
     const q = quoteIdent
     const where = this.entityWhere(st, crmid)
-    const [found] = await conn.query(`SELECT ${q('smownerid')} AS owner FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, where.params)
-    const current = (found as Array<{owner: number | string}>)[0]
+    // the same expression the reads report modifiedtime with (NULL on a denormalized table reads as the epoch)
+    const mt = st.entityColumns.get('modifiedtime')?.nullable ? `COALESCE(${q('modifiedtime')}, '1970-01-01 00:00:00')` : q('modifiedtime')
+    const [found] = await conn.query(
+      {sql: `SELECT ${q('smownerid')} AS owner, ${mt} AS mt FROM ${q(meta.entityTable)} WHERE ${where.sql} FOR UPDATE`, typeCast: asText as never},
+      where.params,
+    )
+    const current = (found as Array<{owner: string; mt: string | null}>)[0]
     if (!current) throw new RecordWriteError('RECORD_NOT_FOUND', `${module} ${crmid} does not exist (purged from coreBOS).`)
+    if (expected) {
+      if ((current.mt ?? '') !== expected.modifiedtime) return `modifiedtime ${current.mt ?? ''}, read ${expected.modifiedtime}`
+      const changed = await this.changedField(conn, st, crmid, expected.fields ?? {})
+      if (changed) return `${changed} is no longer what was read`
+    }
     // what coreBOS's save adds beside the record: stage history, ModTracker (read before, written after)
     const effects = [await watchStage(conn, st, crmid, sets), await trackUpdate(conn, st, crmid)]
     for (const t of meta.tables) {
@@ -764,12 +837,29 @@ export class CoreBosRecords implements CrmRecords {
       await conn.query('UPDATE vtiger_crmobject SET smownerid = ?, modifiedtime = ? WHERE crmid = ?', [owner ?? Number(current.owner), now, crmid])
     }
     for (const effect of effects) await effect?.record(now, user)
+    return null
   }
 
 
+  /** The first of these fields whose stored value (read as the reads read it) is not the given one. */
+  private async changedField(conn: PoolConnection, st: ModuleStorage, crmid: number, values: Record<string, string | null>): Promise<string | null> {
+    const plan = readPlan(st)
+    const index = new Map(plan.fieldIndex)
+    const names = Object.keys(values).filter((name) => index.has(name))
+    if (names.length === 0) return null
+    const [rows] = await conn.query(
+      {sql: `SELECT ${names.map((n) => plan.columns[index.get(n)!]).join(', ')} FROM ${plan.fullFrom} WHERE ${plan.idExpr} = ?`, rowsAsArray: true, typeCast: asText as never},
+      [crmid],
+    )
+    const row = (rows as Array<Array<string | null>>)[0]
+    if (!row) return null
+    const k = names.findIndex((name, i) => row[i] !== values[name])
+    return k < 0 ? null : names[k]
+  }
+
   async trash(module: CrmModule, crmid: number, userId: number): Promise<void> {
     const st = await this.storage(module)
-    const now = naiveNow(this.timezone)
+    const now = await this.stamp()
     const user = this.user(userId)
     const where = this.entityWhere(st, crmid)
     await inTransaction(this.pool, async (conn) => {

@@ -9,6 +9,7 @@
  */
 import {hostname} from 'node:os'
 import {CbhsError, ConfigError, EXIT, redact} from '../errors.js'
+import {hostNowMs} from '../host-clock.js'
 import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction, type HubSpotObjectType} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
@@ -220,7 +221,7 @@ export class CoreBosStateStore implements StateStore {
     options: StateStoreOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
-    this.clock = options.now ?? Date.now
+    this.clock = options.now ?? hostNowMs
   }
 
   private nowSql(): string {

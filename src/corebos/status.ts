@@ -18,7 +18,7 @@ import {
 } from '../health.js'
 import {PULL_MODULES} from '../sync/streams.js'
 import {pastModifiedTime, type FailureEntry} from '../sync/ports.js'
-import {naiveToEpochMs} from '../sync/time.js'
+import {epochMsToNaive, FUTURE_WINDOW_MS, pushWatermarkMs, wallClockSpan} from '../sync/time.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from '../sync/types.js'
 import {mirrorFailureToMessageQueue} from './errorlog.js'
 import {DbPassLock, lockNameFor, type LockHolder} from './lock.js'
@@ -80,7 +80,7 @@ export interface ModuleStatus {
 }
 
 export interface DirectionStatus {
-  /** as stored: push a naive coreBOS datetime (install timezone), pull an ISO instant */
+  /** push: a naive coreBOS datetime (install timezone; stored as an instant, see watermarkAt); pull: an ISO instant, as stored */
   watermark: string | null
   watermarkAt: string | null
   /** now − watermarkAt; the watermark only moves when records change, so a quiet CRM lags without harm */
@@ -97,8 +97,13 @@ export interface DirectionStatus {
   /** last pass that finished, ok or partial: what staleness is measured on */
   lastCompletedAt: string | null
   lastMessage: string | null
-  /** push: opted-in records changed since the watermark (what the next push reads); pull: null (needs HubSpot) */
+  /** push: opted-in records changed since the watermark (what the next push reads), those dated in the future apart; pull: null (needs HubSpot) */
   pending: number | null
+  /**
+   * push: opted-in records dated after the database clock (an import, a wrong clock), with the first
+   * few by modifiedtime; each push sends them again until their time has come. pull: null
+   */
+  futureDated: {count: number; sample: Array<{crmid: number; modifiedtime: string}>} | null
   /** open ledger entries, given-up ones included */
   failed: number
   givenUp: number
@@ -148,6 +153,8 @@ export function describeHolder(lock: LockStatus): string {
 }
 
 export const FAILURE_LIST_MAX = 500
+/** how many records dated in the future status names per module */
+const FUTURE_SAMPLE = 3
 /** cb_settings key: lastFailedAt of the newest failure already mirrored to the errorlog channel */
 const MIRROR_SETTING = 'cbhs_errorlog_mirrored_until'
 
@@ -175,6 +182,8 @@ export async function collectStatus(
   ])
 
   const wm = new Map(watermarks.map((w) => [`${w.direction}:${w.module}`, w]))
+  // the latest wall time the database clock has shown: a record dated after it is dated in the future
+  const lastPresent = wallClockSpan(nowMs - FUTURE_WINDOW_MS, nowMs, config.timezone).latest
   const fs = new Map(summary.map((s) => [`${s.direction}:${s.module}`, s]))
   const modules: ModuleStatus[] = []
   for (const module of CRM_MODULES) {
@@ -195,9 +204,13 @@ export async function collectStatus(
       // the outcome row keeps only the newest attempt: after a failed one, the last completed pass
       // (ok or partial) is the newest run of that direction that finished with exit 0 or 5
       const completed = latest(lastCompletedAt(outcome), outcome.lastOutcome === 'failed' ? completedRuns[dir] : null)
-      const pending = dir === 'push' ? await db.records.countChanged(module, {since: watermark === null ? null : pastModifiedTime(watermark), optIn: config.sync.optIn[module], includeDeleted: false}) : null
+      const optIn = config.sync.optIn[module]
+      const since = watermarkMs === null ? null : pastModifiedTime(epochMsToNaive(watermarkMs, config.timezone))
+      const pending = dir === 'push' ? await db.records.countChanged(module, {since, until: lastPresent, optIn, includeDeleted: false}) : null
+      const futureDated = dir === 'push' ? await db.records.datedAfter(module, {after: lastPresent, optIn, sample: FUTURE_SAMPLE}) : null
       return {
-        watermark,
+        // push shows the coreBOS datetime it reads from, as it always has (it is stored as an instant)
+        watermark: dir === 'push' && watermarkMs !== null ? epochMsToNaive(watermarkMs, config.timezone) : watermark,
         watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
         behindSeconds: lagSeconds(dir, pending, watermarkMs, completed, nowMs),
         watermarkOf: streamOwner === module ? null : streamOwner,
@@ -207,6 +220,7 @@ export async function collectStatus(
         lastCompletedAt: completed,
         lastMessage: own?.lastMessage ?? null,
         pending,
+        futureDated,
         failed: failures?.open ?? 0,
         givenUp: failures?.givenUp ?? 0,
         stale: false,
@@ -342,12 +356,9 @@ async function lastCompletedRuns(db: Database): Promise<Record<Direction, string
 }
 
 function watermarkInstant(value: string, direction: Direction, timezone: string): number | null {
-  try {
-    const ms = direction === 'push' ? naiveToEpochMs(value, timezone) : Date.parse(value)
-    return Number.isNaN(ms) ? null : ms
-  } catch {
-    return null
-  }
+  if (direction === 'push') return pushWatermarkMs(value, timezone)
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? null : ms
 }
 
 function lockStatus(holder: LockHolder | null, nowMs: number): LockStatus {
@@ -409,6 +420,8 @@ export async function mirrorErrorlog(db: Database, config: CbhsConfig, entries: 
       db.pool,
       {module: f.module, direction: f.direction, crmid: f.crmid, hubspotId: f.hubspotId, category: f.category, message: f.message, attempts: f.attempts},
       config.timezone,
+      // senton/expires: coreBOS times, so the database's clock
+      {now: () => db.clock.nowMs()},
     )
   }
   const newest = fresh.reduce((max, f) => (f.lastFailedAt > max ? f.lastFailedAt : max), until)

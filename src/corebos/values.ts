@@ -2,6 +2,7 @@
  * coreBOS value conventions: the install's clock, and turning an input value into what
  * CRMEntity::insertIntoEntityTable would store for a column, or a reason why it cannot be stored.
  */
+import {hostNowMs} from '../host-clock.js'
 import {ConfigError} from '../errors.js'
 import {isValidTimezone, wallClock as instantWallClock, type WallClock as BaseWallClock} from '../maps/time.js'
 
@@ -43,7 +44,7 @@ export interface WallClock extends BaseWallClock {
 }
 
 /** The wall-clock time of an instant in a zone: what PHP's date() prints with that default zone. */
-export function wallClock(timezone: string, at: Date = new Date()): WallClock {
+export function wallClock(timezone: string, at: Date = new Date(hostNowMs())): WallClock {
   checkTimezone(timezone)
   const w = instantWallClock(at.getTime(), timezone)
   const weekday = new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay()
@@ -53,7 +54,7 @@ export function wallClock(timezone: string, at: Date = new Date()): WallClock {
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
 
 /** 'YYYY-MM-DD HH:MM:SS' in the zone: the form of createdtime/modifiedtime (corebos.md §6.9). */
-export function naiveNow(timezone: string, at: Date = new Date()): string {
+export function naiveNow(timezone: string, at: Date = new Date(hostNowMs())): string {
   const w = wallClock(timezone, at)
   return `${w.year}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`
 }

@@ -1,6 +1,7 @@
 /** Human rendering of `cbhs status`: problems first, then one row per module and direction. */
 import {describeHolder, type DirectionStatus, type FailureInfo, type RunInfo, type StatusResult} from '../corebos/status.js'
 import {formatAge} from '../health.js'
+import {futureDatedNote} from '../sync/streams.js'
 import type {FailureEntry} from '../sync/ports.js'
 import {outputWidth, renderTable, type Column} from './table.js'
 
@@ -79,6 +80,10 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
   const heads: Column[] = [keep('module'), keep('dir'), keep('lag', 'right'), keep('pending', 'right'), keep('failed', 'right'), keep('linked', 'right'), {head: 'last pass ago'}, {head: 'last attempt ago'}]
   if (withWatermark) heads.push({head: 'watermark (UTC)'})
   out.push(renderTable(heads, rows))
+  for (const m of status.modules) {
+    const future = m.push.futureDated
+    if (future && future.count > 0) out.push(`${futureDatedNote(m.module, future.count, future.sample)}: each push sends ${future.count === 1 ? 'it' : 'them'} again until that time has come`)
+  }
 
   const lock = status.lock
   if (!lock.held) out.push('Lock: free (no pass running)')

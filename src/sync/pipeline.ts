@@ -5,7 +5,7 @@
  * ledger resolution). A dry run goes through the same steps and reports instead of writing.
  */
 import {hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
-import {eligibility} from './eligibility.js'
+import {eligibility, isEligible} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
 import {createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
@@ -37,6 +37,8 @@ export interface Failure {
 export class PassContext {
   /** `type:id` → the record that owns it in this pass (links saved or about to be) */
   private readonly owners = new Map<string, {module: CrmModule; crmid: number}>()
+  /** how each settlement was made, so the coreBOS writer can settle its pair again against a re-read record */
+  private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement>()
 
   constructor(
     readonly engine: Engine,
@@ -128,13 +130,30 @@ export class PassContext {
     return out
   }
 
-  /** settles a pair with this pass's policy and settings (settle.ts) */
-  settle(module: CrmModule, pair: {record: CrmRecord; object: HubSpotObject; link: Link | null}, reference: ReferenceView | undefined, stream: 'push' | 'pull' | 'reconcile'): Settlement {
+  /**
+   * Settles a pair with this pass's policy and settings (settle.ts); `finish` completes what the
+   * stream adds to a settlement (pull's stand-ins), and runs again when the pair is settled again.
+   */
+  settle(
+    module: CrmModule,
+    pair: {record: CrmRecord; object: HubSpotObject; link: Link | null},
+    reference: ReferenceView | undefined,
+    stream: 'push' | 'pull' | 'reconcile',
+    finish?: (settlement: Settlement, record: CrmRecord) => void,
+  ): Settlement {
     const {settings} = this.engine
     // reconcile has no origin: a tie of whole seconds goes to HubSpot, whose clock has the finer grain
     const origin = stream === 'push' ? 'crm' : 'hubspot'
     const writes = {hubspot: stream !== 'pull', crm: stream !== 'push'}
-    return settlePair({mapper: this.engine.mappers[module], ...pair, reference: reference ?? null, policy: settings.conflictPolicy, timezone: settings.timezone, uniqueProperty: settings.uniqueProperty, origin, writes})
+    const settlement = settlePair({mapper: this.engine.mappers[module], ...pair, reference: reference ?? null, policy: settings.conflictPolicy, timezone: settings.timezone, uniqueProperty: settings.uniqueProperty, origin, writes})
+    finish?.(settlement, pair.record)
+    this.settledWith.set(settlement, (record) => this.settle(module, {...pair, record}, reference, stream, finish))
+    return settlement
+  }
+
+  /** The pair of a settlement settled again, by the same stream and policy, with the record as it is now. */
+  settleAgain(settlement: Settlement, record: CrmRecord): Settlement | undefined {
+    return this.settledWith.get(settlement)?.(record)
   }
 
   nowIso(): string {
@@ -260,17 +279,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   }
 
   // pairs: coreBOS first (a record coreBOS refuses fails alone), then HubSpot
-  const updates = of('update')
-  const crmWrites = updates.filter((u) => Object.keys(u.settlement.crm).length > 0)
-  const refused = new Set<UpdateWork>()
-  if (crmWrites.length > 0) {
-    const results = await engine.crm.updateMany(module, crmWrites.map((u) => ({crmid: u.record.crmid, fields: u.settlement.crm})), engine.settings.userId)
-    for (const [i, result] of results.entries()) {
-      if (result.ok) continue
-      refused.add(crmWrites[i])
-      await ctx.fail({module, crmid: crmWrites[i].record.crmid, hubspotId: crmWrites[i].object.id, category: 'WRITE_FAILED', message: result.error ?? 'not written'})
-    }
-  }
+  const {updates, refused} = await writeCrm(ctx, module, of('update'))
   const hsWrites = updates.filter((u) => !refused.has(u) && Object.keys(u.settlement.hs).length > 0)
   const hsFailed = new Map<string, {category: string; message: string}>()
   const hsResults = new Map<string, Record<string, string | null>>()
@@ -384,6 +393,73 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   await recordSynced(ctx, module, synced)
   await resolveLedger(ctx, module, unchanged)
   return outcome
+}
+
+/** How many times a record saved in coreBOS while its write was on the way is read and merged again. */
+const MAX_REMERGES = 3
+
+/**
+ * The coreBOS writer. Every update is compare-and-set on the modifiedtime its record was read with:
+ * a record a user saved since is read again and settled again (the conflict policy decides, and the
+ * conflicts are the new settlement's), then written against its new modifiedtime. Returns the updates
+ * as they stand after that, and those that were not written.
+ */
+async function writeCrm(ctx: PassContext, module: CrmModule, initial: UpdateWork[]): Promise<{updates: UpdateWork[]; refused: Set<UpdateWork>}> {
+  const {engine} = ctx
+  const updates = [...initial]
+  const refused = new Set<UpdateWork>()
+  const dropped = new Set<UpdateWork>()
+  let pending = updates.map((u, i) => ({u, i})).filter(({u}) => Object.keys(u.settlement.crm).length > 0)
+  for (let round = 0; pending.length > 0; round++) {
+    const results = await engine.crm.updateMany(
+      module,
+      pending.map(({u}) => ({crmid: u.record.crmid, fields: u.settlement.crm, expected: {modifiedtime: u.record.modifiedtime, fields: asRead(u.record, u.settlement.crm)}})),
+      engine.settings.userId,
+    )
+    const stale: typeof pending = []
+    for (const [k, result] of results.entries()) {
+      if (result.ok) continue
+      const {u} = pending[k]
+      if (result.stale && round < MAX_REMERGES) {
+        stale.push(pending[k])
+        continue
+      }
+      refused.add(u)
+      const category = result.stale ? 'CHANGED_SINCE_READ' : 'WRITE_FAILED'
+      const message = result.stale ? `${result.error ?? `${module} ${u.record.crmid} changed since it was read`}; saved again and again while cbhs wrote it, retried next pass` : (result.error ?? 'not written')
+      await ctx.fail({module, crmid: u.record.crmid, hubspotId: u.object.id, category, message})
+    }
+    if (stale.length === 0) break
+    const fresh = new Map((await engine.crm.readByIds(module, stale.map(({u}) => u.record.crmid))).map((r) => [r.crmid, r]))
+    pending = []
+    for (const {u, i} of stale) {
+      const record = fresh.get(u.record.crmid)
+      // gone or no longer in sync since: nothing of this pair is written now; its stream meets it again
+      if (!record || !isEligible(record, engine.settings.optIn[module])) {
+        dropped.add(u)
+        ctx.sink.counts(module).skipped++
+        continue
+      }
+      const settlement = ctx.settleAgain(u.settlement, record)
+      if (!settlement) throw new Error(`${module} ${u.record.crmid}: a settlement the pass context did not make`)
+      if (settlement.errors.length > 0) {
+        refused.add(u)
+        await ctx.fail({module, crmid: record.crmid, hubspotId: u.object.id, category: 'INVALID_VALUE', message: `${module} ${record.crmid} / HubSpot ${u.object.id}: ${settlement.errors.join('; ')}`})
+        continue
+      }
+      const again: UpdateWork = {...u, record, settlement}
+      updates[i] = again
+      if (Object.keys(settlement.crm).length > 0) pending.push({u: again, i})
+    }
+  }
+  return {updates: updates.filter((u) => !dropped.has(u)), refused}
+}
+
+/** The record's values, as read, of the fields a write is about to change. */
+function asRead(record: CrmRecord, write: Values): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const field of Object.keys(write)) out[field] = record.fields[field] ?? null
+  return out
 }
 
 function sameSnapshot(link: Link, next: Snapshot): boolean {

@@ -66,8 +66,11 @@ export interface ReadChangedOptions {
   pageSize: number
 }
 
-/** What a count of pending work selects: exactly what readChanged with the same options would read. */
-export type CountChangedOptions = Omit<ReadChangedOptions, 'pageSize'>
+/**
+ * What a count of pending work selects: exactly what readChanged with the same options would read;
+ * with `until` (a naive datetime), nothing modified after it (records dated in the future are not pending).
+ */
+export type CountChangedOptions = Omit<ReadChangedOptions, 'pageSize'> & {until?: string}
 
 /**
  * The keyset position just past every record modified at `modifiedtime`: counting from it counts
@@ -87,6 +90,20 @@ export interface WriteResult {
   crmid: number
   ok: boolean
   error?: string
+  /** not written: the record changed in coreBOS since it was read (its modifiedtime is not the expected one) */
+  stale?: boolean
+}
+
+/**
+ * One update of updateMany. With `expected` it is compare-and-set: it applies only if the record still
+ * has the modifiedtime it was read (and merged) with, and still holds these values (as read) in the
+ * given fields; otherwise nothing is written and the result is stale. The values catch a save made in
+ * the same second (coreBOS keeps whole seconds).
+ */
+export interface RecordUpdate {
+  crmid: number
+  fields: Record<string, string | null>
+  expected?: {modifiedtime: string; fields?: Record<string, string | null>}
 }
 
 export interface CrmRecords {
@@ -111,16 +128,18 @@ export interface CrmRecords {
   create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
   /** updates fields and bumps modifiedtime in the entity table and crmobject */
   update(module: CrmModule, crmid: number, fields: Record<string, string | null>, userId: number): Promise<void>
-  /** many updates in one transaction; a record that cannot be written fails alone, with its reason */
-  updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]>
+  /** many updates in one transaction; a record that cannot be written (or changed since read) fails alone, with its reason */
+  updateMany(module: CrmModule, updates: RecordUpdate[], userId: number): Promise<WriteResult[]>
   /** trash, as coreBOS's mark_deleted */
   trash(module: CrmModule, crmid: number, userId: number): Promise<void>
   /** writes control fields with plain SQL: no modifiedtime bump, so they never read as a change */
   setControl(module: CrmModule, crmid: number, values: ControlValues): Promise<void>
   /** the same for many records in one statement (the same columns for each) */
   setControlMany(module: CrmModule, rows: Array<{crmid: number; values: ControlValues}>): Promise<void>
-  /** the install's clock as a naive DATETIME string in its timezone */
+  /** the database's clock as a naive DATETIME string in the install's timezone (what coreBOS stores) */
   now(): Promise<string>
+  /** the database's clock as an instant (ms since the epoch): what watermarks are measured against */
+  nowMs(): Promise<number>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +149,7 @@ export interface CrmRecords {
 export interface Watermark {
   module: CrmModule
   direction: Direction
-  /** push: naive coreBOS datetime; pull: ISO instant of HubSpot's modified date */
+  /** push: ISO instant, never past the database clock (rows of older versions: a naive coreBOS datetime); pull: ISO instant of HubSpot's modified date */
   value: string | null
   /** position of an unfinished pass (backfill resume); null when the last pass completed */
   cursor: string | null

@@ -15,7 +15,7 @@ import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
-import {epochMsToNaive, naiveToEpochMs, recordTimeMs} from './time.js'
+import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
 import {
   MODIFIED_PROPERTY,
   OBJECT_TYPE_OF_MODULE,
@@ -30,6 +30,8 @@ import {
 export const PUSH_ORDER: CrmModule[] = ['Accounts', 'Leads', 'Contacts', 'Potentials']
 export const PULL_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
 const BATCH = 100
+/** how many of a module's records dated in the future a pass names */
+const FUTURE_SAMPLE = 3
 
 /** The module whose watermark a pull stream uses, and the modules it can write. */
 export const PULL_MODULES: Record<HubSpotObjectType, {watermark: CrmModule; modules: CrmModule[]}> = {
@@ -118,15 +120,38 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   const watermark = await state.getWatermark(module, 'push')
   const mode: Bookmark['mode'] = options.full ? 'full' : 'incremental'
   const resume = options.sinceMs === undefined ? readBookmark(watermark.cursor, mode) : null
+  // the database's clock bounds the stream: a record dated after it is sent, but moves no watermark
+  const nowMs = await crm.nowMs()
+  const zone = settings.timezone
+  const lastPresent = wallClockSpan(nowMs - FUTURE_WINDOW_MS, nowMs, zone).latest
+  const storedMs = pushWatermarkMs(watermark.value, zone)
+  // a watermark an older version left past the clock: nothing after its last pass was read for sure
+  const markMs = storedMs !== null && storedMs > nowMs ? Math.min(nowMs, Date.parse(watermark.updatedAt ?? '') || nowMs) : storedMs
+  // a naive start reads from the earliest wall time shown since then: the repeated hour is read again
+  const from = (ms: number) => ({modifiedtime: wallClockSpan(ms, nowMs, zone).earliest, crmid: 0})
   let since: CrmCursor | null
   if (resume?.position) since = resume.position
-  else if (options.sinceMs !== undefined) since = {modifiedtime: epochMsToNaive(options.sinceMs, settings.timezone), crmid: 0}
-  else if (options.full || !watermark.value) since = null
-  else {
-    const from = naiveToEpochMs(watermark.value, settings.timezone) - settings.pushLookbackSeconds * 1000
-    since = {modifiedtime: epochMsToNaive(from, settings.timezone), crmid: 0}
+  else if (options.sinceMs !== undefined) since = from(options.sinceMs)
+  else if (options.full || markMs === null) since = null
+  else since = from(Math.min(markMs, nowMs) - settings.pushLookbackSeconds * 1000)
+  // the watermark never goes back, and never passes the database clock (a row of an older version may have)
+  if (storedMs !== null && storedMs > nowMs && !resume && options.sinceMs === undefined && !options.full) {
+    report.warnings.push(`${module}: the push watermark (${watermark.value}) was past the database clock, set by a record dated in the future; ` +
+      'read again from the last push, and held at the clock from now on. Edits it held back before that are sent by one `cbhs push --full`')
   }
-  let maxSeen = resume ? (resume.maxSeen ?? null) : watermark.value
+  let maxSeenMs: number | null = resume ? pushWatermarkMs(resume.maxSeen, zone) : markMs === null ? null : Math.min(markMs, nowMs)
+  const future: CrmRecord[] = []
+  const futureIds = new Set<number>()
+  const saw = (r: CrmRecord) => {
+    if (r.modifiedtime > lastPresent) {
+      if (!futureIds.has(r.crmid) && future.length < FUTURE_SAMPLE) future.push(r)
+      futureIds.add(r.crmid)
+      return
+    }
+    const ms = recordTimeMs(r.modifiedtime, zone)
+    if (maxSeenMs === null || ms > maxSeenMs) maxSeenMs = Math.min(ms, nowMs)
+  }
+  const maxSeen = () => (maxSeenMs === null ? null : new Date(maxSeenMs).toISOString())
   const calls = engine.hubspot.callCounts()
   const seen = new Set<number>()
 
@@ -162,7 +187,7 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       let chunk = slice.filter((r) => !seen.has(r.crmid))
       const retried = slice.length - chunk.length
       // records already handled as ledger retries still move the watermark past themselves
-      for (const r of slice) if (seen.has(r.crmid) && (!maxSeen || r.modifiedtime > maxSeen)) maxSeen = r.modifiedtime
+      for (const r of slice) if (seen.has(r.crmid)) saw(r)
       if (options.limit !== undefined && processed + chunk.length > options.limit) {
         chunk = chunk.slice(0, options.limit - processed)
         incomplete = true
@@ -171,25 +196,32 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       if (chunk.length === 0) continue
       await pushBatch(ctx, module, chunk, false)
       processed += chunk.length
+      for (const r of chunk) saw(r)
       last = chunk[chunk.length - 1]
-      if (!maxSeen || last.modifiedtime > maxSeen) maxSeen = last.modifiedtime
       // a record saved during the pass may join the read after the count
       reporter.progress(module, streamed, Math.max(total, streamed))
     }
     if (last && !ctx.dryRun) {
-      const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen}
+      const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()}
       await state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark))
     }
     if (incomplete) break
   }
+  if (futureIds.size > 0) report.warnings.push(`${futureDatedNote(module, futureIds.size, future)}: sent, and read again every pass until that time has come`)
 
   if (!incomplete) await archiveGoneRecords(ctx, module)
   if (!ctx.dryRun) {
     if (incomplete) report.incomplete.push(module)
-    else await state.setWatermark(module, 'push', maxSeen ?? watermark.value, null)
+    else await state.setWatermark(module, 'push', maxSeen() ?? watermark.value, null)
   }
   mergeCalls(report, callsSince(calls, engine.hubspot.callCounts()))
   return summarize(counts, incomplete)
+}
+
+/** 'Contacts: 2 records dated after the database clock (Contacts 101 at 2030-01-01 00:00:00, …)', for the pass and for status. */
+export function futureDatedNote(module: CrmModule, count: number, sample: Array<{crmid: number; modifiedtime: string}>): string {
+  const named = sample.map((r) => `${module} ${r.crmid} at ${r.modifiedtime}`).join(', ')
+  return `${module}: ${count} ${count === 1 ? 'record' : 'records'} dated after the database clock (${named}${count > sample.length ? ', …' : ''})`
 }
 
 /** Whether the record changed, in what push reads of it, since the last sync. */
@@ -688,9 +720,11 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
     const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)))
     const work: Work[] = []
     for (const p of pairs) {
-      const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull')
+      // stand-ins are part of the settlement, so a settlement made again (compare-and-set) has them too
+      const settlement = ctx.settle(module, p, refs.view(p.object.id), 'pull', (s, record) => {
+        if (s.errors.length === 0) standInsFor(ctx, module, p.object, s.crm, record.crmid)
+      })
       if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
-      standInsFor(ctx, module, p.object, settlement.crm, p.record.crmid)
       work.push({kind: 'update', module, record: p.record, object: p.object, link: p.link, settlement, reason: p.reason})
     }
     for (const c of creates) {

@@ -24,6 +24,7 @@ const DIRECTION = {
   lastCompletedAt: STR_OR_NULL,
   lastMessage: STR_OR_NULL,
   pending: NUM_OR_NULL,
+  futureDated: 'object|null',
   failed: NUM,
   givenUp: NUM,
   stale: BOOL,

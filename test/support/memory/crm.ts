@@ -10,7 +10,7 @@ import {RecordWriteError} from '../../../src/corebos/records.js'
 import {CONTROL_FIELD_SPECS} from '../../../src/corebos/setup.js'
 import {naiveNow, toColumnValue, ValueError, type ColumnInfo} from '../../../src/corebos/values.js'
 import {numericColumn, parseDecimal, roundDecimal} from '../../../src/maps/numbers.js'
-import type {CountChangedOptions, CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
+import type {CountChangedOptions, CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../../../src/sync/ports.js'
 import {CONTROL_FIELDS, type ControlValues, type CrmModule, type CrmRecord} from '../../../src/sync/types.js'
 import {crmFields} from '../../unit/maps/crm-fields.js'
 import type {TestClock} from './clock.js'
@@ -129,6 +129,11 @@ export class MemoryCrm implements CrmRecords {
   private readonly numbers: Record<CrmModule, number> = {Accounts: 1, Contacts: 1, Leads: 1, Potentials: 1}
   /** every write the engine made through the port, in order */
   readonly log: CrmWrite[] = []
+  /**
+   * Runs once, right before the engine's next record update is applied: what a coreBOS user saves
+   * between the engine's read of a record and its write (a save made while a pass is running).
+   */
+  beforeNextUpdate: ((module: CrmModule, crmid: number) => void) | null = null
 
   constructor(
     private readonly clock: TestClock,
@@ -148,6 +153,10 @@ export class MemoryCrm implements CrmRecords {
 
   async now(): Promise<string> {
     return this.naiveNow()
+  }
+
+  async nowMs(): Promise<number> {
+    return this.clock.nowMs()
   }
 
   naiveNow(): string {
@@ -186,6 +195,7 @@ export class MemoryCrm implements CrmRecords {
       const syncwith = row.fields.hubspotsyncwith ?? ''
       if (options.optIn === 'explicit' && syncwith !== '1') return false
       if (options.optIn === 'default-on' && syncwith === '0') return false
+      if (options.until && row.modifiedtime > options.until) return false
       return !since || row.modifiedtime > since.modifiedtime || (row.modifiedtime === since.modifiedtime && row.crmid >= since.crmid)
     }
   }
@@ -273,8 +283,21 @@ export class MemoryCrm implements CrmRecords {
     this.log.push({op: 'update', module, crmid, fields: {...fields}})
   }
 
-  async updateMany(module: CrmModule, updates: Array<{crmid: number; fields: Record<string, string | null>}>, userId: number): Promise<WriteResult[]> {
+  async updateMany(module: CrmModule, updates: RecordUpdate[], userId: number): Promise<WriteResult[]> {
     return updates.map((u) => {
+      const hook = this.beforeNextUpdate
+      this.beforeNextUpdate = null
+      hook?.(module, u.crmid)
+      // compare-and-set, as the adapter: a record saved since it was read is left alone
+      const row = this.rows.get(u.crmid)
+      const expected = u.expected
+      if (expected && row && row.module === module) {
+        if (row.modifiedtime !== expected.modifiedtime) {
+          return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (modifiedtime ${row.modifiedtime}, read ${expected.modifiedtime})`}
+        }
+        const changed = Object.entries(expected.fields ?? {}).find(([f, v]) => (row.fields[f] ?? null) !== v)
+        if (changed) return {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${changed[0]} is no longer what was read)`}
+      }
       try {
         this.updateRow(module, u.crmid, u.fields, userId)
         this.log.push({op: 'update', module, crmid: u.crmid, fields: {...u.fields}})
