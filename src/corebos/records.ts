@@ -7,7 +7,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import type {CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
-import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {inTransaction, quoteIdent, stopsThePass, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
 import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
@@ -169,12 +169,6 @@ interface PreparedCreate {
 interface PreparedUpdate {
   sets: Map<string, Map<string, SqlValue>>
   owner: number | null
-}
-
-/** Errors that mean the connection, not the data, is the problem: they stop the pass (exit 4). */
-function isConnectionError(error: unknown): boolean {
-  const code = (error as {code?: string})?.code ?? ''
-  return /^(ECONN|ETIMEDOUT|EPIPE|PROTOCOL_|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN|ER_ACCESS_DENIED)/.test(code)
 }
 
 export class CoreBosRecords implements CrmRecords {
@@ -670,13 +664,13 @@ export class CoreBosRecords implements CrmRecords {
         for (const r of ready) await this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user)
       })
     } catch (error) {
-      if (isConnectionError(error)) throw error
+      if (stopsThePass(error)) throw error
       // one record spoiled the batch: write them one by one so only that one fails
       for (const r of ready) {
         try {
           await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, updates[r.i].crmid, r.prepared, now, user))
         } catch (single) {
-          if (isConnectionError(single)) throw single
+          if (stopsThePass(single)) throw single
           results[r.i] = {crmid: updates[r.i].crmid, ok: false, error: (single as Error).message}
         }
       }
