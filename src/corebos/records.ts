@@ -281,7 +281,8 @@ export class CoreBosRecords implements CrmRecords {
             cond.push(`(${plan.mtExpr} > ? OR (${plan.mtExpr} = ? AND ${plan.idExpr} ${cursor.inclusive ? '>=' : '>'} ?))`)
             params.push(cursor.mt, cursor.mt, cursor.id)
           }
-          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.join(' AND ')} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
+          // a denormalized module read whole (reconcile, deleted rows included) has no condition at all
+          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.length > 0 ? cond.join(' AND ') : 'TRUE'} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
           const [scan] = await self.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, [...params, window])
           const ids = scan as Array<[string, string]>
           for (let i = 0; i < ids.length; i += pageSize) {
@@ -315,7 +316,7 @@ export class CoreBosRecords implements CrmRecords {
       where.sql.push(`${plan.mtExpr} > ?`)
       where.params.push(options.after)
     }
-    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
+    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.length > 0 ? where.sql.join(' AND ') : 'TRUE'}`, where.params)
     return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
   }
 
