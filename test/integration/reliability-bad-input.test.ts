@@ -134,7 +134,8 @@ async function duplicates(env: SyncEnv): Promise<string[]> {
 }
 
 const naming = (warnings: string[], who: RegExp) => warnings.filter((w) => who.test(w))
-const word = (s: string) => new RegExp(`(^|\\D)${s}(\\D|$)`)
+// warnings name a HubSpot object 'HubSpot <id>' or 'HubSpot <type> <id>' (a bare number could be a crmid)
+const hubspotObject = (id: string) => new RegExp(`HubSpot (?:[a-z]+ )?${id}(?!\\d)`)
 
 /** The warnings naming the record are exactly the expected ones: each pattern matched, nothing else said. */
 function expectWarnings(said: string[], expected: RegExp[], label: string): void {
@@ -192,7 +193,7 @@ async function checkPullCase(corpus: Corpus, c: (typeof PULL_CASES)[number], out
   const label = `HubSpot ${c.type} ${id}`
   const ledger = await openLedger(env, 'hubspot_id = ?', id)
   const landed = await findPulled(env, c.type, id)
-  const said = naming(outcome.warnings, word(id))
+  const said = naming(outcome.warnings, hubspotObject(id))
   const expected: Expected = c.expected
   if ('fails' in expected) {
     expect(ledger.map((l) => l.category), `${label}: one open ledger entry`).toEqual([expected.fails.category])
