@@ -4,7 +4,7 @@
  */
 import {createHash} from 'node:crypto'
 import {applyLegacySettings, type CbhsConfig} from './config.js'
-import {checkConnection, createPool, type DbSettings, type Pool} from './corebos/connection.js'
+import {checkConnection, createPool, missingPrivilege, type DbSettings, type DbUse, type Pool} from './corebos/connection.js'
 import {DbPassLock} from './corebos/lock.js'
 import {CoreBosRecords} from './corebos/records.js'
 import {readLegacySettings} from './corebos/settings.js'
@@ -22,6 +22,8 @@ import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type HubSpotObjectType} from './sync
 export interface Database {
   pool: Pool
   settings: DbSettings
+  /** the session's account, `'user'@'host'` (CURRENT_USER()), for GRANT lines in privilege errors */
+  account?: string
   records: CoreBosRecords
   state: CoreBosStateStore
   /** the database server's clock (the host's, corrected by the offset measured when it was opened) */
@@ -46,13 +48,17 @@ export function dbSettings(config: CbhsConfig): DbSettings {
   return {...config.db, timezone: config.timezone}
 }
 
-/** Opens the coreBOS database and proves it answers (exit 4 naming host and port otherwise). */
-export async function openDatabase(config: CbhsConfig): Promise<Database> {
+/**
+ * Opens the coreBOS database and proves it answers (exit 4 naming host and port otherwise; a user
+ * with no privilege on the database at all gets the GRANT to run, for what `use` says it needs).
+ */
+export async function openDatabase(config: CbhsConfig, use: DbUse = {}): Promise<Database> {
   const settings = dbSettings(config)
   const pool = createPool(settings)
   let clock: Clock
+  let account: string | undefined
   try {
-    await checkConnection(pool, settings)
+    account = await checkConnection(pool, settings, use)
     clock = await databaseClock(pool)
   } catch (error) {
     await pool.end().catch(() => undefined)
@@ -61,6 +67,7 @@ export async function openDatabase(config: CbhsConfig): Promise<Database> {
   return {
     pool,
     settings,
+    account,
     records: new CoreBosRecords(pool, {timezone: config.timezone, defaultUserId: config.sync.userId}),
     state: new CoreBosStateStore(pool, {maxAttempts: config.sync.maxAttempts, now: () => clock.nowMs()}),
     clock,
@@ -141,8 +148,13 @@ function schemaCache(config: CbhsConfig, db: Database, maps: LoadedMaps) {
     if (hit && Date.now() - hit.storedAtMs < SCHEMA_CACHE_MS) return JSON.parse(hit.value) as T
     const value = await load()
     const json = JSON.stringify(value)
-    // cbhs_meta holds up to 64 KB a value; a larger schema is simply read every pass
-    if (json.length < 60_000) await db.state.writeCache(key, json)
+    // cbhs_meta holds up to 64 KB a value; a larger schema is simply read every pass. The cache only
+    // saves API calls: a user who may not write cbhs_meta (a dry run with SELECT only) reads it every time
+    if (json.length < 60_000) {
+      await db.state.writeCache(key, json).catch((error: unknown) => {
+        if (!missingPrivilege(error)) throw error
+      })
+    }
     return value
   }
 }

@@ -5,7 +5,7 @@
  */
 import type {CbhsConfig} from './config.js'
 import {buildEngine, openDatabase, openHubSpot, withLegacySettings, type Database} from './context.js'
-import {classifyDbError} from './corebos/connection.js'
+import {classifyDbError, missingPrivilege, type DbUse} from './corebos/connection.js'
 import {DbPassLock, lockNameFor} from './corebos/lock.js'
 import {EXIT, UsageError} from './errors.js'
 import {runTasks, type RendererMode, type TaskOutcome, type TaskSpec} from './output/tasks.js'
@@ -82,7 +82,8 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       const message = (error as Error).message
-      for (const report of reports) {
+      // a dry run writes nothing, not even the outcome of a pass that broke off
+      for (const report of options.dryRun ? [] : reports) {
         for (const module of moduleList(report.direction, options)) {
           await db.state.recordOutcome(module, report.direction, {runId, outcome: 'failed', message}).catch(() => undefined)
         }
@@ -93,7 +94,7 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
     return {result: reports, exitCode, counts: counts(), apiCalls: apiCalls()}
   })
   if ('skippedBecauseLocked' in outcome) return {reports: [], skippedBecauseLocked: outcome.skippedBecauseLocked, exitCode: EXIT.OK}
-  return {reports: outcome.result, runId: outcome.runId, exitCode: outcome.exitCode}
+  return {reports: outcome.result, runId: outcome.runId ?? undefined, exitCode: outcome.exitCode}
 }
 
 export interface LockedInput {
@@ -114,13 +115,24 @@ export interface LockedResult<R> {
  * The shell every writing command shares: the single-writer lock (a held lock means one line and
  * exit 0), abandoned runs closed, a cbhs_run record opened and finished with counts and the exit
  * code, and the engine built. `body` does the work; an error it throws still finishes the run.
+ * A dry run needs SELECT only: when the user may not write cbhs_run, it runs unrecorded (runId null)
+ * with a warning. Database errors anywhere become exit 4 (unreachable, or a missing privilege with
+ * the GRANT to run).
  */
 export async function runUnderLock<R>(
   input: LockedInput,
   dryRun: boolean,
-  body: (engine: Engine, db: Database, runId: number, guard: <C>(tasks: TaskSpec<C>[]) => TaskSpec<C>[]) => Promise<LockedResult<R>>,
-): Promise<(LockedResult<R> & {runId: number}) | {skippedBecauseLocked: {holder: string}}> {
-  const db = await openDatabase(input.config)
+  body: (engine: Engine, db: Database, runId: number | null, guard: <C>(tasks: TaskSpec<C>[]) => TaskSpec<C>[]) => Promise<LockedResult<R>>,
+): Promise<(LockedResult<R> & {runId: number | null}) | {skippedBecauseLocked: {holder: string}}> {
+  const use: DbUse = {command: commandLine(input.command, dryRun), purpose: dryRun ? 'read' : 'pass'}
+  const db = await openDatabase(input.config, use)
+  use.account = db.account
+  // a connection lost mid-pass (server restart, KILL, network) is "database unreachable" (exit 4),
+  // not a bug: the next pass resumes from the last committed checkpoint
+  const classify = (error: unknown) => {
+    const classified = classifyDbError(error, db.settings, use)
+    return (classified === error ? error : Object.assign(classified as Error, pick(error))) as Error & {exitCode?: number; runCounts?: Record<string, number>; runApiCalls?: number}
+  }
   const lock = new DbPassLock(db.pool)
   const lockName = lockNameFor(db.settings.database)
   try {
@@ -130,8 +142,9 @@ export async function runUnderLock<R>(
       return {skippedBecauseLocked: {holder: `another cbhs pass holds the lock${since}`}}
     }
     const config = await withLegacySettings(input.config, db)
-    await db.state.closeAbandonedRuns(lock.connectionId ?? 0)
-    const runId = await db.state.startRun(input.command, dryRun, {lockConnectionId: lock.connectionId})
+    const runId = await openRunRecord(db, input.command, dryRun, lock.connectionId ?? 0, (why) =>
+      input.warn(`This dry run is not recorded in cbhs_run (\`cbhs status\` will not list it): ${why} A dry run needs SELECT only.`),
+    )
     let finish: {exitCode: number; counts: Record<string, number>; apiCalls: number; message?: string} = {exitCode: EXIT.BUG, counts: {}, apiCalls: 0}
     let hubspot: ReturnType<typeof openHubSpot> | undefined
     try {
@@ -145,23 +158,40 @@ export async function runUnderLock<R>(
       finish = {exitCode: done.exitCode, counts: done.counts, apiCalls: done.apiCalls}
       return {...done, runId}
     } catch (error) {
-      // a connection lost mid-pass (server restart, KILL, network) is "database unreachable" (exit 4),
-      // not a bug: the next pass resumes from the last committed checkpoint
-      const classified = classifyDbError(error, db.settings)
-      const e = (classified === error ? error : Object.assign(classified as Error, pick(error))) as Error & {
-        exitCode?: number
-        runCounts?: Record<string, number>
-        runApiCalls?: number
-      }
+      const e = classify(error)
       finish = {exitCode: e.exitCode ?? EXIT.BUG, counts: e.runCounts ?? {}, apiCalls: e.runApiCalls ?? 0, message: e.message}
       throw e
     } finally {
       hubspot?.close()
-      await db.state.finishRun(runId, finish).catch(() => undefined)
+      if (runId !== null) await db.state.finishRun(runId, finish).catch(() => undefined)
     }
+  } catch (error) {
+    throw classify(error)
   } finally {
     await lock.releaseAll().catch(() => undefined)
     await db.close().catch(() => undefined)
+  }
+}
+
+/** The command as the user typed it, for messages: a dry run needs less than a pass. */
+function commandLine(command: string, dryRun: boolean): string {
+  if (command === 'reconcile') return dryRun ? 'reconcile' : 'reconcile --apply'
+  return dryRun ? `${command} --dry-run` : command
+}
+
+/**
+ * Closes abandoned runs and opens this one's cbhs_run row. A dry run whose user may not write
+ * cbhs_run goes on unrecorded (null) and says why; a pass cannot (the missing privilege stops it).
+ */
+async function openRunRecord(db: Database, command: string, dryRun: boolean, lockConnectionId: number, unrecorded: (why: string) => void): Promise<number | null> {
+  try {
+    await db.state.closeAbandonedRuns(lockConnectionId)
+    return await db.state.startRun(command, dryRun, {lockConnectionId})
+  } catch (error) {
+    const missing = dryRun ? missingPrivilege(error, db.settings.database) : null
+    if (!missing) throw error
+    unrecorded(`the database user ${db.account ?? `'${db.settings.user}'`} lacks ${missing.privilege ?? 'a privilege'}${missing.object ? ` on ${missing.object}` : ''}.`)
+    return null
   }
 }
 
@@ -175,7 +205,7 @@ function moduleList(direction: Direction, options: PassOptions): CrmModule[] {
   return (direction === 'push' ? PUSH_ORDER : PULL_ORDER.flatMap((t) => PULL_MODULES[t].modules)).filter((m) => options.modules.includes(m))
 }
 
-function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number, ctx: PassContext): TaskSpec<Engine>[] {
+function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number | null, ctx: PassContext): TaskSpec<Engine>[] {
   const outcome = async (modules: CrmModule[]) => {
     if (options.dryRun) return
     for (const module of modules) {
@@ -253,5 +283,5 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
     return {result: report, exitCode, counts: counts(), apiCalls: totalCalls(report.apiCalls)}
   })
   if ('skippedBecauseLocked' in outcome) return {report: null, skippedBecauseLocked: outcome.skippedBecauseLocked, exitCode: EXIT.OK}
-  return {report: outcome.result, runId: outcome.runId, exitCode: outcome.exitCode}
+  return {report: outcome.result, runId: outcome.runId ?? undefined, exitCode: outcome.exitCode}
 }

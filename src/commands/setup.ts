@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {CbhsCommand} from '../base-command.js'
 import {openDatabase, openHubSpot} from '../context.js'
+import {classifyDbError, type DbUse} from '../corebos/connection.js'
 import {DbPassLock, lockNameFor} from '../corebos/lock.js'
 import {forgetModuleMeta} from '../corebos/metadata.js'
 import {readLegacySettings} from '../corebos/settings.js'
@@ -36,7 +37,10 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
   async run(): Promise<SetupResult> {
     const config = this.loadConfig()
     const dryRun = this.flags['dry-run']
-    const db = await openDatabase(config)
+    // setup --dry-run only reads; setup also creates tables, columns and indexes (exit 3 naming the GRANT when it may not)
+    const use: DbUse = {command: dryRun ? 'setup --dry-run' : 'setup', purpose: dryRun ? 'read' : 'setup'}
+    const db = await openDatabase(config, use)
+    use.account = db.account
     const lock = new DbPassLock(db.pool)
     try {
       const lockName = lockNameFor(db.settings.database)
@@ -76,6 +80,8 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
       }
       this.print(renderSetup(result))
       return result
+    } catch (error) {
+      throw classifyDbError(error, db.settings, use)
     } finally {
       await lock.releaseAll().catch(() => undefined)
       await db.close().catch(() => undefined)

@@ -2,6 +2,7 @@ import {Errors, Flags} from '@oclif/core'
 import {CbhsCommand, describeError} from '../base-command.js'
 import type {HealthThresholds} from '../health.js'
 import {openDatabase, type Database} from '../context.js'
+import {classifyDbError, type DbUse} from '../corebos/connection.js'
 import {FAILURE_LIST_MAX, collectStatus, getFailure, listOpenFailures, mirrorErrorlog, type StatusResult} from '../corebos/status.js'
 import {EXIT, UsageError, redact} from '../errors.js'
 import {NAGIOS_EXIT, checkStateForExit} from '../health.js'
@@ -74,7 +75,10 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
       lockStaleMinutes: config.health.lockStaleMinutes,
     }
     const retry = parseRetry(this.flags.retry)
-    const db = await openDatabase(config)
+    const writes = Boolean(retry || this.flags.dismiss?.length || this.flags['mirror-errorlog'])
+    const use: DbUse = {command: 'status', purpose: writes ? 'pass' : 'read'}
+    const db = await openDatabase(config, use)
+    use.account = db.account
     try {
       // the state tables first: without them (`setup` not run) this stops with exit 3
       await db.state.listWatermarks()
@@ -121,6 +125,8 @@ With --check: one Nagios line on stdout and the plugin exit codes 0 OK, 1 WARNIN
       else if (retry || this.flags.dismiss?.length || this.flags['mirror-errorlog']) process.exitCode = EXIT.OK
       else process.exitCode = status.health.state === 'OK' ? EXIT.OK : EXIT.PARTIAL
       return status
+    } catch (error) {
+      throw classifyDbError(error, db.settings, use)
     } finally {
       await db.close().catch(() => undefined)
     }

@@ -7,7 +7,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import type {CountChangedOptions, CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../sync/ports.js'
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
-import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {inTransaction, quoteIdent, stopsThePass, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
 import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
@@ -188,12 +188,6 @@ interface PreparedUpdate {
   owner: number | null
 }
 
-/** Errors that mean the connection, not the data, is the problem: they stop the pass (exit 4). */
-function isConnectionError(error: unknown): boolean {
-  const code = (error as {code?: string})?.code ?? ''
-  return /^(ECONN|ETIMEDOUT|EPIPE|PROTOCOL_|ER_CONNECTION_KILLED|ER_SERVER_SHUTDOWN|ER_ACCESS_DENIED)/.test(code)
-}
-
 export class CoreBosRecords implements CrmRecords {
   private readonly timezone: string
   private readonly defaultUserId: number
@@ -311,7 +305,8 @@ export class CoreBosRecords implements CrmRecords {
         let cursor: KeysetPosition | null = options.since ? {...options.since, inclusive: true} : null
         for (;;) {
           const cond = changedWhere(plan, where, cursor)
-          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.sql.join(' AND ')} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
+          // a denormalized module read whole (reconcile, deleted rows included) has no condition at all
+          const sql = `SELECT ${plan.idExpr}, ${plan.mtExpr} FROM ${plan.scanFrom} WHERE ${cond.sql.length > 0 ? cond.sql.join(' AND ') : 'TRUE'} ORDER BY ${plan.mtExpr}, ${plan.idExpr} LIMIT ?`
           const [scan] = await self.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, [...cond.params, window])
           const ids = scan as Array<[string, string]>
           for (let i = 0; i < ids.length; i += pageSize) {
@@ -345,7 +340,7 @@ export class CoreBosRecords implements CrmRecords {
       where.sql.push(`${plan.mtExpr} <= ?`)
       where.params.push(options.until)
     }
-    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
+    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.length > 0 ? where.sql.join(' AND ') : 'TRUE'}`, where.params)
     return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
   }
 
@@ -724,13 +719,13 @@ export class CoreBosRecords implements CrmRecords {
         for (const r of ready) await apply(conn, r)
       })
     } catch (error) {
-      if (isConnectionError(error)) throw error
+      if (stopsThePass(error)) throw error
       // one record spoiled the batch: write them one by one so only that one fails
       for (const r of ready) {
         try {
           await inTransaction(this.pool, (conn) => apply(conn, r))
         } catch (single) {
-          if (isConnectionError(single)) throw single
+          if (stopsThePass(single)) throw single
           results[r.i] = {crmid: updates[r.i].crmid, ok: false, error: (single as Error).message}
         }
       }

@@ -338,9 +338,11 @@ export function toCoreBos(
   }
 }
 
+// MySQL and MariaDB document 1000-01-01 as the first "supported" date but store every year from 1 on
+// (strict mode too), and coreBOS data holds such dates: a value cbhs pushed must be able to come back
 function inDateRange(name: string, day: string): {error: string} | undefined {
   const y = Number(day.slice(0, 4))
-  return y < 1000 || y > 9999 ? fail(`${name}: ${day} is outside the dates MySQL stores (1000-01-01 … 9999-12-31)`) : undefined
+  return y < 1 || y > 9999 ? fail(`${name}: ${day} is outside the dates MySQL stores (0001-01-01 … 9999-12-31)`) : undefined
 }
 
 function splitMulti(value: string): string[] {

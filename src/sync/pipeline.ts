@@ -4,7 +4,7 @@
  * and the link writer, the only place that records a pair as synced (control fields, snapshot,
  * ledger resolution). A dry run goes through the same steps and reports instead of writing.
  */
-import {hubspotRecordUrl, type Engine, type ModuleCounts, type PlanItem} from './engine.js'
+import {hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper, type PlanItem} from './engine.js'
 import {eligibility, isEligible} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
@@ -299,7 +299,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     const next = {...u.settlement.next, hs: {...u.settlement.next.hs, ...defined(hsResults.get(u.object.id), Object.keys(u.settlement.hs))}}
     counts.conflicts += u.settlement.conflicts.length
     for (const c of u.settlement.conflicts) ctx.sink.conflict(module, u.record.crmid, u.object.id, c)
-    if (!wroteSomething(u.settlement) && u.link && sameSnapshot(u.link, next)) {
+    if (!wroteSomething(u.settlement) && u.link && sameSnapshot(engine.mappers[module], u.link, next)) {
       // in sync already: nothing to record but that a retry of it is over
       counts.skipped++
       unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
@@ -462,14 +462,23 @@ function asRead(record: CrmRecord, write: Values): Record<string, string | null>
   return out
 }
 
-function sameSnapshot(link: Link, next: Snapshot): boolean {
-  const same = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+/**
+ * Whether a pair's snapshot already says what it would say now. coreBOS values compare the way the
+ * streams compare them (the mapper's rule): an empty number or reference that coreBOS stores as 0
+ * is the value cbhs wrote, not a new one to record; in HubSpot an empty string is no value, and no
+ * association list is an empty one.
+ */
+function sameSnapshot(mapper: Pick<ModuleMapper, 'sameCrmValue'>, link: Link, next: Snapshot): boolean {
+  const canon = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : (v ?? null))
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>, equal: (k: string, x: unknown, y: unknown) => boolean) => {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-    const canon = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : (v ?? null))
-    for (const k of keys) if (canon(a[k]) !== canon(b[k])) return false
+    for (const k of keys) if (!equal(k, a[k], b[k])) return false
     return true
   }
-  return same(link.snapshot.crm, next.crm) && same(link.snapshot.hs, next.hs) && same(link.associations, next.associations)
+  const crmValue = (k: string, x: unknown, y: unknown) => mapper.sameCrmValue(k, x as string | null, y as string | null)
+  const hsValue = (_k: string, x: unknown, y: unknown) => canon(x === '' ? null : x) === canon(y === '' ? null : y)
+  const associated = (_k: string, x: unknown, y: unknown) => canon(x ?? []) === canon(y ?? [])
+  return same(link.snapshot.crm, next.crm, crmValue) && same(link.snapshot.hs, next.hs, hsValue) && same(link.associations, next.associations, associated)
 }
 
 function wroteSomething(s: Settlement): boolean {
