@@ -157,6 +157,8 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
     stageMapping: config.sync.stageMapping,
     modules: [...CRM_MODULES],
     uniqueProperty: config.hubspot.uniqueProperty,
+    owners: async () => ({hubspot: await schema('owners', () => hubspot.getOwners()), crm: await db.records.owners()}),
+    defaultUserId: config.sync.userId,
   })
   const engine: Engine = {
     crm: db.records,

@@ -4,12 +4,13 @@
  * events and workflows.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import type {CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
+import type {CreateInput, CrmOwners, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../sync/ports.js'
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
+import {readCrmOwners} from './owners.js'
 import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
 import {watchStage} from './stage-history.js'
 import {checkTimezone, emptyValue, naiveNow, toColumnValue, ValueError, type ColumnInfo} from './values.js'
@@ -202,6 +203,10 @@ export class CoreBosRecords implements CrmRecords {
 
   async now(): Promise<string> {
     return naiveNow(this.timezone)
+  }
+
+  owners(): Promise<CrmOwners> {
+    return readCrmOwners(this.pool)
   }
 
   private user(userId: number): number {

@@ -9,6 +9,7 @@ import type * as http from 'node:http'
 import {Client} from '@hubspot/api-client'
 import {ConfigError, registerSecret} from '../errors.js'
 import type {
+  HubSpotOwner,
   AssociationPair,
   Clock,
   HubSpotPort,
@@ -136,6 +137,11 @@ interface RawAssociationPage {
 interface RawAssociationCreated {
   results: Array<{fromObjectId: string | number; toObjectId: string | number}>
   errors?: StandardErrorLike[]
+}
+
+interface RawOwners {
+  results?: Array<{id: string | number; email?: string; archived?: boolean}>
+  paging?: {next?: {after?: string}}
 }
 
 interface RawPipelines {
@@ -663,6 +669,20 @@ export class HubSpotGateway implements HubSpotPort {
       this.pipelines.catch(() => (this.pipelines = undefined))
     }
     return this.pipelines
+  }
+
+  /** GET /crm/owners/{version}, live and archived, every page: a record may still name an archived owner. */
+  async getOwners(): Promise<HubSpotOwner[]> {
+    const out: HubSpotOwner[] = []
+    for (const archived of [false, true]) {
+      let after: string | undefined
+      do {
+        const r = await this.send<RawOwners>('owners', 'general', {method: 'GET', path: `/crm/owners/${this.apiVersion}`, qs: {limit: 500, archived, after}})
+        for (const o of r.data.results ?? []) out.push({id: String(o.id), email: (o.email ?? '').toLowerCase(), archived: o.archived === true})
+        after = r.data.paging?.next?.after
+      } while (after)
+    }
+    return out
   }
 
   async getPortalId(): Promise<string> {

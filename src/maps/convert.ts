@@ -7,6 +7,7 @@
  */
 import type {CrmFieldMeta, PropertyDefinition} from '../sync/ports.js'
 import {fitNumber, normalizeDecimal, numericColumn, parseDecimal} from './numbers.js'
+import {OWNER_PROPERTY, type OwnerLookup} from './owners.js'
 import {buildLeadStatusMapping, lookup, type StageMapping, type ValueMapping} from './stages.js'
 import {dayToMidnightIso, instantToDay, instantToNaive, isoOf, parseDay, parseInstant, parseNaive, wallClockToInstant} from './time.js'
 
@@ -19,6 +20,8 @@ export interface ConvertContext {
   leadStatusMap?: ValueMapping
   /** per coreBOS field name: explicit picklist correspondences (e.g. industry ↔ HubSpot's industry codes) */
   picklistMaps?: Record<string, {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}>
+  /** assigned_user_id ↔ hubspot_owner_id, by e-mail; loaded once per pass */
+  owners?: OwnerLookup
   /** the coreBOS tables are utf8mb4 (default false: coreBOS creates utf8mb3 tables, 4-byte characters are replaced) */
   utf8mb4?: boolean
 }
@@ -179,8 +182,9 @@ export function toHubSpot(value: string | null, field: CrmFieldMeta | undefined,
     case 'picklist':
       if (value === '--None--') return ok('')
       break
-    case 'reference':
     case 'owner':
+    case 'reference':
+      if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return ownerToHubSpot(value, ctx)
       // the raw value is a crmid or user id, meaningless in HubSpot; associations and owners are cbhs's job
       if (hk !== 'string' && hk !== 'number') return fail(`${name}: ${field!.name} holds a coreBOS record or user id`)
       return ok(value)
@@ -254,6 +258,7 @@ export function toCoreBos(
   const name = field?.name ?? prop?.name ?? 'value'
   const fk = field ? crmKind(field) : 'text'
   const hk = prop ? hubSpotKind(prop) : 'string'
+  if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return ownerToCoreBos(value ?? '', ctx)
   if (value === null || value === '') {
     if (fk === 'date' || fk === 'datetime' || fk === 'number' || fk === 'reference') return {value: null, warnings: []}
     if (fk === 'checkbox') return ok('0')
@@ -336,6 +341,18 @@ export function toCoreBos(
       return storable(text, field, ctx)
     }
   }
+}
+
+function ownerToHubSpot(crmOwnerId: string, ctx: ConvertContext): ToHubSpotResult {
+  if (!ctx.owners) return fail(`${OWNER_PROPERTY}: the owners were not loaded`)
+  const r = ctx.owners.toHubSpot(crmOwnerId)
+  return ok(r.value, r.warning ? [r.warning] : [])
+}
+
+function ownerToCoreBos(ownerId: string, ctx: ConvertContext): ToCoreBosResult {
+  if (!ctx.owners) return fail(`assigned_user_id: the owners were not loaded`)
+  const r = ctx.owners.toCoreBos(ownerId)
+  return ok(r.value, r.warning ? [r.warning] : [])
 }
 
 function inDateRange(name: string, day: string): {error: string} | undefined {

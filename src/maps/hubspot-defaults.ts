@@ -10,6 +10,9 @@ const text = (name: string, label: string, groupName: string): PropertyDefinitio
 const phone = (name: string, label: string, groupName: string): PropertyDefinition => ({name, label, type: 'string', fieldType: 'phonenumber', groupName})
 const readOnly = (name: string, label: string, type: string): PropertyDefinition => ({name, label, type, fieldType: type === 'number' ? 'number' : 'date', readOnlyValue: true})
 
+/** hubspot_owner_id's options are the portal's owners, listed by the owners API rather than here */
+const owner = (label: string, groupName: string): PropertyDefinition => ({name: 'hubspot_owner_id', label, type: 'enumeration', fieldType: 'select', groupName, options: []})
+
 const LIFECYCLE: PropertyDefinition['options'] = [
   {value: 'subscriber', label: 'Subscriber'},
   {value: 'lead', label: 'Lead'},
@@ -38,6 +41,7 @@ export const HUBSPOT_DEFAULT_PROPERTIES: Readonly<Record<HubSpotObjectType, Prop
     text('zip', 'Postal Code', 'contactinformation'),
     text('country', 'Country/Region', 'contactinformation'),
     {name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', fieldType: 'radio', groupName: 'contactinformation', options: LIFECYCLE},
+    owner('Contact owner', 'contactinformation'),
     {
       name: 'hs_lead_status',
       label: 'Lead Status',
@@ -73,12 +77,14 @@ export const HUBSPOT_DEFAULT_PROPERTIES: Readonly<Record<HubSpotObjectType, Prop
     text('zip', 'Postal Code', 'companyinformation'),
     text('country', 'Country/Region', 'companyinformation'),
     {name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', fieldType: 'radio', groupName: 'companyinformation', options: LIFECYCLE},
+    owner('Company owner', 'companyinformation'),
     readOnly('createdate', 'Create Date', 'datetime'),
     readOnly('hs_lastmodifieddate', 'Last Modified Date', 'datetime'),
     readOnly('hs_object_id', 'Record ID', 'number'),
   ],
   deals: [
     text('dealname', 'Deal Name', 'dealinformation'),
+    owner('Deal owner', 'dealinformation'),
     {
       name: 'dealstage',
       label: 'Deal Stage',

@@ -6,6 +6,8 @@
 import {
   applyMap,
   buildLeadStatusMapping,
+  buildOwnerLookup,
+  OWNER_PROPERTY,
   buildStageMapping,
   crmKind,
   directCopies,
@@ -19,10 +21,11 @@ import {
   toHubSpot,
   type ConvertContext,
   type FieldMap,
+  type OwnerLookup,
   type StageMapping,
 } from '../maps/index.js'
 import type {MappedValues, ModuleMapper} from './engine.js'
-import type {CrmFieldMeta, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
+import type {CrmFieldMeta, CrmOwners, HubSpotOwner, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
 import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export interface MapperSources {
@@ -36,6 +39,10 @@ export interface MapperSources {
   stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
   modules: CrmModule[]
   uniqueProperty: string
+  /** who may own records on each side, read once per pass when a map carries the owner */
+  owners?: () => Promise<{hubspot: HubSpotOwner[]; crm: CrmOwners}>
+  /** the coreBOS user a record gets when its HubSpot owner has no coreBOS user */
+  defaultUserId?: number
 }
 
 export type SyncMapper = ModuleMapper
@@ -67,6 +74,12 @@ export function buildMappers(sources: MapperSources): LazyMappers {
       buildStageMapping(pipelines, {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
     ))
 
+  let owners: Promise<OwnerLookup | undefined> | undefined
+  const ownersOf = () =>
+    (owners ??= sources.owners ? sources.owners().then((o) => buildOwnerLookup(o.hubspot, o.crm, sources.defaultUserId ?? 1)) : Promise.resolve(undefined))
+  const carriesOwner = (module: CrmModule) =>
+    (['push', 'pull'] as const).some((d) => sources.maps.get(mapName(module, d))?.fields.some((f) => f.target === OWNER_PROPERTY || f.pieces.some((p) => p.value === OWNER_PROPERTY)))
+
   const mappers = {} as Record<CrmModule, SyncMapper>
   const loading = new Map<CrmModule, Promise<void>>()
   for (const module of sources.modules) {
@@ -82,16 +95,18 @@ export function buildMappers(sources: MapperSources): LazyMappers {
       if (!done) {
         done = (async () => {
           const type = OBJECT_TYPE_OF_MODULE[module]
-          const [meta, typeProps, stageMap, contactProps] = await Promise.all([
+          const [meta, typeProps, stageMap, contactProps, ownerLookup] = await Promise.all([
             sources.crmMeta(module),
             propsOf(type),
             type === 'deals' ? stageMapOf() : Promise.resolve(undefined),
             type === 'contacts' ? propsOf('contacts') : Promise.resolve(undefined),
+            carriesOwner(module) ? ownersOf() : Promise.resolve(undefined),
           ])
           const ctx: ConvertContext = {
             timezone: sources.timezone,
             stageMap: stageMap ?? buildStageMapping([], {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
             leadStatusMap: buildLeadStatusMapping(contactProps?.get('hs_lead_status')?.options),
+            owners: ownerLookup,
           }
           const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId, sources.uniqueProperty)
           Object.assign(mappers[module], real)

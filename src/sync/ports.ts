@@ -105,6 +105,8 @@ export interface CrmRecords {
   setControlMany(module: CrmModule, rows: Array<{crmid: number; values: ControlValues}>): Promise<void>
   /** the install's clock as a naive DATETIME string in its timezone */
   now(): Promise<string>
+  /** who may own a record: users (vtiger_users, with email1 and status) and group ids */
+  owners(): Promise<CrmOwners>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +261,25 @@ export interface Pipeline {
   stages: PipelineStage[]
 }
 
+/** A HubSpot user as an owner (GET /crm/owners): hubspot_owner_id holds its id. */
+export interface HubSpotOwner {
+  id: string
+  email: string
+  archived: boolean
+}
+
+/** A coreBOS user (vtiger_users) who may own records; groups (vtiger_groups) own records too. */
+export interface CrmUser {
+  id: number
+  email: string
+  active: boolean
+}
+
+export interface CrmOwners {
+  users: CrmUser[]
+  groupIds: number[]
+}
+
 export interface AssociationPair {
   fromId: string
   toId: string
@@ -307,6 +328,8 @@ export interface HubSpotPort {
 
   getProperties(type: HubSpotObjectType): Promise<PropertyDefinition[]>
   getDealPipelines(): Promise<Pipeline[]>
+  /** every owner of the portal, archived ones included (their ids stay on records) */
+  getOwners(): Promise<HubSpotOwner[]>
   getPortalId(): Promise<string>
 
   /** calls made so far, by endpoint label */

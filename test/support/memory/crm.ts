@@ -10,7 +10,7 @@ import {RecordWriteError} from '../../../src/corebos/records.js'
 import {CONTROL_FIELD_SPECS} from '../../../src/corebos/setup.js'
 import {naiveNow, toColumnValue, ValueError, type ColumnInfo} from '../../../src/corebos/values.js'
 import {numericColumn, parseDecimal, roundDecimal} from '../../../src/maps/numbers.js'
-import type {CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
+import type {CreateInput, CrmFieldMeta, CrmOwners, CrmUser, CrmRecords, ModuleMeta, ReadChangedOptions, WriteResult} from '../../../src/sync/ports.js'
 import {CONTROL_FIELDS, type ControlValues, type CrmModule, type CrmRecord} from '../../../src/sync/types.js'
 import {crmFields} from '../../unit/maps/crm-fields.js'
 import type {TestClock} from './clock.js'
@@ -129,6 +129,9 @@ export class MemoryCrm implements CrmRecords {
   private readonly numbers: Record<CrmModule, number> = {Accounts: 1, Contacts: 1, Leads: 1, Potentials: 1}
   /** every write the engine made through the port, in order */
   readonly log: CrmWrite[] = []
+  /** vtiger_users and vtiger_groups as owners(): the admin, as a fresh install has it */
+  readonly users: CrmUser[] = [{id: 1, email: 'admin@example.com', active: true}]
+  readonly groupIds: number[] = [2]
 
   constructor(
     private readonly clock: TestClock,
@@ -148,6 +151,10 @@ export class MemoryCrm implements CrmRecords {
 
   async now(): Promise<string> {
     return this.naiveNow()
+  }
+
+  async owners(): Promise<CrmOwners> {
+    return {users: this.users.map((u) => ({...u})), groupIds: [...this.groupIds]}
   }
 
   naiveNow(): string {
