@@ -26,7 +26,7 @@ import {
 } from '../maps/index.js'
 import type {MappedValues, ModuleMapper} from './engine.js'
 import type {CrmFieldMeta, CrmOwners, HubSpotOwner, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
-import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export interface MapperSources {
   /** maps by name (Contacts2HubSpot …); a missing one disables that module and direction */
@@ -125,7 +125,7 @@ function mapShape(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap 
   const pushSources = pushMap ? sourcesByTarget(pushMap) : new Map<string, string[]>()
   const pullSources = pullMap ? sourcesByTarget(pullMap) : new Map<string, string[]>()
   const reference = REFERENCE_FIELD[module]
-  const crmKeys = [...new Set([...[...pushSources.values()].flat(), ...pullTargets, ...(reference ? [reference] : [])])]
+  const crmKeys = [...new Set([...[...pushSources.values()].flat(), ...pullTargets, ...(reference ? [reference] : []), ...(CONTACT_SET_MODULES.has(module) ? [CONTACT_SET_KEY] : [])])]
   const hsKeys = [...new Set([...pushTargets, ...(pullMap ? mapSources(pullMap) : []), uniqueProperty])]
   return {
     module,

@@ -105,6 +105,8 @@ export interface CrmRecords {
   setControlMany(module: CrmModule, rows: Array<{crmid: number; values: ControlValues}>): Promise<void>
   /** the install's clock as a naive DATETIME string in its timezone */
   now(): Promise<string>
+  /** adds and removes rows of a potential's contacts (vtiger_contpotentialrel); no modifiedtime bump, as coreBOS's related list */
+  relateContacts(potentialid: number, change: {add: number[]; remove: number[]}): Promise<void>
   /** who may own a record: users (vtiger_users, with email1 and status) and group ids */
   owners(): Promise<CrmOwners>
 }

@@ -38,7 +38,7 @@ interface Row {
 }
 
 export interface CrmWrite {
-  op: 'create' | 'update' | 'trash' | 'control'
+  op: 'create' | 'update' | 'trash' | 'control' | 'relate'
   module: CrmModule
   crmid: number
   fields: Record<string, string | null>
@@ -132,6 +132,8 @@ export class MemoryCrm implements CrmRecords {
   /** vtiger_users and vtiger_groups as owners(): the admin, as a fresh install has it */
   readonly users: CrmUser[] = [{id: 1, email: 'admin@example.com', active: true}]
   readonly groupIds: number[] = [2]
+  /** vtiger_contpotentialrel: potentialid → contactids */
+  private readonly contactRel = new Map<number, Set<number>>()
 
   constructor(
     private readonly clock: TestClock,
@@ -174,7 +176,29 @@ export class MemoryCrm implements CrmRecords {
       fields: {...row.fields, modifiedtime: row.modifiedtime},
     }
     if (row.module === 'Leads') record.converted = row.converted
+    if (row.module === 'Potentials') {
+      record.relatedContacts = [...(this.contactRel.get(row.crmid) ?? [])].filter((c) => {
+        const contact = this.rows.get(c)
+        return contact !== undefined && contact.module === 'Contacts' && !contact.deleted
+      }).sort((a, b) => a - b)
+    }
     return record
+  }
+
+  async relateContacts(potentialid: number, change: {add: number[]; remove: number[]}): Promise<void> {
+    this.relateByUser(potentialid, change)
+    this.log.push({op: 'relate', module: 'Potentials', crmid: potentialid, fields: {add: change.add.join(','), remove: change.remove.join(',')}})
+  }
+
+  /** a user adding or removing contacts in the potential's Contacts list: no modifiedtime change, as coreBOS */
+  relateByUser(potentialid: number, change: {add?: number[]; remove?: number[]}): void {
+    const set = this.contactRel.get(potentialid) ?? this.contactRel.set(potentialid, new Set()).get(potentialid)!
+    for (const c of change.add ?? []) set.add(c)
+    for (const c of change.remove ?? []) set.delete(c)
+  }
+
+  relatedContactsOf(potentialid: number): number[] {
+    return [...(this.contactRel.get(potentialid) ?? [])].sort((a, b) => a - b)
   }
 
   private moduleRows(module: CrmModule): Row[] {
