@@ -13,6 +13,7 @@ import {CONTROL_FIELDS, CRM_MODULES, type ControlField, type CrmModule} from '..
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {nextId} from './numbering.js'
 import {setupCheckboxes, setupLeadConversion} from './setup-conventions.js'
+import {setupMarketingFields} from './setup-marketing.js'
 
 export type SetupChangeKind =
   | 'create-table'
@@ -27,6 +28,7 @@ export type SetupChangeKind =
   | 'fill-checkbox'
   | 'set-field-default'
   | 'add-lead-mapping'
+  | 'add-map-field'
 
 export interface SetupChange {
   kind: SetupChangeKind
@@ -47,6 +49,8 @@ export interface SetupOptions {
   addModifiedTimeIndex?: boolean
   /** sync.optIn per module (absent: explicit): decides the default of Sync with HubSpot */
   optIn?: Partial<Record<CrmModule, 'explicit' | 'default-on'>>
+  /** also install the HubSpot Marketing block on Contacts and Leads; the Original Source picklist takes these options */
+  marketing?: {sourceOptions: ReadonlyArray<{value: string; label: string}>}
 }
 
 export interface SetupResult {
@@ -341,6 +345,7 @@ export async function setupCoreBos(pool: Pool, options: SetupOptions): Promise<S
     await setupCheckboxes(pool, info, found.columns.get(info.baseTable.toLowerCase()) ?? new Map(), options, result)
   }
   await setupLeadConversion(pool, found.modules, found.tables.has('vtiger_convertleadmapping'), options, result)
+  if (options.marketing) result.changes.push(...(await setupMarketingFields(pool, {dryRun: options.dryRun, database: options.database, sourceOptions: options.marketing.sourceOptions})))
   await setupScanIndexes(pool, found, options, result)
   await setupHubSpotIdIndexes(pool, found, options, result)
   return result

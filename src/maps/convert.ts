@@ -8,6 +8,7 @@
 import type {CrmFieldMeta, PropertyDefinition} from '../sync/ports.js'
 import {fitNumber, normalizeDecimal, numericColumn, parseDecimal} from './numbers.js'
 import {OWNER_PROPERTY, type OwnerLookup} from './owners.js'
+import {DEFAULT_LEAD_SOURCE_MAPPING} from './marketing.js'
 import {buildLeadStatusMapping, lookup, type StageMapping, type ValueMapping} from './stages.js'
 import {dayToMidnightIso, instantToDay, instantToNaive, isoOf, parseDay, parseInstant, parseNaive, wallClockToInstant} from './time.js'
 
@@ -20,6 +21,8 @@ export interface ConvertContext {
   leadStatusMap?: ValueMapping
   /** per coreBOS field name: explicit picklist correspondences (e.g. industry ↔ HubSpot's industry codes) */
   picklistMaps?: Record<string, {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}>
+  /** hs_analytics_source → leadsource; default: DEFAULT_LEAD_SOURCE_MAPPING */
+  leadSourceMap?: ValueMapping
   /** assigned_user_id ↔ hubspot_owner_id, by e-mail; loaded once per pass */
   owners?: OwnerLookup
   /** the coreBOS tables are utf8mb4 (default false: coreBOS creates utf8mb3 tables, 4-byte characters are replaced) */
@@ -88,6 +91,12 @@ function leadStatusMap(ctx: ConvertContext): ValueMapping {
   return ctx.leadStatusMap ?? (defaultLeadStatus ??= buildLeadStatusMapping())
 }
 let defaultLeadStatus: ValueMapping | undefined
+let defaultLeadSource: ValueMapping | undefined
+
+/** HubSpot's Original Source → coreBOS's lead source: the default correspondence with the configured overrides on top. */
+export function buildLeadSourceMapping(overrides: {toCoreBos?: Record<string, string>} = {}): ValueMapping {
+  return {toHubSpot: {}, toCoreBos: {...DEFAULT_LEAD_SOURCE_MAPPING, ...(overrides.toCoreBos ?? {})}, warnings: []}
+}
 
 /** The special correspondence for this pair of fields, if any (stage, lead status, configured picklist). */
 function valueMapping(field: CrmFieldMeta | undefined, prop: PropertyDefinition | undefined, ctx: ConvertContext): {map: ValueMapping; what: string} | undefined {
@@ -97,6 +106,7 @@ function valueMapping(field: CrmFieldMeta | undefined, prop: PropertyDefinition 
   }
   if (prop?.name === 'dealstage') return {map: ctx.stageMap, what: `the stages of deal pipeline ${ctx.stageMap.pipelineId}`}
   if (prop?.name === 'hs_lead_status' && (!field || field.name === 'leadstatus')) return {map: leadStatusMap(ctx), what: 'the lead status correspondence'}
+  if (prop?.name === 'hs_analytics_source' && field?.name === 'leadsource') return {map: ctx.leadSourceMap ?? (defaultLeadSource ??= buildLeadSourceMapping()), what: 'the lead source correspondence (sync.leadSourceMapping)'}
   return undefined
 }
 
@@ -276,6 +286,8 @@ export function toCoreBos(
     const label = prop?.name === 'dealstage' ? ctx.stageMap.stages.find((s) => s.id === value)?.label : undefined
     const viaPicklist = field?.picklistValues?.find((v) => lower(v) === lower(value) || (label !== undefined && lower(v) === lower(label)))
     if (viaPicklist !== undefined) return ok(viaPicklist)
+    // a source HubSpot added after this correspondence is no reason to refuse the record
+    if (prop?.name === 'hs_analytics_source') return ok('', [`HubSpot source ${show(value)} has no counterpart in ${special.what}; left empty`])
     return fail(`${name}: HubSpot value ${show(value)}${label ? ` ("${label}")` : ''} has no counterpart in ${special.what}`)
   }
 

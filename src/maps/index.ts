@@ -7,6 +7,7 @@ export {applyMap, mapSources, sourcesByTarget, directCopies, trimTrailingDelimit
 export * from './convert.js'
 export * from './stages.js'
 export * from './owners.js'
+export * from './marketing.js'
 export {LOSSY_CONVERSIONS} from './lossy.js'
 export * from './names.js'
 export {

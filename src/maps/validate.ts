@@ -11,6 +11,7 @@ import {SUPPORTED_POST_PROCESS, UNSUPPORTED_POST_PROCESS, templatePlaceholders} 
 import {crmKind, hubSpotKind, optionFor, type CrmKind, type HubSpotKind} from './convert.js'
 import {buildLeadStatusMapping, lookup} from './stages.js'
 import {OWNER_FIELD, OWNER_PROPERTY} from './owners.js'
+import {MARKETING_FIELD_NAMES} from './marketing.js'
 import {
   CRM_CREATE_REQUIREMENTS,
   CRM_FIELDS_SET_BY_CBHS,
@@ -275,6 +276,8 @@ export function compatibility(crm: CrmKind, hs: HubSpotKind, direction: 'push' |
   if (crm === 'reference' || crm === 'owner') {
     return direction === 'pull' ? err('a record/user reference is set by cbhs, not from a HubSpot value') : warn('the value is a coreBOS id, meaningless in HubSpot')
   }
+  // a text field stores whatever HubSpot holds, as text
+  if (crm === 'text' && direction === 'pull') return null
   if (hs === 'string') {
     if (direction === 'pull' && (crm === 'date' || crm === 'datetime' || crm === 'number' || crm === 'checkbox')) {
       return warn(`HubSpot text must hold a valid ${crm} for every record, or those records fail`)
@@ -429,7 +432,7 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
       const target = crmField(field.target, field.line, 'destination')
       if (target) {
         if (target.uitype === 4) add('error', 'READ_ONLY_CRM_FIELD', `'${target.name}' is the record number, assigned by coreBOS numbering`, field.line)
-        else if (target.displaytype === 2 || target.displaytype === 3) {
+        else if ((target.displaytype === 2 || target.displaytype === 3) && !MARKETING_FIELD_NAMES.has(target.name)) {
           add('warning', 'READ_ONLY_CRM_FIELD', `'${target.name}' is read-only in coreBOS (displaytype ${target.displaytype})`, field.line)
         }
       }
@@ -439,6 +442,8 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
       if (direct && sourceProps[0]) {
         const prop = sourceProps[0]
         if (prop.name === OWNER_PROPERTY && fk === 'owner') continue
+        // read through the lead source correspondence, not by option
+        if (prop.name === 'hs_analytics_source' && target.name === 'leadsource') continue
         if (prop.name === 'dealstage' || prop.name === 'hs_lead_status') {
           if (fk !== 'picklist') add('warning', 'TYPE_MISMATCH', `${prop.name} holds ${prop.name === 'dealstage' ? 'stage ids' : 'lead statuses'}; '${target.name}' is not a picklist`, field.line)
           else if (prop.name === 'hs_lead_status' && target.picklistValues?.length) {

@@ -5,6 +5,7 @@
  */
 import {
   applyMap,
+  buildLeadSourceMapping,
   buildLeadStatusMapping,
   buildOwnerLookup,
   OWNER_PROPERTY,
@@ -41,6 +42,8 @@ export interface MapperSources {
   uniqueProperty: string
   /** who may own records on each side, read once per pass when a map carries the owner */
   owners?: () => Promise<{hubspot: HubSpotOwner[]; crm: CrmOwners}>
+  /** hs_analytics_source → leadsource overrides */
+  leadSourceMapping?: {toCoreBos?: Record<string, string>}
   /** the coreBOS user a record gets when its HubSpot owner has no coreBOS user */
   defaultUserId?: number
 }
@@ -107,6 +110,7 @@ export function buildMappers(sources: MapperSources): LazyMappers {
             stageMap: stageMap ?? buildStageMapping([], {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
             leadStatusMap: buildLeadStatusMapping(contactProps?.get('hs_lead_status')?.options),
             owners: ownerLookup,
+            leadSourceMap: buildLeadSourceMapping(sources.leadSourceMapping),
           }
           const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId, sources.uniqueProperty)
           Object.assign(mappers[module], real)
