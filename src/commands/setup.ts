@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
-import {CbhsCommand} from '../base-command.js'
+import {resolve} from 'node:path'
+import {CbhsCommand, PACKAGE_ROOT} from '../base-command.js'
 import {openDatabase, openHubSpot} from '../context.js'
 import {DbPassLock, lockNameFor} from '../corebos/lock.js'
 import {forgetModuleMeta} from '../corebos/metadata.js'
@@ -59,7 +60,10 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
       const marketing = this.flags.marketing ? {sourceOptions: useHubSpot ? await portalSources(openHubSpot(config, (line) => this.debugLine(line))) : HUBSPOT_ANALYTICS_SOURCES} : undefined
       const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index'], optIn: config.sync.optIn, marketing})
       if (marketing) {
-        if (config.maps.source === 'files') {
+        if (config.maps.source === 'files' && resolve(config.maps.dir) === resolve(PACKAGE_ROOT, 'maps')) {
+          // the bundled maps belong to the package: an upgrade would replace them, edits included
+          this.note(`maps.dir is cbhs's bundled maps, which setup does not edit: copy ${resolve(config.maps.dir)} to a folder of yours, set CBHS_MAPS_DIR (maps.dir) to it and run \`cbhs setup --marketing\` again to map the HubSpot Marketing fields.`)
+        } else if (config.maps.source === 'files') {
           for (const r of registerMarketingMaps(config.maps.dir, dryRun)) corebos.changes.push({kind: 'add-map-field', target: r.file, detail: r.added.join(', ')})
         } else {
           this.note(`maps.source is database: add the HubSpot Marketing fields to HubSpot2Contacts and HubSpot2Leads in coreBOS (${MARKETING_FIELDS.map((f) => `${f.name} ← ${f.property}`).join(', ')}).`)

@@ -42,6 +42,17 @@ const MARKETING = {
 }
 
 describe('setup --marketing', () => {
+  it('never edits the maps bundled with cbhs: it says how to map the fields instead', async () => {
+    env = await createSyncEnv()
+    const bundled = ['HubSpot2Contacts', 'HubSpot2Leads'].map((n) => readFileSync(join(PACKAGE_ROOT, 'maps', `${n}.xml`), 'utf8'))
+    const setup = await runCli(['setup', '--marketing'], {env: env.env})
+    expect(setup.code, setup.stderr).toBe(0)
+    expect(setup.stderr).toContain("maps.dir is cbhs's bundled maps, which setup does not edit")
+    expect(['HubSpot2Contacts', 'HubSpot2Leads'].map((n) => readFileSync(join(PACKAGE_ROOT, 'maps', `${n}.xml`), 'utf8'))).toEqual(bundled)
+    const fields = await env.testDb.query("SELECT fieldname FROM vtiger_field WHERE fieldname = 'hubspot_source'")
+    expect(fields).toHaveLength(2)
+  })
+
   it('installs the block, fields and source picklist; a pull fills a contact and a lead, a second pass writes nothing; map:validate --online passes', async () => {
     dir = mkdtempSync(join(tmpdir(), 'cbhs-marketing-'))
     cpSync(join(PACKAGE_ROOT, 'maps'), dir, {recursive: true})
