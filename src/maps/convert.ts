@@ -268,7 +268,8 @@ export function toCoreBos(
   const name = field?.name ?? prop?.name ?? 'value'
   const fk = field ? crmKind(field) : 'text'
   const hk = prop ? hubSpotKind(prop) : 'string'
-  if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return ownerToCoreBos(value ?? '', ctx)
+  // coreBOS always has an owner: a HubSpot object without one keeps the record's (a new record gets the default user)
+  if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return value || !current ? ownerToCoreBos(value ?? '', ctx) : ok(current)
   if (value === null || value === '') {
     if (fk === 'date' || fk === 'datetime' || fk === 'number' || fk === 'reference') return {value: null, warnings: []}
     if (fk === 'checkbox') return ok('0')

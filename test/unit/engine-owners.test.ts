@@ -73,6 +73,20 @@ describe('owners', () => {
     expect(quiet.flatMap((w) => [...w.crm, ...w.hubspot])).toEqual([])
   })
 
+  it('an owner cleared in HubSpot leaves the coreBOS owner as it is (coreBOS always has one), and nothing echoes', async () => {
+    const {kit, owners} = await kitWithOwners()
+    const con = kit.crm.insert('Contacts', {lastname: 'Doe', email: 'jane@acme.test', assigned_user_id: '5'})
+    await pass(kit, 'push')
+    const id = objectOf(kit, 'contacts', con).id
+    expect(kit.hubspot.get('contacts', id)?.properties.hubspot_owner_id).toBe(owners.ana)
+    kit.hubspot.edit('contacts', id, {hubspot_owner_id: ''})
+    const pulled = await pass(kit, 'pull')
+    expect(pulled.crm).toEqual([])
+    expect(kit.crm.get('Contacts', con)?.fields.assigned_user_id).toBe('5')
+    const quiet = [await pass(kit, 'push'), await pass(kit, 'pull')]
+    expect(quiet.flatMap((w) => [...w.crm, ...w.hubspot])).toEqual([])
+  })
+
   it('both sides changing the owner is a conflict settled by the policy, like a field', async () => {
     const {kit, owners} = await kitWithOwners()
     const con = kit.crm.insert('Contacts', {lastname: 'Doe', email: 'jane@acme.test', assigned_user_id: '5'})
