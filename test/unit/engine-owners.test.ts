@@ -2,6 +2,7 @@
  * Record owners (issue 20) over the in-memory kit: assigned_user_id ↔ hubspot_owner_id by e-mail,
  * merged three-way like any mapped field, with the default user / no owner when one side has no match.
  */
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import type {PassReport} from '../../src/sync/engine.js'
 import type {HubSpotObjectType} from '../../src/sync/types.js'
@@ -100,6 +101,36 @@ describe('owners', () => {
     expect(pulled.report.conflicts.map((c) => c.key)).toEqual(["assigned_user_id"])
     expect(kit.crm.get('Contacts', con)?.fields.assigned_user_id).toBe('1')
     expect(kit.hubspot.get('contacts', id)?.properties.hubspot_owner_id).toBe(owners.stranger)
+  })
+
+  it('property: any owner edits on either side, each followed by its pass, end with the last edit on both sides and passes that write nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({side: fc.constantFrom('crm', 'hubspot'), who: fc.constantFrom('ana', 'bo')}), {minLength: 1, maxLength: 6}), async (edits) => {
+        const {kit, owners} = await kitWithOwners()
+        const user = {ana: '5', bo: '6'} as const
+        const con = kit.crm.insert('Contacts', {lastname: 'Doe', email: 'jane@acme.test', assigned_user_id: '5'})
+        await pass(kit, 'push')
+        await pass(kit, 'pull')
+        const id = objectOf(kit, 'contacts', con).id
+        for (const e of edits) {
+          if (e.side === 'crm') {
+            kit.crm.edit('Contacts', con, {assigned_user_id: user[e.who]})
+            await pass(kit, 'push')
+          } else {
+            kit.hubspot.edit('contacts', id, {hubspot_owner_id: owners[e.who]})
+            await pass(kit, 'pull')
+          }
+        }
+        await pass(kit, 'push')
+        await pass(kit, 'pull')
+        const last = edits[edits.length - 1].who
+        expect(kit.crm.get('Contacts', con)?.fields.assigned_user_id).toBe(user[last])
+        expect(kit.hubspot.get('contacts', id)?.properties.hubspot_owner_id).toBe(owners[last])
+        const quiet = [await pass(kit, 'push'), await pass(kit, 'pull')]
+        expect(quiet.flatMap((w) => [...w.crm, ...w.hubspot])).toEqual([])
+      }),
+      {numRuns: 25},
+    )
   })
 
   it('an unmatched HubSpot owner gives the default user and a coreBOS group gives no owner, each with one warning naming it, and neither echoes back', async () => {
