@@ -10,7 +10,7 @@ import {MARKETING_BLOCK_LABEL, MARKETING_DISPLAYTYPE, MARKETING_FIELDS, MARKETIN
 import type {CrmModule} from '../sync/types.js'
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {nextId} from './numbering.js'
-import type {SetupChange} from './setup.js'
+import {insertBlock, insertFieldRow, type SetupChange} from './setup.js'
 
 /** The custom-field table of each module and its key, as coreBOS ships them. */
 const CUSTOM_FIELD_TABLES: Readonly<Partial<Record<CrmModule, {table: string; key: string}>>> = {
@@ -47,7 +47,7 @@ export async function setupMarketingFields(
     }
     if (missingFields.length === 0) continue
     await inTransaction(pool, async (conn) => {
-      const blockId = existingBlock ?? (await insertBlock(conn, tabid))
+      const blockId = existingBlock ?? (await insertBlock(conn, tabid, MARKETING_BLOCK_LABEL))
       const [profileRows] = await conn.query('SELECT profileid FROM vtiger_profile ORDER BY profileid')
       const profiles = (profileRows as Array<{profileid: number}>).map((p) => Number(p.profileid))
       for (const f of missingFields) await insertField(conn, tabid, cf.table, blockId, f, profiles)
@@ -57,27 +57,9 @@ export async function setupMarketingFields(
   return changes
 }
 
-async function insertBlock(conn: PoolConnection, tabid: number): Promise<number> {
-  const blockid = await nextId(conn, 'vtiger_blocks_seq', 'vtiger_blocks', 'blockid')
-  const [rows] = await conn.query('SELECT COALESCE(MAX(sequence), 0) + 1 AS s FROM vtiger_blocks WHERE tabid = ?', [tabid])
-  await conn.query(
-    `INSERT INTO vtiger_blocks (blockid, tabid, blocklabel, sequence, show_title, visible, create_view, edit_view, detail_view)
-     VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)`,
-    [blockid, tabid, MARKETING_BLOCK_LABEL, Number((rows as Array<{s: number | string}>)[0].s)],
-  )
-  return blockid
-}
-
 async function insertField(conn: PoolConnection, tabid: number, table: string, blockId: number, f: MarketingFieldSpec, profiles: number[]): Promise<void> {
-  const fieldid = await nextId(conn, 'vtiger_field_seq', 'vtiger_field', 'fieldid')
-  const [seqRows] = await conn.query('SELECT COALESCE(MAX(sequence), 0) + 1 AS s FROM vtiger_field WHERE tabid = ? AND block = ?', [tabid, blockId])
-  await conn.query(
-    `INSERT INTO vtiger_field (tabid, fieldid, columnname, tablename, generatedtype, uitype, fieldname, fieldlabel,
-       readonly, presence, defaultvalue, maximumlength, sequence, block, displaytype, typeofdata, quickcreate,
-       quickcreatesequence, info_type, helpinfo, masseditable)
-     VALUES (?, ?, ?, ?, 1, ?, ?, ?, 1, 2, '', 100, ?, ?, ?, ?, 1, NULL, 'BAS', '', 0)`,
-    [tabid, fieldid, f.name, table, String(f.uitype), f.name, f.label, Number((seqRows as Array<{s: number | string}>)[0].s), blockId, MARKETING_DISPLAYTYPE, f.typeofdata],
-  )
+  const fieldid = await insertFieldRow(conn, {tabid, table, blockId, ...f, displaytype: MARKETING_DISPLAYTYPE, masseditable: 0})
+  // vtlib's Vtiger_Profile::initForField: visible to everyone (coreBOS still shows displaytype 2 read-only)
   await conn.query('INSERT INTO vtiger_def_org_field (tabid, fieldid, visible, readonly) VALUES (?, ?, 0, 0)', [tabid, fieldid])
   if (profiles.length > 0) {
     await conn.query('INSERT INTO vtiger_profile2field (profileid, tabid, fieldid, visible, readonly, summary) VALUES ?', [profiles.map((p) => [p, tabid, fieldid, 0, 0, 'B'])])
