@@ -54,6 +54,11 @@ describe('deal contacts', () => {
     expect(env.writesSince(mark)).toEqual([])
     expect(dealContacts()).toEqual([ha, hc].sort())
     expect(await listed(env, pot)).toEqual([c])
+
+    // and the other way: a contact taken off the potential's Contacts list in coreBOS leaves the deal
+    await env.testDb.query('DELETE FROM vtiger_contpotentialrel WHERE potentialid = ? AND contactid = ?', [pot, c])
+    await cbhs(env, 'push', '--full')
+    expect(dealContacts()).toEqual([ha])
   })
 
   it('a HubSpot deal with three contacts becomes a potential whose related_to and Contacts list hold all three', async () => {
