@@ -47,6 +47,8 @@ export interface CbhsConfig {
     maxAttempts: number
     dealPipeline: string
     stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
+    /** hs_analytics_source → leadsource, over the default correspondence */
+    leadSourceMapping: {toCoreBos?: Record<string, string>}
   }
   maps: {source: 'files' | 'database'; dir: string}
   health: {cronIntervalMinutes: number; staleAfterIntervals: number; maxFailures: number; lockStaleMinutes: number}
@@ -89,6 +91,7 @@ const DEFAULTS: Record<string, unknown> = {
   'sync.maxAttempts': 10,
   'sync.dealPipeline': 'default',
   'sync.stageMapping': {},
+  'sync.leadSourceMapping': {},
   'maps.source': 'files',
   'health.cronIntervalMinutes': 6,
   'health.staleAfterIntervals': 3,
@@ -340,7 +343,7 @@ function flatten(object: Record<string, unknown>, prefix = ''): Record<string, u
   for (const [key, value] of Object.entries(object)) {
     const path = prefix ? `${prefix}.${key}` : key
     // these keys hold objects as values
-    if (value && typeof value === 'object' && !Array.isArray(value) && !['sync.optIn', 'sync.stageMapping'].includes(path)) {
+    if (value && typeof value === 'object' && !Array.isArray(value) && !['sync.optIn', 'sync.stageMapping', 'sync.leadSourceMapping'].includes(path)) {
       Object.assign(out, flatten(value as Record<string, unknown>, path))
     } else {
       out[path] = value
@@ -407,6 +410,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
       maxAttempts: int('sync.maxAttempts', 1),
       dealPipeline: str('sync.dealPipeline'),
       stageMapping: (pick('sync.stageMapping') ?? {}) as CbhsConfig['sync']['stageMapping'],
+      leadSourceMapping: (pick('sync.leadSourceMapping') ?? {}) as CbhsConfig['sync']['leadSourceMapping'],
     },
     maps: {source: oneOf('maps.source', ['files', 'database'] as const), dir: str('maps.dir')},
     health: {

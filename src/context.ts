@@ -185,8 +185,11 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
     timezone: config.timezone,
     dealPipeline: config.sync.dealPipeline,
     stageMapping: config.sync.stageMapping,
+    leadSourceMapping: config.sync.leadSourceMapping,
     modules: [...CRM_MODULES],
     uniqueProperty: config.hubspot.uniqueProperty,
+    owners: async () => ({hubspot: await schema('owners', () => hubspot.getOwners()), crm: await db.records.owners()}),
+    defaultUserId: config.sync.userId,
   })
   const engine: Engine = {
     crm: db.records,

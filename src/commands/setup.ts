@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
-import {CbhsCommand} from '../base-command.js'
+import {resolve} from 'node:path'
+import {CbhsCommand, PACKAGE_ROOT} from '../base-command.js'
 import {openDatabase, openHubSpot} from '../context.js'
 import {classifyDbError, type DbUse} from '../corebos/connection.js'
 import {DbPassLock, lockNameFor} from '../corebos/lock.js'
@@ -8,6 +9,15 @@ import {readLegacySettings} from '../corebos/settings.js'
 import {setupCoreBos} from '../corebos/setup.js'
 import {ensureSyncProperties} from '../hubspot/setup.js'
 import {renderTable} from '../output/table.js'
+import {HUBSPOT_ANALYTICS_SOURCES, MARKETING_FIELDS} from '../maps/marketing.js'
+import {registerMarketingMaps} from '../maps/marketing-files.js'
+import type {HubSpotGateway} from '../hubspot/gateway.js'
+
+/** The portal's Original Source options (HubSpot adds some over the years); the known ones if it has none. */
+async function portalSources(gateway: HubSpotGateway): Promise<ReadonlyArray<{value: string; label: string}>> {
+  const source = (await gateway.getProperties('contacts')).find((p) => p.name === 'hs_analytics_source')
+  return source?.options?.length ? source.options : HUBSPOT_ANALYTICS_SOURCES
+}
 
 export interface SetupResult {
   dryRun: boolean
@@ -20,18 +30,20 @@ export interface SetupResult {
 export default class Setup extends CbhsCommand<typeof Setup> {
   static override description = `prepare coreBOS and HubSpot for syncing (idempotent)
 
-coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control fields on Accounts, Contacts, Leads and Potentials (block LBL_HUBSPOT_INFORMATION), as vtlib installs fields; columns left by the legacy integration are adopted with their data. HubSpot: a "coreBOS" property group and the unique property corebos_crmid on contacts, companies and deals. Never drops anything; run it again after an upgrade. --dry-run lists what it would change.`
+coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control fields on Accounts, Contacts, Leads and Potentials (block LBL_HUBSPOT_INFORMATION), as vtlib installs fields; columns left by the legacy integration are adopted with their data. HubSpot: a "coreBOS" property group and the unique property corebos_crmid on contacts, companies and deals. --marketing also installs the HubSpot Marketing block on Contacts and Leads (read-only fields for HubSpot's original source, page views, visits, conversions, e-mail opens and clicks, lifecycle stage) and maps them in HubSpot2Contacts and HubSpot2Leads. Never drops anything; run it again after an upgrade. --dry-run lists what it would change.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --corebos-dir /var/www/corebos --add-index',
+    '<%= config.bin %> <%= command.id %> --marketing',
   ]
 
   static override flags = {
     'add-index': Flags.boolean({description: 'also add an index for incremental scans on modifiedtime (a schema change on a core table)'}),
     'dry-run': Flags.boolean({description: 'list what would change and change nothing'}),
     'skip-hubspot': Flags.boolean({description: 'prepare only the coreBOS side'}),
+    marketing: Flags.boolean({description: 'also install the HubSpot Marketing fields on Contacts and Leads and map them in the pull maps'}),
   }
 
   async run(): Promise<SetupResult> {
@@ -48,7 +60,19 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
         process.stderr.write('cbhs setup: a cbhs pass is running; setup waits for the next quiet moment. Nothing done.\n')
         return {dryRun, corebos: [], suggestions: [], hubspot: null, legacy: {found: false, linkedRecords: {}, suggestedCronMinutes: null}}
       }
-      const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index'], optIn: config.sync.optIn})
+      const useHubSpot = !this.flags['skip-hubspot'] && Boolean(config.hubspot.accessToken)
+      const marketing = this.flags.marketing ? {sourceOptions: useHubSpot ? await portalSources(openHubSpot(config, (line) => this.debugLine(line))) : HUBSPOT_ANALYTICS_SOURCES} : undefined
+      const corebos = await setupCoreBos(db.pool, {dryRun, database: db.settings.database, addModifiedTimeIndex: this.flags['add-index'], optIn: config.sync.optIn, marketing})
+      if (marketing) {
+        if (config.maps.source === 'files' && resolve(config.maps.dir) === resolve(PACKAGE_ROOT, 'maps')) {
+          // the bundled maps belong to the package: an upgrade would replace them, edits included
+          this.note(`maps.dir is cbhs's bundled maps, which setup does not edit: copy ${resolve(config.maps.dir)} to a folder of yours, set CBHS_MAPS_DIR (maps.dir) to it and run \`cbhs setup --marketing\` again to map the HubSpot Marketing fields.`)
+        } else if (config.maps.source === 'files') {
+          for (const r of registerMarketingMaps(config.maps.dir, dryRun)) corebos.changes.push({kind: 'add-map-field', target: r.file, detail: r.added.join(', ')})
+        } else {
+          this.note(`maps.source is database: add the HubSpot Marketing fields to HubSpot2Contacts and HubSpot2Leads in coreBOS (${MARKETING_FIELDS.map((f) => `${f.name} ← ${f.property}`).join(', ')}).`)
+        }
+      }
       forgetModuleMeta(db.pool)
       for (const warning of corebos.warnings) this.note(warning)
       const legacy = await readLegacySettings(db.pool)

@@ -4,12 +4,13 @@
  * events and workflows.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import type {CountChangedOptions, CreateInput, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../sync/ports.js'
+import type {CountChangedOptions, CreateInput, CrmOwners, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../sync/ports.js'
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, stopsThePass, type Pool, type PoolConnection} from './connection.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
+import {readCrmOwners} from './owners.js'
 import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
 import {watchStage} from './stage-history.js'
 import {checkTimezone, emptyValue, naiveNow, toColumnValue, ValueError, type ColumnInfo} from './values.js'
@@ -227,6 +228,10 @@ export class CoreBosRecords implements CrmRecords {
     return naiveNow(this.timezone, new Date(await this.nowMs(conn)))
   }
 
+  owners(): Promise<CrmOwners> {
+    return readCrmOwners(this.pool)
+  }
+
   private user(userId: number): number {
     return Number.isInteger(userId) && userId > 0 ? userId : this.defaultUserId
   }
@@ -283,7 +288,29 @@ export class CoreBosRecords implements CrmRecords {
     const select = [plan.idExpr, plan.mtExpr, plan.deletedExpr, ...(plan.convertedExpr ? [plan.convertedExpr] : []), ...plan.columns]
     const sql = `SELECT ${select.join(', ')} FROM ${plan.fullFrom} WHERE ${where.sql.join(' AND ')} ORDER BY ${plan.idExpr}`
     const [rows] = await this.pool.query({sql, rowsAsArray: true, typeCast: asText as never}, where.params)
-    return (rows as Array<Array<string | null>>).map((row) => this.toRecord(st, plan, row))
+    const records = (rows as Array<Array<string | null>>).map((row) => this.toRecord(st, plan, row))
+    if (st.meta.module === 'Potentials' && records.length > 0) await this.attachRelatedContacts(records)
+    return records
+  }
+
+  /** A potential's contacts of the related list (live contacts only: a trashed one is no relation to sync). */
+  private async attachRelatedContacts(records: CrmRecord[]): Promise<void> {
+    const [rows] = await this.pool.query(
+      `SELECT r.potentialid, r.contactid FROM vtiger_contpotentialrel r JOIN vtiger_crmobject o ON o.crmid = r.contactid AND o.deleted = 0 AND o.setype = 'Contacts'
+       WHERE r.potentialid IN (?) ORDER BY r.potentialid, r.contactid`,
+      [records.map((r) => r.crmid)],
+    )
+    const byPotential = new Map<number, number[]>()
+    for (const row of rows as Array<{potentialid: number; contactid: number}>) {
+      const list = byPotential.get(Number(row.potentialid)) ?? byPotential.set(Number(row.potentialid), []).get(Number(row.potentialid))!
+      list.push(Number(row.contactid))
+    }
+    for (const r of records) r.relatedContacts = byPotential.get(r.crmid) ?? []
+  }
+
+  async relateContacts(potentialid: number, change: {add: number[]; remove: number[]}): Promise<void> {
+    if (change.add.length > 0) await this.pool.query('INSERT IGNORE INTO vtiger_contpotentialrel (contactid, potentialid) VALUES ?', [change.add.map((c) => [c, potentialid])])
+    if (change.remove.length > 0) await this.pool.query('DELETE FROM vtiger_contpotentialrel WHERE potentialid = ? AND contactid IN (?)', [potentialid, change.remove])
   }
 
   private async fetchRows(st: ModuleStorage, plan: ReadPlan, ids: number[], where: {sql: string[]; params: unknown[]}): Promise<Map<number, CrmRecord>> {

@@ -13,6 +13,7 @@ import {CONTROL_FIELDS, CRM_MODULES, type ControlField, type CrmModule} from '..
 import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
 import {nextId} from './numbering.js'
 import {setupCheckboxes, setupLeadConversion} from './setup-conventions.js'
+import {setupMarketingFields} from './setup-marketing.js'
 
 export type SetupChangeKind =
   | 'create-table'
@@ -27,6 +28,7 @@ export type SetupChangeKind =
   | 'fill-checkbox'
   | 'set-field-default'
   | 'add-lead-mapping'
+  | 'add-map-field'
 
 export interface SetupChange {
   kind: SetupChangeKind
@@ -47,6 +49,8 @@ export interface SetupOptions {
   addModifiedTimeIndex?: boolean
   /** sync.optIn per module (absent: explicit): decides the default of Sync with HubSpot */
   optIn?: Partial<Record<CrmModule, 'explicit' | 'default-on'>>
+  /** also install the HubSpot Marketing block on Contacts and Leads; the Original Source picklist takes these options */
+  marketing?: {sourceOptions: ReadonlyArray<{value: string; label: string}>}
 }
 
 export interface SetupResult {
@@ -341,6 +345,7 @@ export async function setupCoreBos(pool: Pool, options: SetupOptions): Promise<S
     await setupCheckboxes(pool, info, found.columns.get(info.baseTable.toLowerCase()) ?? new Map(), options, result)
   }
   await setupLeadConversion(pool, found.modules, found.tables.has('vtiger_convertleadmapping'), options, result)
+  if (options.marketing) result.changes.push(...(await setupMarketingFields(pool, {dryRun: options.dryRun, database: options.database, sourceOptions: options.marketing.sourceOptions})))
   await setupScanIndexes(pool, found, options, result)
   await setupHubSpotIdIndexes(pool, found, options, result)
   return result
@@ -538,20 +543,7 @@ async function setupControlFields(
     let blockId = existingBlockId
     if (blockId === null && toInsert.length > 0) blockId = await insertBlock(conn, tabid)
     for (const spec of toInsert) {
-      const fieldid = await nextId(conn, 'vtiger_field_seq', 'vtiger_field', 'fieldid')
-      // vtlib: sequence = MAX(sequence) in the block + 1; quickcreate 1 ⇒ no quickcreatesequence
-      const [seqRows] = await conn.query('SELECT COALESCE(MAX(sequence), 0) + 1 AS s FROM vtiger_field WHERE tabid = ? AND block = ?', [
-        tabid,
-        blockId,
-      ])
-      const sequence = Number((seqRows as Array<{s: number | string}>)[0].s)
-      await conn.query(
-        `INSERT INTO vtiger_field (tabid, fieldid, columnname, tablename, generatedtype, uitype, fieldname, fieldlabel,
-           readonly, presence, defaultvalue, maximumlength, sequence, block, displaytype, typeofdata, quickcreate,
-           quickcreatesequence, info_type, helpinfo, masseditable)
-         VALUES (?, ?, ?, ?, 1, ?, ?, ?, 1, 2, '', 100, ?, ?, ?, ?, 1, NULL, 'BAS', '', ?)`,
-        [tabid, fieldid, spec.name, baseTable, String(spec.uitype), spec.name, spec.label, sequence, blockId, spec.displaytype, spec.typeofdata, spec.masseditable],
-      )
+      const fieldid = await insertFieldRow(conn, {tabid, table: baseTable, blockId: blockId!, ...spec})
       permissionRows.push({fieldid, defOrg: true, profiles: profileIds})
     }
     if (toReactivate.length > 0) {
@@ -571,15 +563,36 @@ async function setupControlFields(
   })
 }
 
+/**
+ * vtlib Vtiger_Field::save: id from vtiger_field_seq, sequence = MAX(sequence) in the block + 1,
+ * quickcreate 1 (so no quickcreatesequence). The permission rows come separately.
+ */
+export async function insertFieldRow(
+  conn: PoolConnection,
+  f: {tabid: number; table: string; blockId: number; name: string; label: string; uitype: number; displaytype: number; typeofdata: string; masseditable: number},
+): Promise<number> {
+  const fieldid = await nextId(conn, 'vtiger_field_seq', 'vtiger_field', 'fieldid')
+  const [seqRows] = await conn.query('SELECT COALESCE(MAX(sequence), 0) + 1 AS s FROM vtiger_field WHERE tabid = ? AND block = ?', [f.tabid, f.blockId])
+  const sequence = Number((seqRows as Array<{s: number | string}>)[0].s)
+  await conn.query(
+    `INSERT INTO vtiger_field (tabid, fieldid, columnname, tablename, generatedtype, uitype, fieldname, fieldlabel,
+       readonly, presence, defaultvalue, maximumlength, sequence, block, displaytype, typeofdata, quickcreate,
+       quickcreatesequence, info_type, helpinfo, masseditable)
+     VALUES (?, ?, ?, ?, 1, ?, ?, ?, 1, 2, '', 100, ?, ?, ?, ?, 1, NULL, 'BAS', '', ?)`,
+    [f.tabid, fieldid, f.name, f.table, String(f.uitype), f.name, f.label, sequence, f.blockId, f.displaytype, f.typeofdata, f.masseditable],
+  )
+  return fieldid
+}
+
 /** vtlib Vtiger_Block::__create: id from vtiger_blocks_seq, sequence after the module's last block. */
-async function insertBlock(conn: PoolConnection, tabid: number): Promise<number> {
+export async function insertBlock(conn: PoolConnection, tabid: number, label = HUBSPOT_BLOCK_LABEL): Promise<number> {
   const blockid = await nextId(conn, 'vtiger_blocks_seq', 'vtiger_blocks', 'blockid')
   const [rows] = await conn.query('SELECT COALESCE(MAX(sequence), 0) + 1 AS s FROM vtiger_blocks WHERE tabid = ?', [tabid])
   const sequence = Number((rows as Array<{s: number | string}>)[0].s)
   await conn.query(
     `INSERT INTO vtiger_blocks (blockid, tabid, blocklabel, sequence, show_title, visible, create_view, edit_view, detail_view)
      VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)`,
-    [blockid, tabid, HUBSPOT_BLOCK_LABEL, sequence],
+    [blockid, tabid, label, sequence],
   )
   return blockid
 }

@@ -199,6 +199,8 @@ export class Api {
       this.on('GET', `/account-info/${version}/api-usage/daily/private-apps`, () => this.dailyUsage())
     }
 
+    for (const version of [':version', 'v3']) this.on('GET', `/crm/owners/${version}`, this.listOwners)
+
     const families = [
       {objects: '/crm/objects/:version', properties: '/crm/properties/:version', pipelines: '/crm/pipelines/:version', associations: '/crm/associations/:version', objectAssociations: '/crm/objects/:version'},
       {objects: '/crm/v3/objects', properties: '/crm/v3/properties', pipelines: '/crm/v3/pipelines', associations: '/crm/v4/associations', objectAssociations: '/crm/v4/objects'},
@@ -682,6 +684,25 @@ export class Api {
       createdAt: ISO(pl.createdAtMs),
       updatedAt: ISO(pl.updatedAtMs),
     }
+  }
+
+  /** GET /crm/owners/{version}: offset paging as the spec's `after`, `email` and `archived` filters. */
+  private listOwners(ctx: RequestContext): Reply {
+    const archived = ctx.query.get('archived') === 'true'
+    const email = ctx.query.get('email')?.toLowerCase()
+    const limit = Math.min(Math.max(Number(ctx.query.get('limit') ?? 100) || 100, 1), 500)
+    const after = ctx.query.get('after')
+    const offset = after ? Number(after) : 0
+    if (!Number.isInteger(offset) || offset < 0) throw validationError(`Invalid after: ${after}`)
+    const all = this.store.owners.filter((o) => o.archived === archived && (email === undefined || o.email.toLowerCase() === email))
+    const body: Record<string, unknown> = {
+      results: all.slice(offset, offset + limit).map((o) => ({
+        id: o.id, email: o.email, firstName: o.firstName, lastName: o.lastName, userId: o.userId, type: 'PERSON',
+        createdAt: new Date(o.createdAtMs).toISOString(), updatedAt: new Date(o.updatedAtMs).toISOString(), archived: o.archived, teams: [],
+      })),
+    }
+    if (offset + limit < all.length) body.paging = {next: {after: String(offset + limit)}}
+    return {status: 200, body}
   }
 
   private listPipelines(_ctx: RequestContext, p: Record<string, string>): Reply {

@@ -74,6 +74,8 @@ export interface EmulatorControl {
   dissociate(fromType: ObjectTypeRef, fromId: string, toType: ObjectTypeRef, toId: string): void
   /** Adds a custom property (e.g. a hasUniqueValue external id) without going through the API. */
   createProperty(type: ObjectTypeRef, definition: Record<string, unknown>): void
+  /** Adds a HubSpot user (an owner); returns its owner id, the value hubspot_owner_id takes. */
+  addOwner(owner: {email: string; firstName?: string; lastName?: string; archived?: boolean}): string
   setSearchLag(ms: number): void
   setLimits(limits: LimitsOptions | false): void
   setDailyUsage(n: number): void
@@ -231,6 +233,10 @@ export class Control implements EmulatorControl {
     } catch (e) {
       rethrow(e)
     }
+  }
+
+  addOwner(owner: {email: string; firstName?: string; lastName?: string; archived?: boolean}): string {
+    return this.store.addOwner(owner).id
   }
 
   setSearchLag(ms: number): void {

@@ -254,12 +254,21 @@ export function defaultProperties(type: ObjectTypeName, epochMs: number, pipelin
           options: options([['true', 'Yes'], ['false', 'No']]),
         }],
         ['hs_email_last_open_date', 'Last marketing email open date', 'datetime', 'date', {...RO, calculated: true}],
+        ['hs_email_last_click_date', 'Last marketing email click date', 'datetime', 'date', {...RO, calculated: true}],
       ], 'emailinformation', epochMs),
       ...build([
         ['hs_analytics_source', 'Original Source', 'enumeration', 'select', {
           ...RO, calculated: true, options: options(ANALYTICS_SOURCES.map((v) => [v, titleCase(v)] as const)),
         }],
         ['hs_analytics_num_page_views', 'Number of Pageviews', 'number', 'number', {...RO, calculated: true}],
+        ['hs_analytics_source_data_1', 'Original Source Drill-Down 1', 'string', 'text', {...RO, calculated: true}],
+        ['hs_analytics_source_data_2', 'Original Source Drill-Down 2', 'string', 'text', {...RO, calculated: true}],
+        ['hs_analytics_num_visits', 'Number of Sessions', 'number', 'number', {...RO, calculated: true}],
+        ['hs_analytics_last_visit_timestamp', 'Time of Last Session', 'datetime', 'date', {...RO, calculated: true}],
+        ['first_conversion_event_name', 'First Conversion', 'string', 'text', {...RO, calculated: true}],
+        ['first_conversion_date', 'First Conversion Date', 'datetime', 'date', {...RO, calculated: true}],
+        ['recent_conversion_event_name', 'Recent Conversion', 'string', 'text', {...RO, calculated: true}],
+        ['recent_conversion_date', 'Recent Conversion Date', 'datetime', 'date', {...RO, calculated: true}],
       ], 'analyticsinformation', epochMs),
     ]
   }

@@ -255,6 +255,9 @@ export function createEmulatorServer(options: EmulatorServerOptions = {}): Emula
       case 'properties':
         if (write && a) return control.createProperty(a, body)
         break
+      case 'owners':
+        if (write) return {id: control.addOwner({email: String(body.email), firstName: body.firstName as string | undefined, lastName: body.lastName as string | undefined, archived: body.archived === true})}
+        break
       case 'search-lag':
         if (write) return control.setSearchLag(Number(body.ms))
         break

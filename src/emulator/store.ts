@@ -86,6 +86,17 @@ export function uniqueKey(prop: string, value: string): string {
   return prop === 'email' ? value.toLowerCase() : value
 }
 
+export interface OwnerDef {
+  id: string
+  email: string
+  firstName: string
+  lastName: string
+  userId: number
+  archived: boolean
+  createdAtMs: number
+  updatedAtMs: number
+}
+
 export class Store {
   readonly types: Record<ObjectTypeName, TypeStore>
   pipelines: PipelineDef[]
@@ -93,6 +104,9 @@ export class Store {
   readonly assoc = new Map<string, Map<string, Set<number>>>()
   /** e-mails GDPR-deleted without a matching contact; they cannot be used again */
   readonly gdprBlocklist = new Set<string>()
+  /** the portal's users as the owners API lists them (hubspot_owner_id holds an owner's id) */
+  readonly owners: OwnerDef[] = []
+  private nextOwnerId = 70_001
   // ids start just below a digit boundary so string-sorting bugs show even in small tests
   private nextId = 9_901
   private nextSeq = 1
@@ -120,6 +134,23 @@ export class Store {
 
   now(): number {
     return this.options.nowMs()
+  }
+
+  /** A HubSpot user as an owner: what the owners API lists and hubspot_owner_id may name. */
+  addOwner(input: {email: string; firstName?: string; lastName?: string; archived?: boolean}): OwnerDef {
+    const now = this.now()
+    const owner: OwnerDef = {
+      id: String(this.nextOwnerId++),
+      email: input.email,
+      firstName: input.firstName ?? '',
+      lastName: input.lastName ?? '',
+      userId: 9_000_000 + this.owners.length,
+      archived: input.archived ?? false,
+      createdAtMs: now,
+      updatedAtMs: now,
+    }
+    this.owners.push(owner)
+    return owner
   }
 
   // -------------------------------------------------------------------------------------------

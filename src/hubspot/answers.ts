@@ -311,6 +311,26 @@ export const accountDetails: AnswerCheck<{portalId: string; timeZone?: string}> 
   return timeZone ? {portalId, timeZone} : {portalId}
 }
 
+export interface CheckedOwnerPage {
+  owners: Array<{id: string; email: string; archived: boolean}>
+  next?: string
+}
+
+/** GET /crm/owners/{version}: owners with digit ids, each once, and perhaps a cursor. */
+export const ownerPage: AnswerCheck<CheckedOwnerPage> = (data) => {
+  const body = record(data, 'the answer')
+  const seen = new Set<string>()
+  const owners = list(body.results, 'results').map((o, i) => {
+    const raw = record(o, `results[${i}]`)
+    const id = objectId(raw.id, `results[${i}].id`)
+    if (seen.has(id)) bad(`the page lists owner ${id} twice`)
+    seen.add(id)
+    return {id, email: (optionalString(raw.email, `results[${i}].email`) ?? '').toLowerCase(), archived: raw.archived === true}
+  })
+  const next = nextCursor(body.paging)
+  return next === undefined ? {owners} : {owners, next}
+}
+
 /**
  * One listing's cursors: each must be new (a cursor seen before, or the one just sent, leads round
  * in a circle) and the listing must end within `maxPages`.

@@ -9,6 +9,7 @@ import type * as http from 'node:http'
 import {Client} from '@hubspot/api-client'
 import {ConfigError, registerSecret} from '../errors.js'
 import type {
+  HubSpotOwner,
   AssociationPair,
   CarrierQuery,
   Clock,
@@ -42,6 +43,7 @@ import {
   MAX_LIST_PAGES,
   objectBatch,
   objectPage,
+  ownerPage,
   pipelineList,
   propertyList,
   propertyMade,
@@ -50,6 +52,7 @@ import {
   type CheckedAssociationPage,
   type CheckedBatch,
   type CheckedObject,
+  type CheckedOwnerPage,
   type CheckedPage,
   type CheckedProperty,
 } from './answers.js'
@@ -689,6 +692,26 @@ export class HubSpotGateway implements HubSpotPort {
       this.pipelines.catch(() => (this.pipelines = undefined))
     }
     return this.pipelines
+  }
+
+  /** GET /crm/owners/{version}, live and archived, every page: a record may still name an archived owner. */
+  async getOwners(): Promise<HubSpotOwner[]> {
+    const out: HubSpotOwner[] = []
+    for (const archived of [false, true]) {
+      const guard = new CursorGuard(MAX_LIST_PAGES)
+      let after: string | undefined
+      do {
+        const check: AnswerCheck<CheckedOwnerPage> = (data) => {
+          const page = ownerPage(data)
+          guard.advance(page.next)
+          return page
+        }
+        const r = await this.send('owners', 'general', {method: 'GET', path: `/crm/owners/${this.apiVersion}`, qs: {limit: 500, archived, after}}, check)
+        out.push(...r.data.owners)
+        after = r.data.next
+      } while (after)
+    }
+    return out
   }
 
   async getPortalId(): Promise<string> {

@@ -7,6 +7,8 @@
  */
 import type {CrmFieldMeta, PropertyDefinition} from '../sync/ports.js'
 import {fitNumber, normalizeDecimal, numericColumn, parseDecimal} from './numbers.js'
+import {OWNER_PROPERTY, type OwnerLookup} from './owners.js'
+import {DEFAULT_LEAD_SOURCE_MAPPING} from './marketing.js'
 import {buildLeadStatusMapping, lookup, type StageMapping, type ValueMapping} from './stages.js'
 import {dayToMidnightIso, instantToDay, instantToNaive, isoOf, parseDay, parseInstant, parseNaive, wallClockToInstant} from './time.js'
 
@@ -19,6 +21,10 @@ export interface ConvertContext {
   leadStatusMap?: ValueMapping
   /** per coreBOS field name: explicit picklist correspondences (e.g. industry ↔ HubSpot's industry codes) */
   picklistMaps?: Record<string, {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}>
+  /** hs_analytics_source → leadsource; default: DEFAULT_LEAD_SOURCE_MAPPING */
+  leadSourceMap?: ValueMapping
+  /** assigned_user_id ↔ hubspot_owner_id, by e-mail; loaded once per pass */
+  owners?: OwnerLookup
   /** the coreBOS tables are utf8mb4 (default false: coreBOS creates utf8mb3 tables, 4-byte characters are replaced) */
   utf8mb4?: boolean
 }
@@ -85,6 +91,12 @@ function leadStatusMap(ctx: ConvertContext): ValueMapping {
   return ctx.leadStatusMap ?? (defaultLeadStatus ??= buildLeadStatusMapping())
 }
 let defaultLeadStatus: ValueMapping | undefined
+let defaultLeadSource: ValueMapping | undefined
+
+/** HubSpot's Original Source → coreBOS's lead source: the default correspondence with the configured overrides on top. */
+export function buildLeadSourceMapping(overrides: {toCoreBos?: Record<string, string>} = {}): ValueMapping {
+  return {toHubSpot: {}, toCoreBos: {...DEFAULT_LEAD_SOURCE_MAPPING, ...(overrides.toCoreBos ?? {})}, warnings: []}
+}
 
 /** The special correspondence for this pair of fields, if any (stage, lead status, configured picklist). */
 function valueMapping(field: CrmFieldMeta | undefined, prop: PropertyDefinition | undefined, ctx: ConvertContext): {map: ValueMapping; what: string} | undefined {
@@ -94,6 +106,7 @@ function valueMapping(field: CrmFieldMeta | undefined, prop: PropertyDefinition 
   }
   if (prop?.name === 'dealstage') return {map: ctx.stageMap, what: `the stages of deal pipeline ${ctx.stageMap.pipelineId}`}
   if (prop?.name === 'hs_lead_status' && (!field || field.name === 'leadstatus')) return {map: leadStatusMap(ctx), what: 'the lead status correspondence'}
+  if (prop?.name === 'hs_analytics_source' && field?.name === 'leadsource') return {map: ctx.leadSourceMap ?? (defaultLeadSource ??= buildLeadSourceMapping()), what: 'the lead source correspondence (sync.leadSourceMapping)'}
   return undefined
 }
 
@@ -179,8 +192,9 @@ export function toHubSpot(value: string | null, field: CrmFieldMeta | undefined,
     case 'picklist':
       if (value === '--None--') return ok('')
       break
-    case 'reference':
     case 'owner':
+    case 'reference':
+      if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return ownerToHubSpot(value, ctx)
       // the raw value is a crmid or user id, meaningless in HubSpot; associations and owners are cbhs's job
       if (hk !== 'string' && hk !== 'number') return fail(`${name}: ${field!.name} holds a coreBOS record or user id`)
       return ok(value)
@@ -254,6 +268,8 @@ export function toCoreBos(
   const name = field?.name ?? prop?.name ?? 'value'
   const fk = field ? crmKind(field) : 'text'
   const hk = prop ? hubSpotKind(prop) : 'string'
+  // coreBOS always has an owner: a HubSpot object without one keeps the record's (a new record gets the default user)
+  if (fk === 'owner' && prop?.name === OWNER_PROPERTY) return value || !current ? ownerToCoreBos(value ?? '', ctx) : ok(current)
   if (value === null || value === '') {
     if (fk === 'date' || fk === 'datetime' || fk === 'number' || fk === 'reference') return {value: null, warnings: []}
     if (fk === 'checkbox') return ok('0')
@@ -271,6 +287,8 @@ export function toCoreBos(
     const label = prop?.name === 'dealstage' ? ctx.stageMap.stages.find((s) => s.id === value)?.label : undefined
     const viaPicklist = field?.picklistValues?.find((v) => lower(v) === lower(value) || (label !== undefined && lower(v) === lower(label)))
     if (viaPicklist !== undefined) return ok(viaPicklist)
+    // a source HubSpot added after this correspondence is no reason to refuse the record
+    if (prop?.name === 'hs_analytics_source') return ok('', [`HubSpot source ${show(value)} has no counterpart in ${special.what}; left empty`])
     return fail(`${name}: HubSpot value ${show(value)}${label ? ` ("${label}")` : ''} has no counterpart in ${special.what}`)
   }
 
@@ -336,6 +354,18 @@ export function toCoreBos(
       return storable(text, field, ctx)
     }
   }
+}
+
+function ownerToHubSpot(crmOwnerId: string, ctx: ConvertContext): ToHubSpotResult {
+  if (!ctx.owners) return fail(`${OWNER_PROPERTY}: the owners were not loaded`)
+  const r = ctx.owners.toHubSpot(crmOwnerId)
+  return ok(r.value, r.warning ? [r.warning] : [])
+}
+
+function ownerToCoreBos(ownerId: string, ctx: ConvertContext): ToCoreBosResult {
+  if (!ctx.owners) return fail(`assigned_user_id: the owners were not loaded`)
+  const r = ctx.owners.toCoreBos(ownerId)
+  return ok(r.value, r.warning ? [r.warning] : [])
 }
 
 // MySQL and MariaDB document 1000-01-01 as the first "supported" date but store every year from 1 on

@@ -5,10 +5,18 @@
  */
 import type {PropertyDefinition} from '../sync/ports.js'
 import type {HubSpotObjectType} from '../sync/types.js'
+import {HUBSPOT_ANALYTICS_SOURCES} from './marketing.js'
 
 const text = (name: string, label: string, groupName: string): PropertyDefinition => ({name, label, type: 'string', fieldType: 'text', groupName})
 const phone = (name: string, label: string, groupName: string): PropertyDefinition => ({name, label, type: 'string', fieldType: 'phonenumber', groupName})
 const readOnly = (name: string, label: string, type: string): PropertyDefinition => ({name, label, type, fieldType: type === 'number' ? 'number' : 'date', readOnlyValue: true})
+
+/** hubspot_owner_id's options are the portal's owners, listed by the owners API rather than here */
+const owner = (label: string, groupName: string): PropertyDefinition => ({name: 'hubspot_owner_id', label, type: 'enumeration', fieldType: 'select', groupName, options: []})
+
+const marketing = (name: string, label: string, type: string): PropertyDefinition => ({
+  name, label, type, fieldType: type === 'number' ? 'number' : type === 'datetime' ? 'date' : 'text', groupName: 'analyticsinformation', readOnlyValue: true, calculated: true,
+})
 
 const LIFECYCLE: PropertyDefinition['options'] = [
   {value: 'subscriber', label: 'Subscriber'},
@@ -38,6 +46,7 @@ export const HUBSPOT_DEFAULT_PROPERTIES: Readonly<Record<HubSpotObjectType, Prop
     text('zip', 'Postal Code', 'contactinformation'),
     text('country', 'Country/Region', 'contactinformation'),
     {name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', fieldType: 'radio', groupName: 'contactinformation', options: LIFECYCLE},
+    owner('Contact owner', 'contactinformation'),
     {
       name: 'hs_lead_status',
       label: 'Lead Status',
@@ -55,6 +64,19 @@ export const HUBSPOT_DEFAULT_PROPERTIES: Readonly<Record<HubSpotObjectType, Prop
         {value: 'BAD_TIMING', label: 'Bad Timing'},
       ],
     },
+    // the analytics and conversion properties `setup --marketing` maps (computed by HubSpot, read-only)
+    {name: 'hs_analytics_source', label: 'Original Source', type: 'enumeration', fieldType: 'select', readOnlyValue: true, calculated: true, options: [...HUBSPOT_ANALYTICS_SOURCES]},
+    marketing('hs_analytics_source_data_1', 'Original Source Drill-Down 1', 'string'),
+    marketing('hs_analytics_source_data_2', 'Original Source Drill-Down 2', 'string'),
+    marketing('hs_analytics_num_page_views', 'Number of Pageviews', 'number'),
+    marketing('hs_analytics_num_visits', 'Number of Sessions', 'number'),
+    marketing('hs_analytics_last_visit_timestamp', 'Time of Last Session', 'datetime'),
+    marketing('first_conversion_event_name', 'First Conversion', 'string'),
+    marketing('first_conversion_date', 'First Conversion Date', 'datetime'),
+    marketing('recent_conversion_event_name', 'Recent Conversion', 'string'),
+    marketing('recent_conversion_date', 'Recent Conversion Date', 'datetime'),
+    marketing('hs_email_last_open_date', 'Last marketing email open date', 'datetime'),
+    marketing('hs_email_last_click_date', 'Last marketing email click date', 'datetime'),
     readOnly('createdate', 'Create Date', 'datetime'),
     readOnly('lastmodifieddate', 'Last Modified Date', 'datetime'),
     readOnly('hs_object_id', 'Record ID', 'number'),
@@ -73,12 +95,14 @@ export const HUBSPOT_DEFAULT_PROPERTIES: Readonly<Record<HubSpotObjectType, Prop
     text('zip', 'Postal Code', 'companyinformation'),
     text('country', 'Country/Region', 'companyinformation'),
     {name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', fieldType: 'radio', groupName: 'companyinformation', options: LIFECYCLE},
+    owner('Company owner', 'companyinformation'),
     readOnly('createdate', 'Create Date', 'datetime'),
     readOnly('hs_lastmodifieddate', 'Last Modified Date', 'datetime'),
     readOnly('hs_object_id', 'Record ID', 'number'),
   ],
   deals: [
     text('dealname', 'Deal Name', 'dealinformation'),
+    owner('Deal owner', 'dealinformation'),
     {
       name: 'dealstage',
       label: 'Deal Stage',

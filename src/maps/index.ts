@@ -6,6 +6,8 @@ export {loadMapsFromDir, loadMapsFromDb, hasErrors, type LoadedMaps} from './loa
 export {applyMap, mapSources, sourcesByTarget, directCopies, trimTrailingDelimiter, type ApplyResult, type Origin} from './apply.js'
 export * from './convert.js'
 export * from './stages.js'
+export * from './owners.js'
+export * from './marketing.js'
 export {LOSSY_CONVERSIONS} from './lossy.js'
 export * from './names.js'
 export {

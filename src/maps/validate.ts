@@ -10,6 +10,8 @@ import {CRM_MODULES, type CrmModule, type HubSpotObjectType} from '../sync/types
 import {SUPPORTED_POST_PROCESS, UNSUPPORTED_POST_PROCESS, templatePlaceholders} from './apply.js'
 import {crmKind, hubSpotKind, optionFor, type CrmKind, type HubSpotKind} from './convert.js'
 import {buildLeadStatusMapping, lookup} from './stages.js'
+import {OWNER_FIELD, OWNER_PROPERTY} from './owners.js'
+import {MARKETING_FIELD_NAMES} from './marketing.js'
 import {
   CRM_CREATE_REQUIREMENTS,
   CRM_FIELDS_SET_BY_CBHS,
@@ -122,7 +124,7 @@ export function checkMap(map: FieldMap): MapIssue[] {
     } else if (field.target.includes('.')) {
       add('warning', 'NESTED_NAME', `'${field.target}': coreBOS builds nested arrays from dotted names; cbhs uses it as one flat name`, field.line)
     }
-    if (role?.direction === 'pull' && CRM_FIELDS_SET_BY_CBHS.has(field.target)) {
+    if (role?.direction === 'pull' && CRM_FIELDS_SET_BY_CBHS.has(field.target) && !isOwnerCopy(field)) {
       add('error', 'RESERVED_FIELD', `'${field.target}' is set by cbhs (references, owner, numbering, timestamps, control fields); a map must not write it`, field.line)
     }
     if (role?.direction === 'push' && HUBSPOT_PROPERTIES_SET_BY_CBHS.has(field.target)) {
@@ -262,12 +264,20 @@ export interface OnlineSchemas {
 type Compat = {severity: 'error' | 'warning'; why: string} | null
 
 /** Whether values of a coreBOS kind and a HubSpot kind convert (either direction). */
+/** `assigned_user_id ← hubspot_owner_id`: the one way a pull map may set the owner. */
+function isOwnerCopy(field: MappedField): boolean {
+  const only = field.pieces.length === 1 ? field.pieces[0] : undefined
+  return field.target === OWNER_FIELD && only !== undefined && (only.kind === 'field' || only.kind === 'field-template') && only.value === OWNER_PROPERTY && !only.postProcess
+}
+
 export function compatibility(crm: CrmKind, hs: HubSpotKind, direction: 'push' | 'pull'): Compat {
   const err = (why: string): Compat => ({severity: 'error', why})
   const warn = (why: string): Compat => ({severity: 'warning', why})
   if (crm === 'reference' || crm === 'owner') {
     return direction === 'pull' ? err('a record/user reference is set by cbhs, not from a HubSpot value') : warn('the value is a coreBOS id, meaningless in HubSpot')
   }
+  // a text field stores whatever HubSpot holds, as text
+  if (crm === 'text' && direction === 'pull') return null
   if (hs === 'string') {
     if (direction === 'pull' && (crm === 'date' || crm === 'datetime' || crm === 'number' || crm === 'checkbox')) {
       return warn(`HubSpot text must hold a valid ${crm} for every record, or those records fail`)
@@ -394,6 +404,8 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
       const hk = hubSpotKind(prop)
       if (direct && fields[0]) {
         const fk = crmKind(fields[0])
+        // the owner travels as the HubSpot owner with the same e-mail (maps/owners.ts)
+        if (prop.name === OWNER_PROPERTY && fk === 'owner') continue
         if (prop.name === 'dealstage' || prop.name === 'hs_lead_status') {
           if (fk !== 'picklist') add('warning', 'TYPE_MISMATCH', `${prop.name} takes ${prop.name === 'dealstage' ? 'stage ids' : 'lead statuses'}; '${fields[0].name}' is not a picklist`, field.line)
           else if (prop.name === 'hs_lead_status') {
@@ -420,7 +432,7 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
       const target = crmField(field.target, field.line, 'destination')
       if (target) {
         if (target.uitype === 4) add('error', 'READ_ONLY_CRM_FIELD', `'${target.name}' is the record number, assigned by coreBOS numbering`, field.line)
-        else if (target.displaytype === 2 || target.displaytype === 3) {
+        else if ((target.displaytype === 2 || target.displaytype === 3) && !MARKETING_FIELD_NAMES.has(target.name)) {
           add('warning', 'READ_ONLY_CRM_FIELD', `'${target.name}' is read-only in coreBOS (displaytype ${target.displaytype})`, field.line)
         }
       }
@@ -429,6 +441,9 @@ export function checkMapOnline(map: FieldMap, role: MapRole, crm: CrmModuleLike,
       const fk = crmKind(target)
       if (direct && sourceProps[0]) {
         const prop = sourceProps[0]
+        if (prop.name === OWNER_PROPERTY && fk === 'owner') continue
+        // read through the lead source correspondence, not by option
+        if (prop.name === 'hs_analytics_source' && target.name === 'leadsource') continue
         if (prop.name === 'dealstage' || prop.name === 'hs_lead_status') {
           if (fk !== 'picklist') add('warning', 'TYPE_MISMATCH', `${prop.name} holds ${prop.name === 'dealstage' ? 'stage ids' : 'lead statuses'}; '${target.name}' is not a picklist`, field.line)
           else if (prop.name === 'hs_lead_status' && target.picklistValues?.length) {

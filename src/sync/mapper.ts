@@ -5,7 +5,10 @@
  */
 import {
   applyMap,
+  buildLeadSourceMapping,
   buildLeadStatusMapping,
+  buildOwnerLookup,
+  OWNER_PROPERTY,
   buildStageMapping,
   crmKind,
   directCopies,
@@ -19,11 +22,12 @@ import {
   toHubSpot,
   type ConvertContext,
   type FieldMap,
+  type OwnerLookup,
   type StageMapping,
 } from '../maps/index.js'
 import type {MappedValues, ModuleMapper} from './engine.js'
-import type {CrmFieldMeta, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
-import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import type {CrmFieldMeta, CrmOwners, HubSpotOwner, ModuleMeta, Pipeline, PropertyDefinition} from './ports.js'
+import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type CrmModule, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export interface MapperSources {
   /** maps by name (Contacts2HubSpot …); a missing one disables that module and direction */
@@ -36,6 +40,12 @@ export interface MapperSources {
   stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
   modules: CrmModule[]
   uniqueProperty: string
+  /** who may own records on each side, read once per pass when a map carries the owner */
+  owners?: () => Promise<{hubspot: HubSpotOwner[]; crm: CrmOwners}>
+  /** hs_analytics_source → leadsource overrides */
+  leadSourceMapping?: {toCoreBos?: Record<string, string>}
+  /** the coreBOS user a record gets when its HubSpot owner has no coreBOS user */
+  defaultUserId?: number
 }
 
 export type SyncMapper = ModuleMapper
@@ -67,6 +77,12 @@ export function buildMappers(sources: MapperSources): LazyMappers {
       buildStageMapping(pipelines, {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
     ))
 
+  let owners: Promise<OwnerLookup | undefined> | undefined
+  const ownersOf = () =>
+    (owners ??= sources.owners ? sources.owners().then((o) => buildOwnerLookup(o.hubspot, o.crm, sources.defaultUserId ?? 1)) : Promise.resolve(undefined))
+  const carriesOwner = (module: CrmModule) =>
+    (['push', 'pull'] as const).some((d) => sources.maps.get(mapName(module, d))?.fields.some((f) => f.target === OWNER_PROPERTY || f.pieces.some((p) => p.value === OWNER_PROPERTY)))
+
   const mappers = {} as Record<CrmModule, SyncMapper>
   const loading = new Map<CrmModule, Promise<void>>()
   for (const module of sources.modules) {
@@ -82,16 +98,19 @@ export function buildMappers(sources: MapperSources): LazyMappers {
       if (!done) {
         done = (async () => {
           const type = OBJECT_TYPE_OF_MODULE[module]
-          const [meta, typeProps, stageMap, contactProps] = await Promise.all([
+          const [meta, typeProps, stageMap, contactProps, ownerLookup] = await Promise.all([
             sources.crmMeta(module),
             propsOf(type),
             type === 'deals' ? stageMapOf() : Promise.resolve(undefined),
             type === 'contacts' ? propsOf('contacts') : Promise.resolve(undefined),
+            carriesOwner(module) ? ownersOf() : Promise.resolve(undefined),
           ])
           const ctx: ConvertContext = {
             timezone: sources.timezone,
             stageMap: stageMap ?? buildStageMapping([], {pipelineId: sources.dealPipeline, ...sources.stageMapping}),
             leadStatusMap: buildLeadStatusMapping(contactProps?.get('hs_lead_status')?.options),
+            owners: ownerLookup,
+            leadSourceMap: buildLeadSourceMapping(sources.leadSourceMapping),
           }
           const real = createMapper(module, type, sources.maps.get(mapName(module, 'push')), sources.maps.get(mapName(module, 'pull')), meta, typeProps, ctx, stageMap?.pipelineId, sources.uniqueProperty)
           Object.assign(mappers[module], real)
@@ -110,7 +129,7 @@ function mapShape(module: CrmModule, type: HubSpotObjectType, pushMap: FieldMap 
   const pushSources = pushMap ? sourcesByTarget(pushMap) : new Map<string, string[]>()
   const pullSources = pullMap ? sourcesByTarget(pullMap) : new Map<string, string[]>()
   const reference = REFERENCE_FIELD[module]
-  const crmKeys = [...new Set([...[...pushSources.values()].flat(), ...pullTargets, ...(reference ? [reference] : [])])]
+  const crmKeys = [...new Set([...[...pushSources.values()].flat(), ...pullTargets, ...(reference ? [reference] : []), ...(CONTACT_SET_MODULES.has(module) ? [CONTACT_SET_KEY] : [])])]
   const hsKeys = [...new Set([...pushTargets, ...(pullMap ? mapSources(pullMap) : []), uniqueProperty])]
   return {
     module,

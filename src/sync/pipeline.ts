@@ -8,9 +8,9 @@ import {hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper, typ
 import {eligibility, isEligible} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
 import type {AssociationPair, Link} from './ports.js'
-import {createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
+import {contactSetValue, createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
 import {hubspotRejections} from './validate.js'
-import {OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 /** Where a stream's outcomes go: the pass report for push and pull, the reconcile report for reconcile. */
 export interface Sink {
@@ -185,6 +185,8 @@ export interface CreateInHubSpot {
   associate: Array<{type: HubSpotObjectType; id: string}>
   /** the reference's target is not in HubSpot yet */
   pending?: string
+  /** Potentials: the other contacts associated at creation (crmids), for the snapshot */
+  contactSet?: number[]
   reason: string
 }
 
@@ -195,6 +197,8 @@ export interface CreateInCrm {
   object: HubSpotObject
   fields: Values
   associations: Record<string, string[]>
+  /** Potentials: the deal's other linked contacts, related to the new potential (vtiger_contpotentialrel) */
+  contacts?: number[]
   reason: string
 }
 
@@ -280,6 +284,16 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
 
   // pairs: coreBOS first (a record coreBOS refuses fails alone), then HubSpot
   const {updates, refused} = await writeCrm(ctx, module, of('update'))
+  for (const u of updates) {
+    const {relate} = u.settlement
+    if (refused.has(u) || (relate.add.length === 0 && relate.remove.length === 0)) continue
+    try {
+      await engine.crm.relateContacts(u.record.crmid, relate)
+    } catch (error) {
+      refused.add(u)
+      await ctx.fail({module, crmid: u.record.crmid, hubspotId: u.object.id, category: 'WRITE_FAILED', message: `related contacts: ${(error as Error).message}`})
+    }
+  }
   const hsWrites = updates.filter((u) => !refused.has(u) && Object.keys(u.settlement.hs).length > 0)
   const hsFailed = new Map<string, {category: string; message: string}>()
   const hsResults = new Map<string, Record<string, string | null>>()
@@ -343,7 +357,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
         module,
         crmid: c.record.crmid,
         hubspotId: r.id,
-        snapshot: createdSnapshot(mapper, c.record.fields, {...c.properties, ...defined(r.properties, Object.keys(c.properties))}, associated),
+        snapshot: createdSnapshot(mapper, withContactSet(c.record.fields, c.contactSet), {...c.properties, ...defined(r.properties, Object.keys(c.properties))}, associated),
         control: optInBox(c.record),
         previous: null,
       })
@@ -377,6 +391,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       }
       counts.created++
       created.push({work: c, crmid: result.crmid})
+      if (c.contacts && c.contacts.length > 0) await engine.crm.relateContacts(result.crmid, {add: c.contacts, remove: []})
     }
     const unique = engine.settings.uniqueProperty
     const writeBack = created.filter((c) => c.work.object.properties[unique] !== String(c.crmid))
@@ -385,7 +400,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     for (const c of created) {
       const hs = {...c.work.object.properties}
       if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)
-      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], c.work.fields, hs, c.work.associations), control: {}, previous: null})
+      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], withContactSet(c.work.fields, c.work.contacts), hs, c.work.associations), control: {}, previous: null})
     }
   }
 
@@ -482,7 +497,12 @@ function sameSnapshot(mapper: Pick<ModuleMapper, 'sameCrmValue'>, link: Link, ne
 }
 
 function wroteSomething(s: Settlement): boolean {
-  return Object.keys(s.crm).length > 0 || Object.keys(s.hs).length > 0 || s.associate.length > 0 || s.dissociate.length > 0
+  return Object.keys(s.crm).length > 0 || Object.keys(s.hs).length > 0 || s.associate.length > 0 || s.dissociate.length > 0 || s.relate.add.length > 0 || s.relate.remove.length > 0
+}
+
+/** The fields of a record just created on one side, with the contact set it was created with (Potentials). */
+function withContactSet(fields: Values, contacts: number[] | undefined): Values {
+  return contacts === undefined ? fields : {...fields, [CONTACT_SET_KEY]: contactSetValue(contacts)}
 }
 
 /** A record synced for the first time under default-on gets its box ticked, so coreBOS shows it syncing. */
@@ -538,6 +558,8 @@ function reportPlanned(ctx: PassContext, w: Work): void {
       const changes = [...changesOf(s.hs, w.object.properties, 'hubspot'), ...changesOf(s.crm, w.record.fields, 'crm')]
       for (const a of s.associate) changes.push({key: `association:${a.type}`, old: null, new: a.id, side: 'hubspot'})
       for (const a of s.dissociate) changes.push({key: `association:${a.type}`, old: a.id, new: null, side: 'hubspot'})
+      for (const c of s.relate.add) changes.push({key: CONTACT_SET_KEY, old: null, new: String(c), side: 'crm'})
+      for (const c of s.relate.remove) changes.push({key: CONTACT_SET_KEY, old: String(c), new: null, side: 'crm'})
       ctx.sink.plan({module: w.module, crmid: w.record.crmid, hubspotId: w.object.id, action: w.link ? 'update' : 'link', reason: w.reason, changes})
       return
     }
@@ -686,10 +708,51 @@ export interface References {
   preferred(hubspotId: string): number | string | undefined
 }
 
-/** The crmids a page of records refers to through the module's reference field. */
+/** The crmids a page of records refers to through the module's reference field, and a potential's other contacts. */
 export function referencedBy(module: CrmModule, records: CrmRecord[]): number[] {
   const field = REFERENCE_FIELD[module]
-  return field ? records.map((r) => Number(r.fields[field] ?? 0) || 0) : []
+  return field ? records.flatMap((r) => [Number(r.fields[field] ?? 0) || 0, ...(r.relatedContacts ?? [])]) : []
+}
+
+/** A potential's contacts beside the one related_to holds. */
+function otherContacts(module: CrmModule, record: CrmRecord): number[] {
+  const relatedTo = Number(record.fields[REFERENCE_FIELD[module] ?? ''] ?? 0) || 0
+  return (record.relatedContacts ?? []).filter((c) => c !== relatedTo)
+}
+
+/** Whether a potential's other contacts differ from the set its link last synced (then its associations are read). */
+export function contactSetChanged(module: CrmModule, record: CrmRecord, link: Link | null): boolean {
+  if (!CONTACT_SET_MODULES.has(module)) return false
+  return !link || contactSetValue(otherContacts(module, record)) !== (link.snapshot.crm[CONTACT_SET_KEY] ?? '')
+}
+
+/** What a record created in HubSpot is associated with beyond its reference: a potential's other contacts. */
+export function contactSetOnCreate(module: CrmModule, record: CrmRecord, refs: References, warn: (message: string) => void): {associate: Array<{type: HubSpotObjectType; id: string}>; contactSet?: number[]; pending?: string} {
+  if (!CONTACT_SET_MODULES.has(module)) return {associate: []}
+  const associate: Array<{type: HubSpotObjectType; id: string}> = []
+  const contactSet: number[] = []
+  let pending: string | undefined
+  for (const crmid of otherContacts(module, record)) {
+    const target = refs.target(crmid)
+    if ('pending' in target) pending ??= `${module} ${record.crmid} relates Contact ${crmid}, which is not in HubSpot yet; retried next pass`
+    else if ('none' in target) warn(`${module} ${record.crmid}: related contact ${crmid} ${target.none}: no association made`)
+    else {
+      associate.push(target)
+      contactSet.push(crmid)
+    }
+  }
+  return {associate, contactSet, pending}
+}
+
+/** A deal new to coreBOS: its linked contacts beside the one that becomes related_to. */
+export function contactSetOfNewDeal(module: CrmModule, view: ReferenceView | undefined, relatedTo: number | undefined): number[] | undefined {
+  if (!CONTACT_SET_MODULES.has(module) || !view) return undefined
+  const out: number[] = []
+  for (const id of view.current.contacts ?? []) {
+    const crmid = view.crmOf('contacts', id)
+    if (crmid !== undefined && crmid !== relatedTo) out.push(crmid)
+  }
+  return out
 }
 
 export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[]): Promise<References> {

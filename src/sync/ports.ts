@@ -140,6 +140,10 @@ export interface CrmRecords {
   now(): Promise<string>
   /** the database's clock as an instant (ms since the epoch): what watermarks are measured against */
   nowMs(): Promise<number>
+  /** adds and removes rows of a potential's contacts (vtiger_contpotentialrel); no modifiedtime bump, as coreBOS's related list */
+  relateContacts(potentialid: number, change: {add: number[]; remove: number[]}): Promise<void>
+  /** who may own a record: users (vtiger_users, with email1 and status) and group ids */
+  owners(): Promise<CrmOwners>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +301,25 @@ export interface Pipeline {
   stages: PipelineStage[]
 }
 
+/** A HubSpot user as an owner (GET /crm/owners): hubspot_owner_id holds its id. */
+export interface HubSpotOwner {
+  id: string
+  email: string
+  archived: boolean
+}
+
+/** A coreBOS user (vtiger_users) who may own records; groups (vtiger_groups) own records too. */
+export interface CrmUser {
+  id: number
+  email: string
+  active: boolean
+}
+
+export interface CrmOwners {
+  users: CrmUser[]
+  groupIds: number[]
+}
+
 export interface AssociationPair {
   fromId: string
   toId: string
@@ -363,6 +386,8 @@ export interface HubSpotPort {
 
   getProperties(type: HubSpotObjectType): Promise<PropertyDefinition[]>
   getDealPipelines(): Promise<Pipeline[]>
+  /** every owner of the portal, archived ones included (their ids stay on records) */
+  getOwners(): Promise<HubSpotOwner[]>
   getPortalId(): Promise<string>
 
   /** calls made so far, by endpoint label */

@@ -11,7 +11,7 @@
 import type {ModuleMapper} from './engine.js'
 import type {Link} from './ports.js'
 import {recordTimeMs} from './time.js'
-import {MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {CONTACT_SET_KEY, CONTACT_SET_MODULES, MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export type Values = Record<string, string | null>
 
@@ -84,6 +84,8 @@ export interface Settlement {
   /** values that cannot be converted: the pair fails with these */
   errors: string[]
   warnings: string[]
+  /** a potential's contacts to add to and remove from vtiger_contpotentialrel */
+  relate: {add: number[]; remove: number[]}
   /** the reference points at a record not in HubSpot yet */
   pending: string | null
   /** what both sides hold once the writes are done: the next snapshot */
@@ -113,7 +115,7 @@ function decide(policy: ConflictPolicy, newest: Side): Side {
 export function settlePair(input: SettleInput): Settlement {
   const {mapper, record, object, link, policy} = input
   const base = link && !link.archived ? link.snapshot : null
-  const out: Settlement = {hs: {}, crm: {}, associate: [], dissociate: [], conflicts: [], errors: [], warnings: [], pending: null, next: {crm: {}, hs: {}, associations: {}}}
+  const out: Settlement = {hs: {}, crm: {}, associate: [], dissociate: [], relate: {add: [], remove: []}, conflicts: [], errors: [], warnings: [], pending: null, next: {crm: {}, hs: {}, associations: {}}}
   const toHs = mapper.canPush ? mapper.toHubSpot(record) : {values: {}, errors: [], warnings: []}
   const toCrm = mapper.canPull ? mapper.toCrm(object, record.fields) : {values: {}, errors: [], warnings: []}
   for (const e of toHs.errors) out.errors.push(`${e.key}: ${e.message}`)
@@ -183,7 +185,7 @@ export function settlePair(input: SettleInput): Settlement {
   if (object.properties[input.uniqueProperty] !== String(record.crmid)) out.hs[input.uniqueProperty] = String(record.crmid)
 
   for (const field of mapper.crmKeys) {
-    if (field === REFERENCE_FIELD[mapper.module]) continue
+    if (field === REFERENCE_FIELD[mapper.module] || field === CONTACT_SET_KEY) continue
     if (keepCrm.has(field)) {
       if (base && field in base.crm) out.next.crm[field] = base.crm[field]
       continue
@@ -202,6 +204,7 @@ export function settlePair(input: SettleInput): Settlement {
     out.conflicts.push({key, base: b, crm, hubspot, winner, policy})
     return winner
   })
+  if (CONTACT_SET_MODULES.has(mapper.module)) settleContactSet(input, base, out)
   // a conversion warning is about a value being written: said once, when it travels, not on every pass
   out.warnings.push(...toHs.warnings.filter((w) => writtenKey(w, out.hs)), ...toCrm.warnings.filter((w) => writtenKey(w, out.crm)))
   return out
@@ -258,10 +261,14 @@ function settleReference(
         out.associate.push(target)
         now.add(targetKey!)
       }
-      // what cbhs associated before goes; what people added in HubSpot themselves stays
+      // what cbhs associated before goes; what people added in HubSpot themselves stays, and so do
+      // the potential's other contacts (settleContactSet)
+      const others = new Set(input.record.relatedContacts ?? [])
       for (const k of baseKeys ?? []) {
         if (k === targetKey || !now.has(k)) continue
         const [type, id] = k.split(':') as [HubSpotObjectType, string]
+        const crmid = view.crmOf(type, id)
+        if (type === 'contacts' && crmid !== undefined && others.has(crmid)) continue
         out.dissociate.push({type, id})
         now.delete(k)
       }
@@ -279,6 +286,89 @@ function settleReference(
   const next: Record<string, string[]> = {...(input.link?.associations ?? {})}
   for (const t of view.types) next[t] = [...now].filter((k) => k.startsWith(`${t}:`)).map((k) => k.slice(t.length + 1))
   out.next.associations = next
+}
+
+export function contactSetValue(crmids: Iterable<number>): string {
+  return [...new Set(crmids)].sort((a, b) => a - b).join(',')
+}
+
+function parseContactSet(value: string | null | undefined): Set<number> | null {
+  if (value === null || value === undefined) return null
+  return new Set(value.split(',').filter((v) => v !== '').map(Number))
+}
+
+/**
+ * A potential's other contacts (beyond the one related_to holds) against the deal's other linked
+ * contacts, element by element against the set both held after the last sync: an element added or
+ * removed on one side is added or removed on the other. Adopting a pair (no base set) only adds, so
+ * neither side loses a relation it had. Contacts not linked to coreBOS Contacts are left alone.
+ */
+function settleContactSet(input: SettleInput, base: {crm: Values; hs: Values} | null, out: Settlement): void {
+  const view = input.reference
+  const baseValue = base?.crm[CONTACT_SET_KEY]
+  if (!view) {
+    if (baseValue !== undefined) out.next.crm[CONTACT_SET_KEY] = baseValue
+    return
+  }
+  const field = REFERENCE_FIELD[input.mapper.module]!
+  const relatedTo = Number(out.next.crm[field] ?? 0) || 0
+  const inCrm = new Set((input.record.relatedContacts ?? []).filter((c) => c !== relatedTo))
+  const hsIdOf = new Map<number, string>()
+  for (const id of view.current.contacts ?? []) {
+    const crmid = view.crmOf('contacts', id)
+    if (crmid !== undefined && crmid !== relatedTo) hsIdOf.set(crmid, id)
+  }
+  const was = parseContactSet(baseValue)
+  const next = new Set<number>()
+  const associated = new Set(out.associate.map((a) => `${a.type}:${a.id}`))
+  const dissociated = new Set(out.dissociate.map((a) => `${a.type}:${a.id}`))
+  for (const crmid of [...new Set([...inCrm, ...hsIdOf.keys(), ...(was ?? [])])].sort((a, b) => a - b)) {
+    const c = inCrm.has(crmid)
+    const h = hsIdOf.has(crmid)
+    const before = was ? was.has(crmid) : c || h
+    if (c === h) {
+      if (c) next.add(crmid)
+      continue
+    }
+    if (c !== before) {
+      // coreBOS changed: HubSpot follows, if this stream writes HubSpot
+      if (!input.writes.hubspot) {
+        if (before) next.add(crmid)
+        continue
+      }
+      if (c) {
+        const target = view.target(crmid)
+        if ('pending' in target) {
+          out.pending ??= `${input.mapper.module} ${input.record.crmid} relates Contact ${crmid}, which is not in HubSpot yet; retried next pass`
+          continue
+        }
+        if ('none' in target) {
+          out.warnings.push(`related contact ${crmid} ${target.none}: no association made`)
+          continue
+        }
+        if (!associated.has(`contacts:${target.id}`)) out.associate.push({type: 'contacts', id: target.id})
+        next.add(crmid)
+      } else {
+        const id = hsIdOf.get(crmid)!
+        if (!dissociated.has(`contacts:${id}`)) out.dissociate.push({type: 'contacts', id})
+      }
+    } else {
+      // HubSpot changed: coreBOS follows, if this stream writes coreBOS
+      if (!input.writes.crm) {
+        if (before) next.add(crmid)
+        continue
+      }
+      if (h) {
+        out.relate.add.push(crmid)
+        next.add(crmid)
+      } else out.relate.remove.push(crmid)
+    }
+  }
+  out.next.crm[CONTACT_SET_KEY] = contactSetValue(next)
+  const contacts = new Set(out.next.associations.contacts ?? view.current.contacts ?? [])
+  for (const a of out.associate) if (a.type === 'contacts') contacts.add(a.id)
+  for (const a of out.dissociate) if (a.type === 'contacts') contacts.delete(a.id)
+  out.next.associations = {...out.next.associations, contacts: [...contacts]}
 }
 
 /** The linked record HubSpot's associations name, by the reference's type preference. */

@@ -12,7 +12,7 @@
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {checkArchived, readArchivedList} from './archived.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -229,7 +229,7 @@ function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link
   const mapper = engine.mappers[module]
   const fields = new Set([...[...mapper.pushSources.values()].flat(), ...(REFERENCE_FIELD[module] ? [REFERENCE_FIELD[module]!] : [])])
   for (const f of fields) if (!mapper.sameCrmValue(f, record.fields[f], link.snapshot.crm[f])) return true
-  return false
+  return contactSetChanged(module, record, link)
 }
 
 /** One batch (≤ 100 records) of one module: resolve, read what is needed from HubSpot, settle, apply. */
@@ -394,7 +394,7 @@ async function settleAndCreate(
   const mapper = engine.mappers[module]
   const field = REFERENCE_FIELD[module]
   // associations are read only where the reference may have changed; elsewhere it is carried over
-  const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field])))
+  const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field]) || contactSetChanged(module, p.record, p.link)))
   const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]))
   for (const p of pairs) {
     const settlement = ctx.settle(module, p, refs.view(p.object.id), 'push')
@@ -413,8 +413,9 @@ async function settleAndCreate(
     const target = ref > 0 ? refs.target(ref) : null
     const associate = target && 'id' in target ? [target] : []
     if (target && 'none' in target) ctx.sink.warn(`${module} ${record.crmid}: ${field} ${ref} ${target.none}: no association made`)
-    const pending = target && 'pending' in target ? `${module} ${record.crmid} refers to ${field} ${ref}, which is not in HubSpot yet; retried next pass` : undefined
-    work.push({kind: 'create-hubspot', module, record, properties: {...mapped.values, [engine.settings.uniqueProperty]: String(record.crmid)}, associate, pending, reason: 'not in HubSpot yet'})
+    const others = contactSetOnCreate(module, record, refs, (m) => ctx.sink.warn(m))
+    const pending = target && 'pending' in target ? `${module} ${record.crmid} refers to ${field} ${ref}, which is not in HubSpot yet; retried next pass` : others.pending
+    work.push({kind: 'create-hubspot', module, record, properties: {...mapped.values, [engine.settings.uniqueProperty]: String(record.crmid)}, associate: [...associate, ...others.associate], contactSet: others.contactSet, pending, reason: 'not in HubSpot yet'})
   }
 }
 
@@ -746,7 +747,8 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
       }
       fillRequired(module, c.object, fields, (m) => ctx.sink.warn(m))
       const view = refs.view(c.object.id)
-      work.push({kind: 'create-crm', module, object: c.object, fields, associations: view ? {...view.current} : {}, reason: c.reason})
+      const contacts = contactSetOfNewDeal(module, view, typeof ref === 'number' ? ref : undefined)
+      work.push({kind: 'create-crm', module, object: c.object, fields, associations: view ? {...view.current} : {}, contacts, reason: c.reason})
     }
     await applyWork(ctx, module, work)
     await afterApply(ctx, module, work)

@@ -16,6 +16,14 @@ export const OBJECT_TYPE_OF_MODULE: Readonly<Record<CrmModule, HubSpotObjectType
 /** The coreBOS reference field each module's HubSpot associations stand for (a contact's company, a deal's contact or company). */
 export const REFERENCE_FIELD: Readonly<Partial<Record<CrmModule, string>>> = {Contacts: 'account_id', Potentials: 'related_to'}
 
+/**
+ * A potential's other contacts (vtiger_contpotentialrel, beside the one related_to may hold) ↔ the
+ * deal's other contact associations: a set merged element by element. The snapshot keeps the set
+ * under this key, as sorted crmids.
+ */
+export const CONTACT_SET_KEY = 'contpotentialrel'
+export const CONTACT_SET_MODULES: ReadonlySet<CrmModule> = new Set(['Potentials'])
+
 /** HubSpot's modified-date property differs by object type (contacts are the odd one out). */
 export const MODIFIED_PROPERTY: Readonly<Record<HubSpotObjectType, string>> = {
   companies: 'hs_lastmodifieddate',
@@ -44,6 +52,8 @@ export interface CrmRecord {
   /** Leads only: converted = 1 */
   converted?: boolean
   fields: Record<string, string | null>
+  /** Potentials only: the live contacts of vtiger_contpotentialrel, ascending */
+  relatedContacts?: number[]
 }
 
 /** Keyset position inside one module's change stream. */

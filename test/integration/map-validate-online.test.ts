@@ -142,7 +142,7 @@ describe('cbhs map:validate --online / --source database', () => {
       ['Accounts2HubSpot', 'HubSpot2Contacts', 'HubSpot2Leads', 'HubSpot2Potentials', 'Leads2HubSpot', 'Potentials2HubSpot'].map((n) => `vtiger_cbmap ${n}`).sort(),
     )
     expect(result.maps).toEqual([
-      {name: 'Contacts2HubSpot', file: 'vtiger_cbmap:Contacts2HubSpot', origin: 'Contacts', target: 'HubSpot', module: 'Contacts', direction: 'push', fields: 14, errors: 1, warnings: 0},
+      {name: 'Contacts2HubSpot', file: 'vtiger_cbmap:Contacts2HubSpot', origin: 'Contacts', target: 'HubSpot', module: 'Contacts', direction: 'push', fields: 15, errors: 1, warnings: 0},
       {name: 'HubSpot2Accounts', file: 'vtiger_cbmap:HubSpot2Accounts', origin: 'HubSpot', target: 'Accounts', module: 'Accounts', direction: 'pull', fields: expect.any(Number), errors: 0, warnings: 0},
     ])
 

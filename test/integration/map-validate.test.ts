@@ -129,7 +129,7 @@ describe.concurrent('cbhs map:validate (offline)', () => {
         online: false,
         issues: [{severity: 'error', code: 'UNSUPPORTED_EXPRESSION', message: expect.stringContaining('EXPRESSION'), file: join(dir, 'Contacts2HubSpot.xml'), map: 'Contacts2HubSpot', line: line! + 3}],
         maps: expect.arrayContaining([
-          {name: 'Contacts2HubSpot', file: join(dir, 'Contacts2HubSpot.xml'), origin: 'Contacts', target: 'HubSpot', module: 'Contacts', direction: 'push', fields: 13, errors: 1, warnings: 0},
+          {name: 'Contacts2HubSpot', file: join(dir, 'Contacts2HubSpot.xml'), origin: 'Contacts', target: 'HubSpot', module: 'Contacts', direction: 'push', fields: 14, errors: 1, warnings: 0},
         ]),
       },
       warnings: [],

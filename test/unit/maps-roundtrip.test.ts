@@ -47,7 +47,8 @@ function bothWays(): Pair[] {
     const fields = crmFields(module)
     const props = HUBSPOT_DEFAULT_PROPERTIES[OBJECT_TYPE_OF_MODULE[module]]
     for (const [prop, field] of push) {
-      if (pull.get(field) !== prop) continue
+      // the owner converts through the owners of both sides, not by type (test/unit/engine-owners.test.ts)
+      if (pull.get(field) !== prop || prop === 'hubspot_owner_id') continue
       pairs.push({module, field: fields.get(field)!, prop: props.find((p) => p.name === prop)!})
     }
   }

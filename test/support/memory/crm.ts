@@ -10,7 +10,7 @@ import {RecordWriteError} from '../../../src/corebos/records.js'
 import {CONTROL_FIELD_SPECS} from '../../../src/corebos/setup.js'
 import {naiveNow, toColumnValue, ValueError, type ColumnInfo} from '../../../src/corebos/values.js'
 import {numericColumn, parseDecimal, roundDecimal} from '../../../src/maps/numbers.js'
-import type {CountChangedOptions, CreateInput, CrmFieldMeta, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../../../src/sync/ports.js'
+import type {CountChangedOptions, CreateInput, CrmFieldMeta, CrmOwners, CrmUser, CrmRecords, ModuleMeta, ReadChangedOptions, RecordUpdate, WriteResult} from '../../../src/sync/ports.js'
 import {CONTROL_FIELDS, type ControlValues, type CrmModule, type CrmRecord} from '../../../src/sync/types.js'
 import {crmFields} from '../../unit/maps/crm-fields.js'
 import type {TestClock} from './clock.js'
@@ -38,7 +38,7 @@ interface Row {
 }
 
 export interface CrmWrite {
-  op: 'create' | 'update' | 'trash' | 'control'
+  op: 'create' | 'update' | 'trash' | 'control' | 'relate'
   module: CrmModule
   crmid: number
   fields: Record<string, string | null>
@@ -134,6 +134,11 @@ export class MemoryCrm implements CrmRecords {
    * between the engine's read of a record and its write (a save made while a pass is running).
    */
   beforeNextUpdate: ((module: CrmModule, crmid: number) => void) | null = null
+  /** vtiger_users and vtiger_groups as owners(): the admin, as a fresh install has it */
+  readonly users: CrmUser[] = [{id: 1, email: 'admin@example.com', active: true}]
+  readonly groupIds: number[] = [2]
+  /** vtiger_contpotentialrel: potentialid → contactids */
+  private readonly contactRel = new Map<number, Set<number>>()
 
   constructor(
     private readonly clock: TestClock,
@@ -159,6 +164,10 @@ export class MemoryCrm implements CrmRecords {
     return this.clock.nowMs()
   }
 
+  async owners(): Promise<CrmOwners> {
+    return {users: this.users.map((u) => ({...u})), groupIds: [...this.groupIds]}
+  }
+
   naiveNow(): string {
     return naiveNow(this.timezone, new Date(this.clock.nowMs()))
   }
@@ -176,7 +185,29 @@ export class MemoryCrm implements CrmRecords {
       fields: {...row.fields, modifiedtime: row.modifiedtime},
     }
     if (row.module === 'Leads') record.converted = row.converted
+    if (row.module === 'Potentials') {
+      record.relatedContacts = [...(this.contactRel.get(row.crmid) ?? [])].filter((c) => {
+        const contact = this.rows.get(c)
+        return contact !== undefined && contact.module === 'Contacts' && !contact.deleted
+      }).sort((a, b) => a - b)
+    }
     return record
+  }
+
+  async relateContacts(potentialid: number, change: {add: number[]; remove: number[]}): Promise<void> {
+    this.relateByUser(potentialid, change)
+    this.log.push({op: 'relate', module: 'Potentials', crmid: potentialid, fields: {add: change.add.join(','), remove: change.remove.join(',')}})
+  }
+
+  /** a user adding or removing contacts in the potential's Contacts list: no modifiedtime change, as coreBOS */
+  relateByUser(potentialid: number, change: {add?: number[]; remove?: number[]}): void {
+    const set = this.contactRel.get(potentialid) ?? this.contactRel.set(potentialid, new Set()).get(potentialid)!
+    for (const c of change.add ?? []) set.add(c)
+    for (const c of change.remove ?? []) set.delete(c)
+  }
+
+  relatedContactsOf(potentialid: number): number[] {
+    return [...(this.contactRel.get(potentialid) ?? [])].sort((a, b) => a - b)
   }
 
   private moduleRows(module: CrmModule): Row[] {

@@ -74,6 +74,8 @@ export async function buildMemoryEngine(options: MemoryEngineOptions = {}): Prom
     stageMapping: {},
     modules: [...CRM_MODULES],
     uniqueProperty: 'corebos_crmid',
+    owners: async () => ({hubspot: await hubspot.getOwners(), crm: await crm.owners()}),
+    defaultUserId: 1,
   })
   const engine: Engine = {
     crm,

@@ -9,7 +9,7 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, CarrierQuery, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
+import type {AssociationPair, CarrierQuery, HubSpotOwner, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -309,6 +309,11 @@ export class MemoryHubSpot implements HubSpotPort {
   async getProperties(type: HubSpotObjectType): Promise<PropertyDefinition[]> {
     this.count(`properties ${type}`)
     return [...this.ts(type).props.values()].map(definition)
+  }
+
+  async getOwners(): Promise<HubSpotOwner[]> {
+    this.count('owners')
+    return this.store.owners.map((o) => ({id: o.id, email: o.email.toLowerCase(), archived: o.archived}))
   }
 
   async getDealPipelines(): Promise<Pipeline[]> {
