@@ -47,6 +47,8 @@ export interface CbhsConfig {
     maxAttempts: number
     dealPipeline: string
     stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
+    /** sync comments and calendar activities with HubSpot's notes, calls, meetings, tasks and e-mails (off by default) */
+    activities: boolean
   }
   maps: {source: 'files' | 'database'; dir: string}
   health: {cronIntervalMinutes: number; staleAfterIntervals: number; maxFailures: number; lockStaleMinutes: number}
@@ -89,6 +91,7 @@ const DEFAULTS: Record<string, unknown> = {
   'sync.maxAttempts': 10,
   'sync.dealPipeline': 'default',
   'sync.stageMapping': {},
+  'sync.activities': false,
   'maps.source': 'files',
   'health.cronIntervalMinutes': 6,
   'health.staleAfterIntervals': 3,
@@ -115,6 +118,7 @@ const ENV_KEYS: Record<string, string> = {
   CBHS_MAPS_DIR: 'maps.dir',
   CBHS_MAPS_SOURCE: 'maps.source',
   CBHS_USER_ID: 'sync.userId',
+  CBHS_ACTIVITIES: 'sync.activities',
 }
 
 const SECRET_KEYS = new Set(['db.password', 'hubspot.accessToken'])
@@ -407,6 +411,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
       maxAttempts: int('sync.maxAttempts', 1),
       dealPipeline: str('sync.dealPipeline'),
       stageMapping: (pick('sync.stageMapping') ?? {}) as CbhsConfig['sync']['stageMapping'],
+      activities: flag('sync.activities', pick('sync.activities'), origins['sync.activities'] ?? 'default'),
     },
     maps: {source: oneOf('maps.source', ['files', 'database'] as const), dir: str('maps.dir')},
     health: {
@@ -422,6 +427,12 @@ function buildConfig(layers: Layer[]): CbhsConfig {
   }
   for (const key of SECRET_KEYS) registerSecret(key === 'db.password' ? config.db.password : config.hubspot.accessToken)
   return config
+}
+
+function flag(key: string, value: unknown, origin: string): boolean {
+  if (value === true || value === 'true' || value === '1') return true
+  if (value === false || value === 'false' || value === '0' || value === undefined) return false
+  throw new ConfigError('CONFIG_INVALID', `${key} must be true or false, got '${String(value)}' (from ${origin}).`)
 }
 
 function validTimezone(zone: string, origins: Record<string, string>): string {
