@@ -151,6 +151,35 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(env.writesSince(mark)).toEqual([])
   })
 
+  it('an engagement that came from HubSpot travels back when edited in coreBOS, and so do the parents of a calendar activity', async () => {
+    const c = env.emu.control
+    const meetingRow = (await calendar()).find((r) => r.activitytype === 'Meeting')!
+    await touch(env.testDb, meetingRow.crmid, "UPDATE vtiger_activity SET subject = ?, eventstatus = 'Held' WHERE activityid = ?", ['Demo (done)', meetingRow.crmid])
+    // a contact added to the call in coreBOS is associated in HubSpot
+    const [grace] = await env.create('Contacts', [{firstname: 'Grace', lastname: 'Hopper', email: 'grace@acme.example', account_id: String(account)}])
+    await env.pass('push', {module: ['Contacts']})
+    const graceHs = (await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [grace]))[0].hubspotid
+    await touch(env.testDb, callId, 'INSERT INTO vtiger_cntactivityrel (contactid, activityid) VALUES (?, ?)', [grace, callId])
+    const [push] = await env.pass('push')
+    expect(push.failures).toEqual([])
+    const meeting = c.all('meetings').find((m) => m.properties.corebos_crmid === String(meetingRow.crmid))!
+    expect(meeting.properties).toMatchObject({hs_meeting_title: 'Demo (done)', hs_meeting_outcome: 'COMPLETED'})
+    const call = c.all('calls').find((n) => n.properties.corebos_crmid === String(callId))!
+    expect(c.associations('calls', call.id, 'contacts').map((a) => a.toId).sort()).toEqual([hs.contact, graceHs].sort())
+
+    // and a contact HubSpot unlinks from the call leaves the coreBOS activity
+    c.dissociate('calls', call.id, 'contacts', hs.contact)
+    c.update('calls', call.id, {hs_call_body: 'Grace took over'})
+    const [pull] = await env.pass('pull')
+    expect(pull.failures).toEqual([])
+    expect(await relations(callId)).toEqual({se: [], cnt: [grace]})
+    expect((await calendar()).find((r) => r.crmid === callId)!.description).toBe('Grace took over')
+
+    const mark = env.mark()
+    for (const r of await env.pass('sync')) expect(r.failures).toEqual([])
+    expect(env.writesSince(mark)).toEqual([])
+  })
+
   it('deletes travel both ways: a trashed comment archives its note; an archived task trashes its activity', async () => {
     const c = env.emu.control
     const note = c.all('notes').find((n) => n.properties.corebos_crmid === String(comment))!
@@ -178,5 +207,53 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     const [report] = await env.pass('push')
     expect(report.failures).toEqual([])
     expect(env.emu.control.all('notes').some((n) => n.properties.corebos_crmid === String(onIt))).toBe(false)
+  })
+})
+
+describe('activities: off by default, and planned without writing in a dry run', () => {
+  let env: SyncEnv
+  let contact: number
+  beforeAll(async () => {
+    env = await createSyncEnv()
+    useTimezone(env.config.timezone)
+    ;[contact] = await env.create('Contacts', [{firstname: 'Grace', lastname: 'Hopper', email: 'grace@example.org'}])
+    await env.pass('push')
+  })
+  afterAll(async () => env?.close())
+
+  it('with sync.activities off, passes over comments, calendar activities and engagements write nothing for them', async () => {
+    expect(env.config.sync.activities).toBe(false)
+    await addComment(env.testDb, contact, 'stays here')
+    await addCalendar(env.testDb, {activitytype: 'Call', subject: 'stays too', dtstart: '2026-04-01 10:00:00', dtend: '2026-04-01 10:15:00', contacts: [contact]})
+    const [hsContact] = env.emu.control.all('contacts')
+    const [note] = env.emu.control.seed('notes', [{hs_timestamp: '2026-03-10T09:00:00Z', hs_note_body: 'stays in HubSpot'}])
+    env.emu.control.associate('notes', note.id, 'contacts', hsContact.id)
+    const commentsBefore = await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_modcomments')
+    const mark = env.mark()
+    const reports = await env.pass('sync')
+    for (const r of reports) {
+      expect(r.failures).toEqual([])
+      expect(Object.keys(r.modules).filter((m) => !['Accounts', 'Contacts', 'Leads', 'Potentials'].includes(m))).toEqual([])
+    }
+    expect(env.writesSince(mark)).toEqual([])
+    // not even read: no engagement endpoint was called
+    expect(env.emu.control.requests().slice(mark).filter((r) => /notes|calls|meetings|tasks|emails/.test(r.endpoint))).toEqual([])
+    expect(await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_modcomments')).toEqual(commentsBefore)
+    await expect(env.pass('push', {module: ['ModComments']})).rejects.toThrow(/sync\.activities/)
+  })
+
+  it('a dry run plans activity creates on both sides and writes nothing', async () => {
+    const config = {...env.config, sync: {...env.config.sync, activities: true}}
+    await ensureSyncProperties(openHubSpot(config), {propertyName: config.hubspot.uniqueProperty, objectTypes: syncedObjectTypes(true)})
+    const {runPass} = await import('../../src/pass.js')
+    const mark = env.mark()
+    const commentsBefore = await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_modcomments')
+    const outcome = await runPass({command: 'sync', config, flags: {'dry-run': true}, renderer: 'silent', warn: () => undefined})
+    const [pull, push] = outcome.reports
+    expect(pull.plan.filter((p) => p.module === ('notes' as never)).map((p) => [p.action, p.changes.find((c) => c.key === 'commentcontent')?.new])).toEqual([['create', 'stays in HubSpot']])
+    expect(push.plan.filter((p) => p.module === ('ModComments' as never)).map((p) => [p.action, p.changes.find((c) => c.key === 'hs_note_body')?.new])).toEqual([['create', 'stays here']])
+    expect(push.plan.filter((p) => p.module === ('cbCalendar' as never)).map((p) => [p.action, p.changes.find((c) => c.key === 'hs_call_title')?.new])).toEqual([['create', 'stays too']])
+    expect(env.writesSince(mark)).toEqual([])
+    expect(await env.testDb.query('SELECT COUNT(*) AS n FROM vtiger_modcomments')).toEqual(commentsBefore)
   })
 })
