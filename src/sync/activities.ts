@@ -222,6 +222,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
   const pairs: PushPair[] = []
   const creates: PushCreate[] = []
   const settled: Array<{crmid: number}> = []
+  const orphans: CrmActivity[] = []
 
   for (const a of page) {
     const link = links.get(a.crmid)
@@ -244,7 +245,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
     const targets = linked.map((p) => ({type: OBJECT_TYPE_OF_MODULE[p.module], id: parents.get(parentKey(p))!.hubspotId}))
     if (!link) {
       if (linked.length > 0) creates.push({activity: a, type, targets, parents: linked})
-      else await waitForParents(ctx, module, a)
+      else orphans.push(a)
       continue
     }
     const mapper = shapeMapper(SHAPES[type], engine.settings.timezone)
@@ -258,6 +259,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
     }
   }
   await resolve(ctx, key, settled)
+  await waitForParents(ctx, module, orphans)
 
   for (const type of ENGAGEMENTS_OF[module]) {
     await pushArchives(ctx, module, type, archives.filter((x) => x.type === type))
@@ -267,24 +269,33 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
 }
 
 /**
- * No parent of this activity is synced. If one will be (opted in, not in HubSpot yet), the activity
- * waits in the ledger and is retried; otherwise it is simply not for HubSpot.
+ * Activities none of whose parents is synced. One whose parent will be (opted in, not in HubSpot
+ * yet) waits in the ledger and is retried; the others are not for HubSpot, and leave the ledger if
+ * they were in it. One read per parent module for the whole page.
  */
-async function waitForParents(ctx: PassContext, module: ActivityModule, a: CrmActivity): Promise<void> {
+async function waitForParents(ctx: PassContext, module: ActivityModule, activities: CrmActivity[]): Promise<void> {
+  if (activities.length === 0) return
   const {engine} = ctx
-  const counts = ctx.sink.counts(asModuleKey(module))
+  const key = asModuleKey(module)
+  const counts = ctx.sink.counts(key)
+  const eligible = new Set<string>()
   for (const m of PARENT_MODULES) {
-    const ids = a.parents.filter((p) => p.module === m).map((p) => p.crmid)
+    const ids = [...new Set(activities.flatMap((a) => a.parents.filter((p) => p.module === m).map((p) => p.crmid)))]
     if (ids.length === 0) continue
-    const records = await engine.crm.readByIds(m, ids)
-    const waiting = records.find((r) => isEligible(r, engine.settings.optIn[m]))
-    if (waiting) {
-      await ctx.fail({module: asModuleKey(module), crmid: a.crmid, hubspotId: null, category: 'PARENT_PENDING',
-        message: `${module} ${a.crmid} hangs off ${m} ${waiting.crmid}, which is not in HubSpot yet; retried next pass`})
-      return
-    }
+    for (const r of await engine.crm.readByIds(m, ids)) if (isEligible(r, engine.settings.optIn[m])) eligible.add(`${m}:${r.crmid}`)
   }
-  counts.skipped++
+  const retired: Array<{crmid: number}> = []
+  for (const a of activities) {
+    const waiting = a.parents.find((p) => eligible.has(parentKey(p)))
+    if (waiting) {
+      await ctx.fail({module: key, crmid: a.crmid, hubspotId: null, category: 'PARENT_PENDING',
+        message: `${module} ${a.crmid} hangs off ${waiting.module} ${waiting.crmid}, which is not in HubSpot yet; retried next pass`})
+      continue
+    }
+    counts.skipped++
+    retired.push({crmid: a.crmid})
+  }
+  await ctx.retire(key, retired)
 }
 
 async function pushArchives(ctx: PassContext, module: ActivityModule, type: EngagementType, archives: Array<{link: Link}>): Promise<void> {

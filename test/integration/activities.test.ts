@@ -201,6 +201,22 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(env.writesSince(mark)).toEqual([])
   })
 
+  it('a comment on a record that is opted in but not in HubSpot yet waits in the ledger, and goes with its record', async () => {
+    const [newbie] = await env.create('Contacts', [{firstname: 'Linus', lastname: 'Torvalds', email: 'linus@acme.example'}])
+    const onIt = await addComment(env.testDb, newbie, 'met at the conference')
+    const [first] = await env.pass('push', {module: ['ModComments']})
+    expect(first.failures.map((f) => [f.crmid, f.category])).toEqual([[onIt, 'PARENT_PENDING']])
+    expect(first.failures[0].message).toContain(`Contacts ${newbie}`)
+    // the ledger retries it on the next pass, once its contact is in HubSpot (however old the comment)
+    await env.testDb.query("UPDATE cbhs_failure SET next_retry_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE crmid = ?", [onIt])
+    const [second] = await env.pass('push')
+    expect(second.failures).toEqual([])
+    const note = env.emu.control.all('notes').find((n) => n.properties.corebos_crmid === String(onIt))!
+    const linusHs = (await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [newbie]))[0].hubspotid
+    expect(env.emu.control.associations('notes', note.id, 'contacts').map((a) => a.toId)).toEqual([linusHs])
+    expect(await env.testDb.query("SELECT id FROM cbhs_failure WHERE crmid = ? AND resolved_at IS NULL", [onIt])).toEqual([])
+  })
+
   it('an activity on a record that is not synced stays in coreBOS', async () => {
     const lonely = await env.db.records.create('Accounts', [{fields: {accountname: 'Not synced'}, control: {hubspotsyncwith: '0'}}], 1)
     const onIt = await addComment(env.testDb, lonely[0].crmid, 'internal only')
