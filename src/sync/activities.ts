@@ -375,13 +375,14 @@ async function pushUpdates(ctx: PassContext, module: ActivityModule, type: Engag
     const base = new Set(parseParents(p.link.snapshot.crm[PARENTS_KEY]).map(parentKey))
     const now = new Set(p.parents.map(parentKey))
     const hs = current.get(object.id) ?? {contacts: [], companies: [], deals: []}
-    const next: Record<string, string[]> = {contacts: [...hs.contacts], companies: [...hs.companies], deals: [...hs.deals]}
+    // the snapshot learns only what this stream settled: a parent HubSpot added meanwhile is pull's to bring over
+    const next: Record<string, string[]> = {}
+    for (const t of PARENT_TYPES) next[t] = [...(p.link.associations?.[t] ?? [])]
     for (const [i, parent] of p.parents.entries()) {
       const t = p.targets[i]
-      if (!base.has(parentKey(parent)) && !next[t.type].includes(t.id)) {
-        ops.push({fromId: object.id, to: t, remove: false})
-        next[t.type].push(t.id)
-      }
+      if (base.has(parentKey(parent))) continue
+      if (!hs[t.type].includes(t.id)) ops.push({fromId: object.id, to: t, remove: false})
+      if (!next[t.type].includes(t.id)) next[t.type].push(t.id)
     }
     const removed = parseParents(p.link.snapshot.crm[PARENTS_KEY]).filter((x) => !now.has(parentKey(x)))
     const removedLinks = await parentLinks(ctx, removed)
@@ -389,10 +390,8 @@ async function pushUpdates(ctx: PassContext, module: ActivityModule, type: Engag
       const l = removedLinks.get(parentKey(r))
       if (!l) continue
       const t = OBJECT_TYPE_OF_MODULE[r.module]
-      if (next[t].includes(l.hubspotId)) {
-        ops.push({fromId: object.id, to: {type: t, id: l.hubspotId}, remove: true})
-        next[t] = next[t].filter((id) => id !== l.hubspotId)
-      }
+      if (hs[t].includes(l.hubspotId)) ops.push({fromId: object.id, to: {type: t, id: l.hubspotId}, remove: true})
+      next[t] = next[t].filter((id) => id !== l.hubspotId)
     }
     const wrote = Object.keys(s.hs).length > 0 || ops.some((o) => o.fromId === object.id)
     if (ctx.dryRun) {
@@ -624,7 +623,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   }
 
   // updates: fields by the three-way merge; parents HubSpot added or removed since the last sync
-  const links2: Link[] = []
+  const updated: Link[] = []
   const hsWrites: Array<{id: string; properties: Record<string, string>}> = []
   for (const u of updates) {
     const s = settleActivity(ctx, type, asRecord(u.activity), u.object, u.link, 'pull')
@@ -650,13 +649,18 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
       counts.updated++
     } else counts.skipped++
     if (unique) hsWrites.push({id: u.object.id, properties: {[engine.settings.uniqueProperty]: unique}})
-    const finalParents = [...(await parentLinks(ctx, parents ?? u.activity.parents)).keys()]
-    links2.push({...u.link, snapshot: {crm: {...s.next.crm, [PARENTS_KEY]: [...finalParents].sort().join(',')}, hs: s.next.hs}, associations: u.associations, syncedAt: ctx.nowIso()})
+    // coreBOS's side of the parents learns only what this stream wrote: a parent coreBOS added meanwhile is push's to send
+    const baseParents = new Map(parseParents(u.link.snapshot.crm[PARENTS_KEY]).map((p) => [parentKey(p), p]))
+    if (parents) {
+      for (const p of parents) if (!u.activity.parents.some((q) => parentKey(q) === parentKey(p))) baseParents.set(parentKey(p), p)
+      for (const q of u.activity.parents) if (!parents.some((p) => parentKey(p) === parentKey(q))) baseParents.delete(parentKey(q))
+    }
+    updated.push({...u.link, snapshot: {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs}, associations: u.associations, syncedAt: ctx.nowIso()})
   }
   if (!ctx.dryRun) {
     if (hsWrites.length > 0) await engine.hubspot.update(asObjectType(type), hsWrites)
-    await recordLinks(ctx, key, links2.filter((l) => !sameLink(links.get(l.hubspotId), l)))
-    await resolve(ctx, key, links2.map((l) => ({hubspotId: l.hubspotId})))
+    await recordLinks(ctx, key, updated.filter((l) => !sameLink(links.get(l.hubspotId), l)))
+    await resolve(ctx, key, updated.map((l) => ({hubspotId: l.hubspotId})))
   }
 
   // creates: the record, its relation rows and its link in one transaction

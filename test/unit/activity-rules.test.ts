@@ -129,4 +129,64 @@ describe('activity streams over the in-memory ports', () => {
       {numRuns: 40},
     )
   })
+
+  it("a call's contacts, added and removed on either side with passes in any order, end the same on both sides", async () => {
+    const CALLS = asObjectType('calls')
+    type Step =
+      | {kind: 'crmToggle'; who: number}
+      | {kind: 'hsToggle'; who: number}
+      | {kind: 'crmEdit'; n: number}
+      | {kind: 'hsEdit'; n: number}
+      | {kind: 'pass'; order: 'push' | 'pull' | 'push,pull' | 'pull,push'}
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({kind: fc.constant('crmToggle' as const), who: fc.nat(2)}),
+      fc.record({kind: fc.constant('hsToggle' as const), who: fc.nat(2)}),
+      fc.record({kind: fc.constant('crmEdit' as const), n: fc.nat(9)}),
+      fc.record({kind: fc.constant('hsEdit' as const), n: fc.nat(9)}),
+      fc.record({kind: fc.constant('pass' as const), order: fc.constantFrom('push' as const, 'pull' as const, 'push,pull' as const, 'pull,push' as const)}),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, {minLength: 1, maxLength: 10}), async (steps) => {
+        const {kit, activities, contact} = await world()
+        const others = [kit.crm.insert('Contacts', {lastname: 'B', email: 'b@x.example'}), kit.crm.insert('Contacts', {lastname: 'C', email: 'c@x.example'})]
+        await runPush(kit.engine)
+        const people = [contact, ...others]
+        const hsOf = async (crmid: number) => (await kit.state.getLinksByCrmids('Contacts', [crmid])).get(crmid)!.hubspotId
+        const call = activities.add('cbCalendar', {activitytype: 'Call', subject: 'Call', description: '', dtstart: '2025-03-03 10:00:00', dtend: '2025-03-03 10:10:00', eventstatus: 'Planned'}, [{module: 'Contacts', crmid: contact}])
+        await pass(kit, 'push')
+        const callId = (await kit.state.getLinksByCrmids('cbCalendar' as never, [call])).get(call)!.hubspotId
+        for (const st of steps) {
+          kit.clock.advanceSeconds(2)
+          if (st.kind === 'crmToggle') {
+            const who = people[st.who]
+            const now = activities.get(call)!.parents
+            activities.relate(call, now.some((p) => p.crmid === who) ? now.filter((p) => p.crmid !== who) : [...now, {module: 'Contacts', crmid: who}])
+          } else if (st.kind === 'hsToggle') {
+            const id = await hsOf(people[st.who])
+            if (kit.hubspot.associations(CALLS, callId, 'contacts').includes(id)) kit.hubspot.dissociate(CALLS, callId, 'contacts', id)
+            else kit.hubspot.associate(CALLS, callId, 'contacts', id)
+            // a HubSpot user's association change comes with an edit of the call, which is what pull reads
+            kit.hubspot.edit(CALLS, callId, {hs_call_body: `touched ${kit.clock.nowMs()}`})
+          } else if (st.kind === 'crmEdit') activities.edit(call, {subject: `crm ${st.n}`})
+          else if (st.kind === 'hsEdit') kit.hubspot.edit(CALLS, callId, {hs_call_title: `hs ${st.n}`})
+          else for (const d of st.order.split(',') as Array<'push' | 'pull'>) await pass(kit, d)
+        }
+        kit.clock.advanceSeconds(120)
+        for (let i = 0; i < 2; i++) {
+          await pass(kit, 'pull')
+          await pass(kit, 'push')
+        }
+        const crmSide = await Promise.all(activities.get(call)!.parents.map((p) => hsOf(p.crmid)))
+        expect(kit.hubspot.associations(CALLS, callId, 'contacts').sort()).toEqual(crmSide.sort())
+        expect(kit.hubspot.get(CALLS, callId)!.properties.hs_call_title).toBe(activities.get(call)!.fields.subject)
+        const hsBefore = kit.hubspot.writes()
+        const crmBefore = activities.writes
+        kit.clock.advanceSeconds(120)
+        await pass(kit, 'pull')
+        await pass(kit, 'push')
+        expect([kit.hubspot.writes() - hsBefore, activities.writes - crmBefore]).toEqual([0, 0])
+      }),
+      {numRuns: 40},
+    )
+  })
 })

@@ -102,6 +102,13 @@ export class MemoryActivities implements CrmActivities {
     r.modifiedtime = this.crm.naiveNow()
   }
 
+  /** A user relating the activity to other records (the calendar's contacts list, Related To). */
+  relate(crmid: number, parents: ActivityParent[]): void {
+    const r = this.rows.get(crmid)!
+    r.parents = [...parents]
+    r.modifiedtime = this.crm.naiveNow()
+  }
+
   trashByUser(crmid: number): void {
     const r = this.rows.get(crmid)!
     r.deleted = true
