@@ -15,6 +15,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 import type {RowDataPacket} from 'mysql2'
 import type {ActivityCreate, ActivityModule, ActivityParent, ActivityWriteResult, CrmActivities, CrmActivity} from '../sync/activity-types.js'
+import {ConfigError} from '../errors.js'
 import {CRM_MODULES, type CrmCursor, type CrmModule} from '../sync/types.js'
 import {inTransaction, type Pool, type PoolConnection} from './connection.js'
 import {naiveNow} from './values.js'
@@ -33,6 +34,20 @@ const CALENDAR_COLUMNS: Readonly<Record<string, string>> = {
   location: 'location',
 }
 
+/** Every table and column the adapter touches: checked once against the install before the first read or write. */
+const REQUIRED: Readonly<Record<string, readonly string[]>> = {
+  vtiger_crmentity: ['crmid', 'smcreatorid', 'smownerid', 'modifiedby', 'setype', 'description', 'createdtime', 'modifiedtime', 'presence', 'deleted', 'version', 'cbuuid'],
+  vtiger_crmobject: ['crmid', 'cbuuid', 'deleted', 'setype', 'smownerid', 'modifiedtime'],
+  vtiger_modcomments: ['modcommentsid', 'commentcontent', 'related_to', 'parent_comments', 'relatedassignedemail'],
+  vtiger_modcommentscf: ['modcommentsid'],
+  vtiger_activity: ['activityid', 'date_start', 'time_start', 'due_date', 'time_end', 'duration_hours', 'duration_minutes', 'sendnotification', 'notime', 'visibility', 'rel_id', 'cto_id', ...Object.values(CALENDAR_COLUMNS)],
+  vtiger_activitycf: ['activityid'],
+  vtiger_seactivityrel: ['crmid', 'activityid'],
+  vtiger_cntactivityrel: ['contactid', 'activityid'],
+  vtiger_salesmanactivityrel: ['smid', 'activityid'],
+  cbhs_link: ['module', 'crmid', 'object_type', 'hubspot_id', 'snapshot', 'associations', 'archived', 'synced_at', 'created_at'],
+}
+
 interface Row extends RowDataPacket {
   crmid: number
   modifiedtime: string
@@ -45,6 +60,7 @@ interface Row extends RowDataPacket {
 
 export class MysqlActivities implements CrmActivities {
   private calendarSetype: Promise<string> | undefined
+  private checked: Promise<void> | undefined
 
   constructor(
     private readonly pool: Pool,
@@ -52,9 +68,32 @@ export class MysqlActivities implements CrmActivities {
     private readonly defaultUserId = 1,
   ) {}
 
+  /**
+   * The comment and calendar tables are coreBOS's own (no custom layout per install, unlike the
+   * record modules): the adapter names their columns, and refuses to start on an install that lacks one.
+   */
+  private checkSchema(): Promise<void> {
+    this.checked ??= (async () => {
+      const [rows] = await this.pool.query<RowDataPacket[]>(
+        'SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)',
+        [Object.keys(REQUIRED)],
+      )
+      const have = new Set(rows.map((r) => `${String(r.t).toLowerCase()}.${String(r.c).toLowerCase()}`))
+      const missing = Object.entries(REQUIRED).flatMap(([t, cols]) => cols.filter((c) => !have.has(`${t}.${c}`)).map((c) => `${t}.${c}`))
+      if (missing.length > 0) {
+        throw new ConfigError('ACTIVITY_SCHEMA', `activity sync cannot run on this coreBOS database: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} missing.`, {
+          suggestion: missing.some((m) => m.startsWith('cbhs_')) ? 'Run cbhs setup first.' : 'Update coreBOS (the 2021 schema has them), or set sync.activities to false.',
+        })
+      }
+    })()
+    this.checked.catch(() => (this.checked = undefined))
+    return this.checked
+  }
+
   /** cbCalendar since the 2021 changeset "The calendar is DEAD, long live the Calendar!"; Calendar before it. */
-  private setype(module: ActivityModule): Promise<string> {
-    if (module === 'ModComments') return Promise.resolve('ModComments')
+  private async setype(module: ActivityModule): Promise<string> {
+    await this.checkSchema()
+    if (module === 'ModComments') return 'ModComments'
     this.calendarSetype ??= this.pool
       .query<RowDataPacket[]>("SELECT name FROM vtiger_tab WHERE name IN ('cbCalendar', 'Calendar') ORDER BY name = 'cbCalendar' DESC LIMIT 1")
       .then(([rows]) => String(rows[0]?.name ?? 'cbCalendar'))
@@ -301,7 +340,20 @@ function splitRange(dtstart: string | null, dtend: string | null): {dateStart: s
   return {dateStart: dateStart ?? null, timeStart: timeStart ?? null, dueDate: dueDate ?? null, timeEnd: timeEnd ?? null, hours, minutes}
 }
 
-/** Errors about one record's values (too long, bad value, refused by a constraint), not about the database. */
+/** Errors about one record's values (too long, a bad value, a row a constraint refuses), not about the database. */
+const ROW_LEVEL = new Set([
+  'ER_DATA_TOO_LONG',
+  'ER_TRUNCATED_WRONG_VALUE',
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_WRONG_VALUE',
+  'ER_BAD_NULL_ERROR',
+  'ER_NO_REFERENCED_ROW',
+  'ER_NO_REFERENCED_ROW_2',
+  'ER_WARN_DATA_OUT_OF_RANGE',
+  'ER_DUP_ENTRY',
+  'ER_INVALID_CHARACTER_STRING',
+])
+
 function isRowLevel(error: {code?: string}): boolean {
-  return /^ER_(DATA_TOO_LONG|TRUNCATED_WRONG_VALUE|WRONG_VALUE|BAD_NULL_ERROR|NO_REFERENCED_ROW|TRUNCATED_WRONG_VALUE_FOR_FIELD|WARN_DATA_OUT_OF_RANGE|DUP_ENTRY|INVALID_CHARACTER_STRING|CANT_CREATE_GEOMETRY_OBJECT)/.test(error.code ?? '') || error.code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD'
+  return ROW_LEVEL.has(error.code ?? '')
 }

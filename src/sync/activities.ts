@@ -369,6 +369,7 @@ async function pushUpdates(ctx: PassContext, module: ActivityModule, type: Engag
       continue
     }
     const s = settleActivity(ctx, type, asRecord(p.activity), object, p.link, 'push')
+    for (const w of s.warnings) ctx.sink.warn(`${module} ${p.activity.crmid} → HubSpot ${type} ${object.id}: ${w}`)
     counts.conflicts += s.conflicts.length
     for (const c of s.conflicts) ctx.sink.conflict(key, p.activity.crmid, object.id, c)
     // parents: what coreBOS added or removed since the last sync travels; HubSpot's own additions stay
@@ -627,6 +628,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   const hsWrites: Array<{id: string; properties: Record<string, string>}> = []
   for (const u of updates) {
     const s = settleActivity(ctx, type, asRecord(u.activity), u.object, u.link, 'pull')
+    for (const w of s.warnings) ctx.sink.warn(`HubSpot ${type} ${u.object.id} → ${module} ${u.activity.crmid}: ${w}`)
     counts.conflicts += s.conflicts.length
     for (const c of s.conflicts) ctx.sink.conflict(key, u.activity.crmid, u.object.id, c)
     const parents = module === 'cbCalendar' ? await parentsAfterHubSpot(ctx, u.activity.parents, u.link.associations ?? {}, u.associations, parentOf) : null
@@ -666,7 +668,9 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   // creates: the record, its relation rows and its link in one transaction
   if (creates.length === 0) return
   const inputs = creates.map((c) => {
-    const fields: Record<string, string | null> = {...mapper.toCrm(c.object).values}
+    const mapped = mapper.toCrm(c.object)
+    for (const w of mapped.warnings) ctx.sink.warn(`HubSpot ${type} ${c.object.id}: ${w}`)
+    const fields: Record<string, string | null> = {...mapped.values}
     for (const r of shape.createOnlyPull) fields[r.field] ??= r.value(c.object.properties, engine.settings.timezone)
     if (ACTIVITY_TYPE[type]) fields.activitytype = ACTIVITY_TYPE[type]!
     if (module === 'cbCalendar') {

@@ -199,6 +199,30 @@ export function shapeProperties(s: ActivityShape): string[] {
   return [...new Set([...s.push.map((r) => r.property), ...s.createOnlyPush.map((r) => r.property), ...s.pull.flatMap((r) => r.sources), ...s.createOnlyPull.flatMap((r) => r.sources)])]
 }
 
+/** vtiger_activity's varchar lengths (subject 255, location 150); the other text columns are TEXT. */
+const COLUMN_LENGTH: Readonly<Record<string, number>> = {subject: 255, location: 150}
+
+/**
+ * What the utf8mb3 coreBOS columns can hold: characters outside the Basic Multilingual Plane
+ * (emoji) become U+FFFD, a value longer than its column is cut; each said in a warning that starts
+ * with the field (settle.ts reports it once, when the value travels). The snapshot keeps each
+ * side's own form, so the difference is never read back as an edit.
+ */
+function storable(field: string, value: string, warnings: string[]): string {
+  let text = value
+  const astral = text.match(/[\u{10000}-\u{10FFFF}]/gu)
+  if (astral) {
+    text = text.replace(/[\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
+    warnings.push(`${field}: ${astral.length} character(s) outside the Basic Multilingual Plane (emoji…) replaced by U+FFFD: the column is utf8mb3`)
+  }
+  const max = COLUMN_LENGTH[field]
+  if (max !== undefined && [...text].length > max) {
+    text = [...text].slice(0, max).join('')
+    warnings.push(`${field}: cut to ${max} characters (the column's length)`)
+  }
+  return text
+}
+
 function sameText(a: string | null | undefined, b: string | null | undefined): boolean {
   return (a ?? '').trim() === (b ?? '').trim()
 }
@@ -243,12 +267,14 @@ export function shapeMapper(s: ActivityShape, timezone: string): ModuleMapper {
     },
     toCrm(object: HubSpotObject): MappedValues<Values> {
       const values: Values = {}
+      const warnings: string[] = []
       for (const r of s.pull) {
         const v = r.value(object.properties, timezone)
         if (v !== null || !s.datetimeFields.has(r.field)) values[r.field] = v ?? (r.field === 'eventstatus' || r.field === 'taskpriority' ? null : '')
+        if (typeof values[r.field] === 'string') values[r.field] = storable(r.field, values[r.field]!, warnings)
       }
       for (const k of Object.keys(values)) if (values[k] === null && (k === 'eventstatus' || k === 'taskpriority')) delete values[k]
-      return {values, errors: [], warnings: []}
+      return {values, errors: [], warnings}
     },
     sameHubSpotValue,
     sameCrmValue,

@@ -217,6 +217,25 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(await env.testDb.query("SELECT id FROM cbhs_failure WHERE crmid = ? AND resolved_at IS NULL", [onIt])).toEqual([])
   })
 
+  it('an emoji and an over-long title are adjusted with a warning, not failed, and never echoed back', async () => {
+    const c = env.emu.control
+    const [note] = c.seed('notes', [{hs_timestamp: '2026-05-01T10:00:00Z', hs_note_body: 'Great call 🎉 see you'}])
+    c.associate('notes', note.id, 'contacts', hs.contact)
+    const [call] = c.seed('calls', [{hs_timestamp: '2026-05-01T11:00:00Z', hs_call_title: 'x'.repeat(300), hs_call_status: 'COMPLETED'}])
+    c.associate('calls', call.id, 'contacts', hs.contact)
+    const [pull] = await env.pass('pull')
+    expect(pull.failures).toEqual([])
+    expect(pull.warnings.some((w) => w.includes(`HubSpot notes ${note.id}`) && w.includes('U+FFFD'))).toBe(true)
+    expect(pull.warnings.some((w) => w.includes(`HubSpot calls ${call.id}`) && w.includes('cut to 255'))).toBe(true)
+    expect((await comments()).map((r) => r.commentcontent)).toContain('Great call \uFFFD see you')
+    expect((await calendar()).some((r) => r.subject === 'x'.repeat(255))).toBe(true)
+    const mark = env.mark()
+    const again = await env.pass('sync')
+    for (const r of again) expect(r.failures).toEqual([])
+    expect(env.writesSince(mark)).toEqual([])
+    expect(c.get('notes', note.id)!.properties.hs_note_body).toBe('Great call 🎉 see you')
+  })
+
   it('an activity on a record that is not synced stays in coreBOS', async () => {
     const lonely = await env.db.records.create('Accounts', [{fields: {accountname: 'Not synced'}, control: {hubspotsyncwith: '0'}}], 1)
     const onIt = await addComment(env.testDb, lonely[0].crmid, 'internal only')
