@@ -188,7 +188,8 @@ export class MysqlActivities implements CrmActivities {
           await conn.query(
             `INSERT INTO vtiger_crmentity (crmid, smcreatorid, smownerid, modifiedby, setype, description, createdtime, modifiedtime, presence, deleted, version, cbuuid)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, ?)`,
-            [seq, user, owner, user, setype, module === 'ModComments' ? '' : (input.fields.description ?? ''), now, now, cbuuid],
+            // a comment from HubSpot is dated at its note's timeline moment, so the comments widget keeps HubSpot's order
+            [seq, user, owner, user, setype, module === 'ModComments' ? '' : (input.fields.description ?? ''), input.fields.createdtime ?? now, now, cbuuid],
           )
           if (module === 'ModComments') await this.insertComment(conn, seq, input)
           else await this.insertCalendar(conn, seq, owner, input)

@@ -673,6 +673,11 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
     const fields: Record<string, string | null> = {...mapped.values}
     for (const r of shape.createOnlyPull) fields[r.field] ??= r.value(c.object.properties, engine.settings.timezone)
     if (ACTIVITY_TYPE[type]) fields.activitytype = ACTIVITY_TYPE[type]!
+    if (module === 'ModComments') {
+      const at = instantMs(c.object.properties.hs_timestamp)
+      // never later than now: a comment is not dated in the future (invariant 13's clocks)
+      if (at !== null) fields.createdtime = epochMsToNaive(Math.min(at, engine.clock.nowMs()), engine.settings.timezone)
+    }
     if (module === 'cbCalendar') {
       // coreBOS requires a subject, a start and a due date
       fields.dtstart ??= fields.dtend ?? epochMsToNaive(instantMs(c.object.properties.hs_timestamp) ?? engine.clock.nowMs(), engine.settings.timezone)

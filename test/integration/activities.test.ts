@@ -88,6 +88,9 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect((await env.testDb.query('SELECT crmid FROM vtiger_crmobject WHERE crmid IN (?)', [crmids])).length).toBe(5)
     expect((await env.testDb.query('SELECT activityid FROM vtiger_activitycf WHERE activityid IN (?)', [cal.map((r) => r.crmid)])).length).toBe(3)
     expect((await env.testDb.query('SELECT activityid FROM vtiger_salesmanactivityrel WHERE activityid IN (?)', [cal.map((r) => r.crmid)])).length).toBe(3)
+    // the comment is dated at the note's timeline moment
+    const [created] = await env.testDb.query<{createdtime: string}>("SELECT DATE_FORMAT(createdtime, '%Y-%m-%d %H:%i:%s') AS createdtime FROM vtiger_crmentity WHERE crmid = ?", [rows[0].crmid])
+    expect(created.createdtime).toBe('2026-03-10 09:00:00')
     // HubSpot learns the crmid of each; the orphan was left alone
     expect(c.get('notes', note.id)!.properties.corebos_crmid).toBe(String(rows[0].crmid))
     expect(c.get('notes', orphan.id)!.properties.corebos_crmid ?? null).toBeNull()
