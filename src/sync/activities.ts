@@ -13,6 +13,7 @@
 import {callsSince, emptyCounts, type PassOptions, type PassReport, type PlanItem} from './engine.js'
 import {isEligible} from './eligibility.js'
 import {saveLinksOrFail, type PassContext} from './pipeline.js'
+import {summarize} from './streams.js'
 import type {Link, Reporter} from './ports.js'
 import {settlePair, type Settlement} from './settle.js'
 import {epochMsToNaive, naiveToEpochMs} from './time.js'
@@ -68,22 +69,8 @@ function asRecord(a: CrmActivity): CrmRecord {
   return {module: asModuleKey(a.module), crmid: a.crmid, modifiedtime: a.modifiedtime, deleted: a.deleted, fields: a.fields}
 }
 
-function summary(counts: ReturnType<typeof emptyCounts>): string {
-  const parts = [`${counts.read} read`, `${counts.created} created`, `${counts.updated} updated`]
-  if (counts.archived) parts.push(`${counts.archived} archived`)
-  if (counts.markedDeleted) parts.push(`${counts.markedDeleted} trashed`)
-  if (counts.linked) parts.push(`${counts.linked} linked`)
-  if (counts.conflicts) parts.push(`${counts.conflicts} conflicts`)
-  if (counts.failed) parts.push(`${counts.failed} failed`)
-  return parts.join(', ')
-}
-
 function mergeCalls(report: PassReport, calls: Record<string, number>): void {
   for (const [key, value] of Object.entries(calls)) report.apiCalls[key] = (report.apiCalls[key] ?? 0) + value
-}
-
-function plan(ctx: PassContext, item: PlanItem): void {
-  ctx.sink.plan(item)
 }
 
 /** Live links of parent records, by `Module:crmid`. */
@@ -191,7 +178,7 @@ export async function pushActivities(ctx: PassContext, module: ActivityModule, o
     else await state.setWatermark(key, 'push', maxSeen ?? watermark.value, null)
   }
   mergeCalls(report, callsSince(calls, engine.hubspot.callCounts()))
-  return summary(counts)
+  return summarize(counts, incomplete)
 }
 
 interface PushPair {
@@ -303,7 +290,7 @@ async function pushArchives(ctx: PassContext, module: ActivityModule, type: Enga
   const key = asModuleKey(module)
   const counts = ctx.sink.counts(key)
   if (ctx.dryRun) {
-    for (const a of archives) plan(ctx, {module: key, crmid: a.link.crmid, hubspotId: a.link.hubspotId, action: 'archive', reason: 'trashed in coreBOS', changes: []})
+    for (const a of archives) ctx.sink.plan({module: key, crmid: a.link.crmid, hubspotId: a.link.hubspotId, action: 'archive', reason: 'trashed in coreBOS', changes: []})
     counts.archived += archives.length
     return
   }
@@ -400,7 +387,7 @@ async function pushUpdates(ctx: PassContext, module: ActivityModule, type: Engag
         counts.updated++
         const changes: PlanItem['changes'] = Object.entries(s.hs).map(([k, v]) => ({key: k, old: object.properties[k] ?? null, new: v, side: 'hubspot' as const}))
         for (const o of ops.filter((x) => x.fromId === object.id)) changes.push({key: `association:${o.to.type}`, old: o.remove ? o.to.id : null, new: o.remove ? null : o.to.id, side: 'hubspot'})
-        plan(ctx, {module: key, crmid: p.activity.crmid, hubspotId: object.id, action: 'update', reason: 'changed in coreBOS', changes})
+        ctx.sink.plan({module: key, crmid: p.activity.crmid, hubspotId: object.id, action: 'update', reason: 'changed in coreBOS', changes})
       } else counts.skipped++
       continue
     }
@@ -456,7 +443,7 @@ async function pushCreates(ctx: PassContext, module: ActivityModule, type: Engag
       counts.created++
       const changes: PlanItem['changes'] = Object.entries(i.properties).map(([k, v]) => ({key: k, old: null, new: v, side: 'hubspot' as const}))
       for (const t of i.create.targets) changes.push({key: `association:${t.type}`, old: null, new: t.id, side: 'hubspot'})
-      plan(ctx, {module: key, crmid: i.create.activity.crmid, hubspotId: null, action: 'create', reason: 'new in coreBOS', changes})
+      ctx.sink.plan({module: key, crmid: i.create.activity.crmid, hubspotId: null, action: 'create', reason: 'new in coreBOS', changes})
     }
     return
   }
@@ -555,7 +542,7 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
     else await state.setWatermark(key, 'pull', new Date(startedMs - settings.pullLagSeconds * 1000).toISOString(), null)
   }
   mergeCalls(report, callsSince(calls, hubspot.callCounts()))
-  return summary(counts)
+  return summarize(counts, incomplete)
 }
 
 /** The coreBOS record each HubSpot parent is linked to, by `type:id`. */
@@ -637,7 +624,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
     if (ctx.dryRun) {
       if (wroteCrm) {
         counts.updated++
-        plan(ctx, {module: key, crmid: u.activity.crmid, hubspotId: u.object.id, action: 'update', reason: 'changed in HubSpot',
+        ctx.sink.plan({module: key, crmid: u.activity.crmid, hubspotId: u.object.id, action: 'update', reason: 'changed in HubSpot',
           changes: Object.entries(s.crm).map(([k, v]) => ({key: k, old: u.activity.fields[k] ?? null, new: v, side: 'crm' as const}))})
       } else counts.skipped++
       continue
@@ -696,7 +683,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   if (ctx.dryRun) {
     for (const i of inputs) {
       counts.created++
-      plan(ctx, {module: key, crmid: null, hubspotId: i.hubspot.id, action: 'create', reason: 'new in HubSpot', changes: Object.entries(i.fields).map(([k, v]) => ({key: k, old: null, new: v, side: 'crm' as const}))})
+      ctx.sink.plan({module: key, crmid: null, hubspotId: i.hubspot.id, action: 'create', reason: 'new in HubSpot', changes: Object.entries(i.fields).map(([k, v]) => ({key: k, old: null, new: v, side: 'crm' as const}))})
     }
     return
   }
@@ -758,7 +745,7 @@ async function pullArchived(ctx: PassContext, type: EngagementType): Promise<voi
     for (const link of links) {
       counts.markedDeleted++
       if (ctx.dryRun) {
-        plan(ctx, {module: key, crmid: link.crmid, hubspotId: link.hubspotId, action: 'mark-deleted', reason: 'archived in HubSpot: trashed in coreBOS', changes: []})
+        ctx.sink.plan({module: key, crmid: link.crmid, hubspotId: link.hubspotId, action: 'mark-deleted', reason: 'archived in HubSpot: trashed in coreBOS', changes: []})
         continue
       }
       await activitiesOf(ctx).trash(module, link.crmid, engine.settings.userId)
