@@ -59,16 +59,24 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     c.associate('tasks', task.id, 'companies', hs.company)
     const [email] = c.seed('emails', [{hs_timestamp: at, hs_email_subject: 'Your quote', hs_email_text: 'Attached, as promised.', hs_email_direction: 'EMAIL'}])
     c.associate('emails', email.id, 'contacts', hs.contact)
+    // a note on a deal and a company (no contact) hangs off the company; one on a deal alone off the deal
+    const [onCompany, onDeal] = c.seed('notes', [{hs_timestamp: at, hs_note_body: 'Company-wide discount'}, {hs_timestamp: at, hs_note_body: 'Deal needs legal review'}])
+    c.associate('notes', onCompany.id, 'companies', hs.company)
+    c.associate('notes', onCompany.id, 'deals', hs.deal)
+    c.associate('notes', onDeal.id, 'deals', hs.deal)
     // an engagement on nobody cbhs syncs stays in HubSpot
     const [orphan] = c.seed('notes', [{hs_timestamp: at, hs_note_body: 'on nobody'}])
 
     const [report] = await env.pass('pull')
     expect(report.failures).toEqual([])
-    for (const t of ['notes', 'calls', 'meetings', 'tasks', 'emails']) expect(report.modules[t as never], t).toMatchObject({created: 1, failed: 0})
+    for (const t of ['calls', 'meetings', 'tasks', 'emails']) expect(report.modules[t as never], t).toMatchObject({created: 1, failed: 0})
+    expect(report.modules['notes' as never]).toMatchObject({created: 3, failed: 0})
 
     const rows = await comments()
     expect(rows.map((r) => [r.commentcontent, r.related_to, r.setype])).toEqual([
       ['Asked for a quote', contact, 'ModComments'],
+      ['Company-wide discount', account, 'ModComments'],
+      ['Deal needs legal review', deal, 'ModComments'],
       ['E-mail: Your quote\n\nAttached, as promised.', contact, 'ModComments'],
     ])
     const cal = await calendar()
@@ -85,9 +93,13 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(await relations(cal[2].crmid)).toEqual({se: [account], cnt: []})
     // written the way coreBOS writes them: a crmobject row, the cf row, the owner in salesmanactivityrel
     const crmids = [...rows.map((r) => r.crmid), ...cal.map((r) => r.crmid)]
-    expect((await env.testDb.query('SELECT crmid FROM vtiger_crmobject WHERE crmid IN (?)', [crmids])).length).toBe(5)
+    expect((await env.testDb.query('SELECT crmid FROM vtiger_crmobject WHERE crmid IN (?)', [crmids])).length).toBe(7)
     expect((await env.testDb.query('SELECT activityid FROM vtiger_activitycf WHERE activityid IN (?)', [cal.map((r) => r.crmid)])).length).toBe(3)
     expect((await env.testDb.query('SELECT activityid FROM vtiger_salesmanactivityrel WHERE activityid IN (?)', [cal.map((r) => r.crmid)])).length).toBe(3)
+    // relatedassignedemail, as ModComments' save fills it: the e-mail of the parent's owner
+    const [owner] = await env.testDb.query<{email1: string}>('SELECT u.email1 FROM vtiger_users u JOIN vtiger_crmentity e ON e.smownerid = u.id WHERE e.crmid = ?', [contact])
+    const [mail] = await env.testDb.query<{relatedassignedemail: string}>('SELECT relatedassignedemail FROM vtiger_modcomments WHERE modcommentsid = ?', [rows[0].crmid])
+    expect(mail.relatedassignedemail).toBe(owner.email1)
     // the comment is dated at the note's timeline moment
     const [created] = await env.testDb.query<{createdtime: string}>("SELECT DATE_FORMAT(createdtime, '%Y-%m-%d %H:%i:%s') AS createdtime FROM vtiger_crmentity WHERE crmid = ?", [rows[0].crmid])
     expect(created.createdtime).toBe('2026-03-10 09:00:00')
