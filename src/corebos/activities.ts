@@ -178,10 +178,11 @@ export class MysqlActivities implements CrmActivities {
     const results: ActivityWriteResult[] = []
     const user = this.user(userId)
     const setype = await this.setype(module)
-    for (const input of inputs) {
+    const ids = await this.reserveIds(inputs.length)
+    for (const [i, input] of inputs.entries()) {
       try {
         const crmid = await inTransaction(this.pool, async (conn) => {
-          const seq = await this.reserveId(conn)
+          const seq = ids[i]
           const now = naiveNow(this.timezone)
           const owner = Number(input.fields.assigned_user_id) || user
           const cbuuid = createHash('sha1').update(`${setype}:${seq}:${now}:${randomBytes(8).toString('hex')}`).digest('hex')
@@ -213,10 +214,22 @@ export class MysqlActivities implements CrmActivities {
     return results
   }
 
-  private async reserveId(conn: PoolConnection): Promise<number> {
-    await conn.query('UPDATE vtiger_crmentity_seq SET id = LAST_INSERT_ID(id + 1)')
-    const [rows] = await conn.query<RowDataPacket[]>('SELECT LAST_INSERT_ID() AS id')
-    return Number(rows[0].id)
+  /**
+   * Takes `count` crmids in one short autocommit statement before any transaction, as records.ts
+   * does, so the sequence row is never held while coreBOS users save (a failed create leaves a gap,
+   * as coreBOS's own failed saves do).
+   */
+  private async reserveIds(count: number): Promise<number[]> {
+    if (count === 0) return []
+    const conn = await this.pool.getConnection()
+    try {
+      await conn.query('UPDATE vtiger_crmentity_seq SET id = LAST_INSERT_ID(id + ?)', [count])
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT LAST_INSERT_ID() AS id')
+      const last = Number(rows[0].id)
+      return Array.from({length: count}, (_, k) => last - count + 1 + k)
+    } finally {
+      conn.release()
+    }
   }
 
   private async insertComment(conn: PoolConnection, crmid: number, input: ActivityCreate): Promise<void> {
