@@ -49,6 +49,8 @@ export interface CbhsConfig {
     stageMapping: {toHubSpot?: Record<string, string>; toCoreBos?: Record<string, string>}
     /** hs_analytics_source → leadsource, over the default correspondence */
     leadSourceMapping: {toCoreBos?: Record<string, string>}
+    /** sync comments and calendar activities with HubSpot's notes, calls, meetings, tasks and e-mails (off by default) */
+    activities: boolean
   }
   maps: {source: 'files' | 'database'; dir: string}
   health: {cronIntervalMinutes: number; staleAfterIntervals: number; maxFailures: number; lockStaleMinutes: number}
@@ -92,6 +94,7 @@ const DEFAULTS: Record<string, unknown> = {
   'sync.dealPipeline': 'default',
   'sync.stageMapping': {},
   'sync.leadSourceMapping': {},
+  'sync.activities': false,
   'maps.source': 'files',
   'health.cronIntervalMinutes': 6,
   'health.staleAfterIntervals': 3,
@@ -118,6 +121,7 @@ const ENV_KEYS: Record<string, string> = {
   CBHS_MAPS_DIR: 'maps.dir',
   CBHS_MAPS_SOURCE: 'maps.source',
   CBHS_USER_ID: 'sync.userId',
+  CBHS_ACTIVITIES: 'sync.activities',
 }
 
 const SECRET_KEYS = new Set(['db.password', 'hubspot.accessToken'])
@@ -411,6 +415,7 @@ function buildConfig(layers: Layer[]): CbhsConfig {
       dealPipeline: str('sync.dealPipeline'),
       stageMapping: (pick('sync.stageMapping') ?? {}) as CbhsConfig['sync']['stageMapping'],
       leadSourceMapping: (pick('sync.leadSourceMapping') ?? {}) as CbhsConfig['sync']['leadSourceMapping'],
+      activities: flag('sync.activities', pick('sync.activities'), origins['sync.activities'] ?? 'default'),
     },
     maps: {source: oneOf('maps.source', ['files', 'database'] as const), dir: str('maps.dir')},
     health: {
@@ -426,6 +431,12 @@ function buildConfig(layers: Layer[]): CbhsConfig {
   }
   for (const key of SECRET_KEYS) registerSecret(key === 'db.password' ? config.db.password : config.hubspot.accessToken)
   return config
+}
+
+function flag(key: string, value: unknown, origin: string): boolean {
+  if (value === true || value === 'true' || value === '1') return true
+  if (value === false || value === 'false' || value === '0' || value === undefined) return false
+  throw new ConfigError('CONFIG_INVALID', `${key} must be true or false, got '${String(value)}' (from ${origin}).`)
 }
 
 function validTimezone(zone: string, origins: Record<string, string>): string {

@@ -6,6 +6,7 @@ import {createHash} from 'node:crypto'
 import {applyLegacySettings, type CbhsConfig} from './config.js'
 import {checkConnection, createPool, missingPrivilege, type DbSettings, type DbUse, type Pool} from './corebos/connection.js'
 import {DbPassLock} from './corebos/lock.js'
+import {MysqlActivities} from './corebos/activities.js'
 import {CoreBosRecords} from './corebos/records.js'
 import {readLegacySettings} from './corebos/settings.js'
 import {CoreBosStateStore} from './corebos/state.js'
@@ -215,6 +216,7 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
       timezone: config.timezone,
       portalId: config.hubspot.portalId,
     },
+    activities: config.sync.activities ? new MysqlActivities(db.pool, config.timezone, config.sync.userId) : undefined,
   }
   return {engine, maps}
 }

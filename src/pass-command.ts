@@ -7,7 +7,7 @@ import {readAfterPass, type LedgerAfterRun} from './corebos/status.js'
 import {LISTED_FAILURES, closingLine, renderLedger, renderNotOptedIn, renderPassReport, type PassContext} from './output/report.js'
 import {runPass, type PassFlags} from './pass.js'
 import type {PassReport} from './sync/engine.js'
-import {CRM_MODULES, type CrmModule} from './sync/types.js'
+import {CRM_MODULES, isCrmModule, type CrmModule} from './sync/types.js'
 
 export interface PassResult {
   command: 'push' | 'pull' | 'sync'
@@ -35,7 +35,7 @@ export abstract class PassCommand<T extends typeof Command> extends CbhsCommand<
       process.stderr.write(`cbhs ${this.direction}: ${outcome.skippedBecauseLocked.holder}; nothing done.\n`)
       return {command: this.direction, runId: null, skipped: outcome.skippedBecauseLocked.holder, reports: [], ledger: null, notOptedIn: {}}
     }
-    const modules = (flags.module?.length ? flags.module : CRM_MODULES) as CrmModule[]
+    const modules = (flags.module?.length ? flags.module.filter(isCrmModule) : CRM_MODULES) as CrmModule[]
     const dryRun = Boolean(flags['dry-run'])
     const db = await openDatabase(config)
     const after = await readAfterPass(db, config, {runId: outcome.runId ?? null, commands: COMMANDS_OF[this.direction], modules, dryRun, listed: LISTED_FAILURES}).finally(() =>

@@ -15,7 +15,9 @@ import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type R
 import type {PassContext} from './sync/pipeline.js'
 import type {Clock} from './sync/ports.js'
 import {parseSince} from './sync/time.js'
-import {CRM_MODULES, type CrmModule, type Direction} from './sync/types.js'
+import {CRM_MODULES, isCrmModule, type CrmModule, type Direction} from './sync/types.js'
+import {ACTIVITY_MODULES, ENGAGEMENTS_OF, isActivityModule, type ActivityModule} from './sync/activity-types.js'
+import {ACTIVITY_PULL_ORDER, ACTIVITY_PUSH_ORDER, pullEngagements, pushActivities} from './sync/activities.js'
 
 export interface PassFlags {
   'dry-run'?: boolean
@@ -23,6 +25,30 @@ export interface PassFlags {
   limit?: number
   module?: string[]
   since?: string
+}
+
+/** The activity stream a task runs, and the report key its counts go under. */
+function activityTasks(direction: Direction, options: PassOptions, report: PassReport, ctx: PassContext): TaskSpec<Engine>[] {
+  const selected = options.activities ?? []
+  if (direction === 'push') {
+    return ACTIVITY_PUSH_ORDER.filter((m) => selected.includes(m)).map((module) => ({
+      title: `push ${module}`,
+      run: async (_engine, reporter) => {
+        const summary = await pushActivities(ctx, module, options, report, reporter)
+        const c = report.modules[module as unknown as CrmModule]
+        return {summary, processed: c?.read ?? 0, failed: c?.failed ?? 0}
+      },
+    }))
+  }
+  const types = ACTIVITY_PULL_ORDER.filter((t) => selected.some((m: ActivityModule) => ENGAGEMENTS_OF[m].includes(t)))
+  return types.map((type) => ({
+    title: `pull ${type}`,
+    run: async (_engine, reporter) => {
+      const summary = await pullEngagements(ctx, type, options, report, reporter)
+      const c = report.modules[type as unknown as CrmModule]
+      return {summary, processed: c?.read ?? 0, failed: c?.failed ?? 0}
+    },
+  }))
 }
 
 export interface PassOutcome {
@@ -43,8 +69,15 @@ export function passOptions(flags: PassFlags, config: CbhsConfig): PassOptions {
       throw new UsageError(`--since '${flags.since}' is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' (install timezone) or an ISO instant.`)
     }
   }
+  const named = flags.module ?? []
+  const activities = named.filter(isActivityModule)
+  if (activities.length > 0 && !config.sync.activities) {
+    throw new UsageError(`--module ${activities[0]} needs activity sync: set sync.activities to true (env CBHS_ACTIVITIES=true).`)
+  }
   return {
-    modules: (flags.module?.length ? flags.module : [...CRM_MODULES]) as CrmModule[],
+    modules: named.length > 0 ? named.filter(isCrmModule) : [...CRM_MODULES],
+    // activities follow their parents: with no --module every pass syncs them (when on), after the records
+    activities: config.sync.activities ? (named.length > 0 ? activities : [...ACTIVITY_MODULES]) : [],
     full: Boolean(flags.full),
     sinceMs,
     limit: flags.limit,
@@ -78,7 +111,10 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
     const apiCalls = () => reports.reduce((n, r) => n + totalCalls(r.apiCalls), 0)
     try {
       const tasks: TaskSpec<Engine>[] = []
-      for (const [i, direction] of directions.entries()) tasks.push(...tasksFor(direction, options, reports[i], db, runId, passContext(engine, reports[i])))
+      for (const [i, direction] of directions.entries()) {
+        const ctx = passContext(engine, reports[i])
+        tasks.push(...tasksFor(direction, options, reports[i], db, runId, ctx), ...activityTasks(direction, options, reports[i], ctx))
+      }
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       const message = (error as Error).message

@@ -7,7 +7,7 @@ import {DbPassLock, lockNameFor} from '../corebos/lock.js'
 import {forgetModuleMeta} from '../corebos/metadata.js'
 import {readLegacySettings} from '../corebos/settings.js'
 import {setupCoreBos} from '../corebos/setup.js'
-import {ensureSyncProperties} from '../hubspot/setup.js'
+import {ensureSyncProperties, syncedObjectTypes} from '../hubspot/setup.js'
 import {renderTable} from '../output/table.js'
 import {HUBSPOT_ANALYTICS_SOURCES, MARKETING_FIELDS} from '../maps/marketing.js'
 import {registerMarketingMaps} from '../maps/marketing-files.js'
@@ -88,7 +88,7 @@ coreBOS: creates the cbhs_* state tables and installs the seven HubSpot control 
         this.note('HubSpot side skipped: no HUBSPOT_ACCESS_TOKEN. Set it and run `cbhs setup` again.')
       } else {
         const gateway = openHubSpot(config, (line) => this.debugLine(line))
-        hubspot = await ensureSyncProperties(gateway, {propertyName: config.hubspot.uniqueProperty, groupName: config.hubspot.propertyGroup, dryRun})
+        hubspot = await ensureSyncProperties(gateway, {propertyName: config.hubspot.uniqueProperty, groupName: config.hubspot.propertyGroup, dryRun, objectTypes: syncedObjectTypes(config.sync.activities)})
       }
 
       const result: SetupResult = {

@@ -3,13 +3,21 @@
  * deal pipeline and the HubSpot-defined association types.
  */
 
-export type ObjectTypeName = 'contacts' | 'companies' | 'deals'
-export const OBJECT_TYPES: readonly ObjectTypeName[] = ['contacts', 'companies', 'deals']
+import {ENGAGEMENT_ASSOCIATION_IDS, ENGAGEMENT_PROPERTIES, ENGAGEMENT_SINGULAR, ENGAGEMENT_TYPE_ID, ENGAGEMENT_TYPES, type EngagementTypeName} from './engagements.js'
+
+export type ParentTypeName = 'contacts' | 'companies' | 'deals'
+export type ObjectTypeName = ParentTypeName | EngagementTypeName
+export const OBJECT_TYPES: readonly ObjectTypeName[] = ['contacts', 'companies', 'deals', ...ENGAGEMENT_TYPES]
+
+export function isEngagementType(type: ObjectTypeName): type is EngagementTypeName {
+  return (ENGAGEMENT_TYPES as readonly string[]).includes(type)
+}
 
 export const TYPE_ID: Readonly<Record<ObjectTypeName, string>> = {
   contacts: '0-1',
   companies: '0-2',
   deals: '0-3',
+  ...ENGAGEMENT_TYPE_ID,
 }
 
 /** Singular upper-case name, as HubSpot spells it in some error messages ("Could not get some CONTACT objects"). */
@@ -17,6 +25,7 @@ export const TYPE_SINGULAR: Readonly<Record<ObjectTypeName, string>> = {
   contacts: 'CONTACT',
   companies: 'COMPANY',
   deals: 'DEAL',
+  ...ENGAGEMENT_SINGULAR,
 }
 
 const TYPE_ALIASES: ReadonlyMap<string, ObjectTypeName> = new Map<string, ObjectTypeName>([
@@ -29,6 +38,7 @@ const TYPE_ALIASES: ReadonlyMap<string, ObjectTypeName> = new Map<string, Object
   ['deals', 'deals'],
   ['deal', 'deals'],
   ['0-3', 'deals'],
+  ...ENGAGEMENT_TYPES.flatMap((t): Array<[string, ObjectTypeName]> => [[t, t], [t.slice(0, -1), t], [ENGAGEMENT_TYPE_ID[t], t]]),
 ])
 
 export function resolveObjectType(raw: string): ObjectTypeName | undefined {
@@ -39,6 +49,7 @@ export const MODIFIED_PROP: Readonly<Record<ObjectTypeName, string>> = {
   contacts: 'lastmodifieddate',
   companies: 'hs_lastmodifieddate',
   deals: 'hs_lastmodifieddate',
+  ...Object.fromEntries(ENGAGEMENT_TYPES.map((t) => [t, 'hs_lastmodifieddate'])) as Record<EngagementTypeName, string>,
 }
 
 /** What GET, batch read and search return when the caller names no properties (§3.2). */
@@ -46,6 +57,7 @@ export const DEFAULT_PROPERTIES: Readonly<Record<ObjectTypeName, readonly string
   contacts: ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'],
   companies: ['createdate', 'domain', 'hs_lastmodifieddate', 'hs_object_id', 'name'],
   deals: ['amount', 'closedate', 'createdate', 'dealname', 'dealstage', 'hs_lastmodifieddate', 'hs_object_id', 'pipeline'],
+  ...Object.fromEntries(ENGAGEMENT_TYPES.map((t) => [t, ['createdate', 'hs_lastmodifieddate', 'hs_object_id', 'hs_timestamp']])) as Record<EngagementTypeName, string[]>,
 }
 
 /** Properties the free-text `query` of a search looks at. */
@@ -53,6 +65,11 @@ export const QUERY_PROPERTIES: Readonly<Record<ObjectTypeName, readonly string[]
   contacts: ['firstname', 'lastname', 'email', 'phone', 'mobilephone', 'company', 'hs_additional_emails'],
   companies: ['name', 'domain', 'website', 'phone'],
   deals: ['dealname'],
+  notes: ['hs_note_body'],
+  calls: ['hs_call_title', 'hs_call_body'],
+  meetings: ['hs_meeting_title', 'hs_meeting_body'],
+  tasks: ['hs_task_subject', 'hs_task_body'],
+  emails: ['hs_email_subject', 'hs_email_text'],
 }
 
 export type PropertyType = 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool' | 'phone_number'
@@ -208,6 +225,7 @@ export function defaultPipelines(epochMs: number): PipelineDef[] {
 }
 
 export function defaultGroups(type: ObjectTypeName): PropertyGroupDef[] {
+  if (isEngagementType(type)) return [{name: `${ENGAGEMENT_SINGULAR[type].toLowerCase()}information`, label: `${ENGAGEMENT_SINGULAR[type].charAt(0)}${ENGAGEMENT_SINGULAR[type].slice(1).toLowerCase()} information`, displayOrder: 0}]
   const main = {contacts: 'contactinformation', companies: 'companyinformation', deals: 'dealinformation'}[type]
   const mainLabel = {contacts: 'Contact information', companies: 'Company information', deals: 'Deal information'}[type]
   const groups: PropertyGroupDef[] = [{name: main, label: mainLabel, displayOrder: 0}]
@@ -217,6 +235,15 @@ export function defaultGroups(type: ObjectTypeName): PropertyGroupDef[] {
 }
 
 export function defaultProperties(type: ObjectTypeName, epochMs: number, pipelines: PipelineDef[]): PropertyDef[] {
+  if (isEngagementType(type)) {
+    const specs: Spec[] = ENGAGEMENT_PROPERTIES[type].map(([name, label, t, fieldType, opts]) => [name, label, t, fieldType, opts ? {options: options(opts)} : undefined])
+    return build([
+      ['hs_timestamp', 'Activity date', 'datetime', 'date'],
+      ...specs,
+      ['hubspot_owner_id', 'Activity assigned to', 'enumeration', 'select', OWNER],
+      ...systemProps('hs_lastmodifieddate'),
+    ], defaultGroups(type)[0].name, epochMs)
+  }
   if (type === 'contacts') {
     return [
       ...build([
@@ -342,6 +369,15 @@ export const ASSOCIATION_TYPES: readonly AssociationTypeDef[] = [
   {from: 'companies', to: 'deals', typeId: 342, inverse: 341, label: null, primary: false},
   {from: 'deals', to: 'companies', typeId: 5, inverse: 6, label: 'Primary', primary: true},
   {from: 'companies', to: 'deals', typeId: 6, inverse: 5, label: 'Primary', primary: true},
+  ...ENGAGEMENT_TYPES.flatMap((e) =>
+    (['contacts', 'companies', 'deals'] as const).flatMap((parent): AssociationTypeDef[] => {
+      const [down, up] = ENGAGEMENT_ASSOCIATION_IDS[e][parent]
+      return [
+        {from: e, to: parent, typeId: down, inverse: up, label: null, primary: false},
+        {from: parent, to: e, typeId: up, inverse: down, label: null, primary: false},
+      ]
+    }),
+  ),
 ]
 
 export function associationType(from: ObjectTypeName, to: ObjectTypeName, typeId: number): AssociationTypeDef | undefined {

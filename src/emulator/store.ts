@@ -25,6 +25,7 @@ import {
   defaultGroups,
   defaultPipelines,
   defaultProperties,
+  isEngagementType,
   type AssociationTypeDef,
   type ObjectTypeName,
   type PipelineDef,
@@ -129,7 +130,7 @@ export class Store {
       ts.search = new SearchIndex(ts, () => this.options.nowMs())
       return ts
     }
-    this.types = {contacts: make('contacts'), companies: make('companies'), deals: make('deals')}
+    this.types = Object.fromEntries(OBJECT_TYPES.map((t) => [t, make(t)])) as Record<ObjectTypeName, TypeStore>
   }
 
   now(): number {
@@ -351,6 +352,10 @@ export class Store {
     }
     if (ts.type === 'companies' && missing('name') && missing('domain')) {
       problems.push({name: 'name', error: 'REQUIRED', message: 'A company needs a name or a domain'})
+    }
+    // an engagement sits on the timeline at hs_timestamp: HubSpot refuses one without it
+    if (isEngagementType(ts.type) && missing('hs_timestamp')) {
+      problems.push({name: 'hs_timestamp', error: 'REQUIRED', message: `Property "hs_timestamp" is required when creating a ${TYPE_SINGULAR[ts.type].toLowerCase()}`})
     }
   }
 

@@ -20,6 +20,7 @@ import type {
   SearchPage,
   UpsertResult,
 } from '../sync/ports.js'
+import {ENGAGEMENT_ASSOCIATION_TYPE_IDS, ENGAGEMENT_MODIFIED_PROPERTY} from '../sync/activity-types.js'
 import {MODIFIED_PROPERTY, type HubSpotObject, type HubSpotObjectType} from '../sync/types.js'
 import {
   attributeErrors,
@@ -126,6 +127,7 @@ export const ASSOCIATION_TYPE_IDS: Readonly<Record<string, number>> = {
   'contacts->deals': 4,
   'deals->companies': 341,
   'companies->deals': 342,
+  ...ENGAGEMENT_ASSOCIATION_TYPE_IDS,
 }
 
 /** HubSpot's date-versioned API release cbhs is written against. */
@@ -415,7 +417,8 @@ export class HubSpotGateway implements HubSpotPort {
     type: HubSpotObjectType,
     options: {sinceMs: number; untilMs: number; properties: string[]},
   ): AsyncIterable<SearchPage> {
-    const modified = MODIFIED_PROPERTY[type]
+    // engagements (notes, calls, …) share the gateway's paths and are modified on hs_lastmodifieddate
+    const modified = MODIFIED_PROPERTY[type] ?? ENGAGEMENT_MODIFIED_PROPERTY
     const window = new ModifiedWindow(modified, options.sinceMs, options.untilMs)
     const asked = [...new Set([...options.properties, modified, 'hs_object_id'])]
     // the first search spans the whole range: its total is what the pass has ahead (for progress)

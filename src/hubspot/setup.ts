@@ -4,9 +4,18 @@
  * what makes a killed-and-rerun pass create no duplicates.
  */
 import {ConfigError} from '../errors.js'
+import {asObjectType, ENGAGEMENT_TYPES} from '../sync/activity-types.js'
 import {HUBSPOT_OBJECT_TYPES, type HubSpotObjectType} from '../sync/types.js'
 import {HubSpotApiError} from './failures.js'
 import type {HubSpotPropertyDefinition, NewProperty, PropertyGroup} from './gateway.js'
+
+/**
+ * The object types that carry the unique crmid property: contacts, companies and deals, and with
+ * activity sync the engagements too, whose creates are upserts on it like every other create.
+ */
+export function syncedObjectTypes(activities: boolean): readonly HubSpotObjectType[] {
+  return activities ? [...HUBSPOT_OBJECT_TYPES, ...ENGAGEMENT_TYPES.map(asObjectType)] : HUBSPOT_OBJECT_TYPES
+}
 
 /** HubSpot allows at most this many custom unique-value properties per object type (reference §3.4). */
 export const UNIQUE_PROPERTY_CAP = 10

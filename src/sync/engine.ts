@@ -2,6 +2,7 @@
  * What a pass needs, handed in by the command layer: the ports, the per-module mappers and the
  * settings. Also the report shapes every pass returns.
  */
+import type {ActivityModule, CrmActivities} from './activity-types.js'
 import type {FieldConflict} from './settle.js'
 import type {Clock, CrmRecords, HubSpotPort, Reporter, StateStore} from './ports.js'
 import type {ConflictPolicy, CrmModule, CrmRecord, Direction, HubSpotObject, HubSpotObjectType} from './types.js'
@@ -69,10 +70,14 @@ export interface Engine {
   prepare(module: CrmModule): Promise<void>
   settings: EngineSettings
   clock: Clock
+  /** coreBOS comments and calendar activities; present when activity sync is on (sync.activities) */
+  activities?: CrmActivities
 }
 
 export interface PassOptions {
   modules: CrmModule[]
+  /** the activity modules this pass syncs (sync.activities on); absent or empty: none */
+  activities?: ActivityModule[]
   full: boolean
   sinceMs?: number
   limit?: number

@@ -3,7 +3,9 @@
  *
  * Creates the database `cbhs_demo` on the local MariaDB from the real coreBOS schema, fills it with a
  * few hundred realistic records, starts the HubSpot emulator, and runs the real `cbhs` binary:
- * setup, push, a few edits on the HubSpot side, pull, status. Re-running starts clean.
+ * setup, push, a few edits on the HubSpot side, pull, status. Activity sync is on: a comment and a call
+ * logged in coreBOS reach HubSpot as a note and a call, and a note and a call logged in HubSpot reach
+ * coreBOS as a comment and a calendar call. Re-running starts clean.
  *
  * Connection: CBHS_DEMO_DB_HOST / _PORT / _USER / _PASSWORD (default 127.0.0.1:3306, root, empty).
  */
@@ -14,6 +16,8 @@ import mysql from 'mysql2/promise'
 import {createPool} from '../../src/corebos/connection.js'
 import {CoreBosRecords} from '../../src/corebos/records.js'
 import {startEmulator} from '../../src/emulator/index.js'
+import {addCalendar, addComment} from '../support/corebos-activities.js'
+import type {TestDatabase} from '../support/db.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SCHEMA = fileURLToPath(new URL('../fixtures/corebos-schema-2021.sql', import.meta.url))
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
     CBHS_DB_NAME: DATABASE,
     CBHS_HUBSPOT_URL: emulator.url,
     HUBSPOT_ACCESS_TOKEN: emulator.token,
+    CBHS_ACTIVITIES: 'true',
   }
   const cbhs = (...args: string[]) => {
     process.stdout.write(`\n$ cbhs ${args.join(' ')}\n`)
@@ -114,8 +119,12 @@ async function main(): Promise<void> {
       })),
       1,
     )
+    // logged the way coreBOS's own save writes a comment and a calendar call
+    const sql = {query: async (q: string, params: unknown[] = []) => (await pool.query(q, params))[0]} as unknown as TestDatabase
+    await addComment(sql, contacts[0].crmid, 'Prefers e-mail over phone; renewal talks in March')
+    await addCalendar(sql, {activitytype: 'Call', subject: 'Renewal call', description: 'Asked for the new price list', dtstart: '2027-01-12 10:00:00', dtend: '2027-01-12 10:20:00', eventstatus: 'Held', contacts: [contacts[0].crmid]})
     await pool.end()
-    process.stdout.write('16 accounts, 200 contacts, 60 leads, 80 potentials\n')
+    process.stdout.write('16 accounts, 200 contacts, 60 leads, 80 potentials; a comment and a call on the first contact\n')
 
     say('HubSpot already has some objects of its own')
     const hsPeople = emulator.control.seed('contacts', [
@@ -128,7 +137,12 @@ async function main(): Promise<void> {
     emulator.control.associate('contacts', hsPeople[0].id, 'companies', nasa.id)
     const [deal] = emulator.control.seed('deals', [{dealname: 'Langley wind tunnel', dealstage: 'qualifiedtobuy', pipeline: 'default', amount: '42000', closedate: '2027-03-01T00:00:00.000Z'}])
     emulator.control.associate('deals', deal.id, 'contacts', hsPeople[0].id)
-    process.stdout.write('4 contacts, 1 company and 1 deal created in HubSpot\n')
+    const [note] = emulator.control.seed('notes', [{hs_timestamp: '2027-01-20T15:00:00.000Z', hs_note_body: 'Wants a second wind tunnel quote'}])
+    emulator.control.associate('notes', note.id, 'contacts', hsPeople[0].id)
+    const [call] = emulator.control.seed('calls', [{hs_timestamp: '2027-01-21T09:30:00.000Z', hs_call_title: 'Quote follow-up', hs_call_body: 'Budget approved', hs_call_duration: '900000', hs_call_status: 'COMPLETED', hs_call_direction: 'OUTBOUND'}])
+    emulator.control.associate('calls', call.id, 'contacts', hsPeople[0].id)
+    emulator.control.associate('calls', call.id, 'deals', deal.id)
+    process.stdout.write('4 contacts, 1 company and 1 deal created in HubSpot; a note and a call logged on Katherine Johnson\n')
 
     say('Push: coreBOS → HubSpot')
     await cbhs('push')
@@ -160,11 +174,18 @@ async function main(): Promise<void> {
       (SELECT COUNT(*) FROM vtiger_potential WHERE hubspotcreated = '1') AS potentialsFromHubSpot,
       (SELECT COUNT(*) FROM vtiger_contactdetails WHERE hubspotdeleted = '1') AS markedDeleted,
       (SELECT COUNT(*) FROM vtiger_contactdetails WHERE title = 'Updated in HubSpot') AS editedFromHubSpot`)) as unknown as [Array<Record<string, number>>]
+    const [fromHubSpot] = (await check.query(`SELECT
+      (SELECT m.commentcontent FROM vtiger_modcomments m JOIN cbhs_link l ON l.module = 'ModComments' AND l.crmid = m.modcommentsid AND l.object_type = 'notes'
+        JOIN vtiger_contactdetails c ON c.contactid = m.related_to WHERE c.lastname = 'Johnson' LIMIT 1) AS comment,
+      (SELECT CONCAT(a.subject, ', ', a.eventstatus, ', ', a.dtstart, ' to ', a.dtend) FROM vtiger_activity a JOIN cbhs_link l ON l.module = 'cbCalendar' AND l.crmid = a.activityid AND l.object_type = 'calls'
+        JOIN vtiger_cntactivityrel r ON r.activityid = a.activityid JOIN vtiger_contactdetails c ON c.contactid = r.contactid WHERE c.lastname = 'Johnson' LIMIT 1) AS calendarCall`)) as unknown as [Array<Record<string, string | null>>]
     await check.end()
     process.stdout.write(
       [
         `coreBOS → HubSpot: 16 companies, 200 contacts, 60 leads (as contacts with lifecycle stage 'lead'), 80 deals, with their associations`,
         `HubSpot → coreBOS: ${moved.accountsFromHubSpot} account, ${moved.contactsFromHubSpot} contacts, ${moved.leadsFromHubSpot} leads (by lifecycle stage), ${moved.potentialsFromHubSpot} potential; ${moved.editedFromHubSpot} edited contacts; ${moved.markedDeleted} contact marked deleted in HubSpot`,
+        `coreBOS → HubSpot: ${emulator.control.all('notes').filter((n) => n.properties.corebos_crmid && n.properties.hs_note_body?.startsWith('Prefers')).length} note ('Prefers e-mail…') and ${emulator.control.all('calls').filter((n) => n.properties.hs_call_title === 'Renewal call').length} call ('Renewal call') on the first contact, associated with its HubSpot contact`,
+        `HubSpot → coreBOS: the note became the comment '${fromHubSpot[0]?.comment ?? '(missing)'}' and the call the calendar call '${fromHubSpot[0]?.calendarCall ?? '(missing)'}' on Katherine Johnson`,
         `${moved.links} records linked in all. Run 'npm run demo' again to start over; the database '${DATABASE}' stays for you to look at.`,
       ].join('\n') + '\n',
     )

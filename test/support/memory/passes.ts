@@ -6,6 +6,8 @@ import {newReport, type Engine, type PassOptions, type PassReport, type Reporter
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from '../../../src/sync/reconcile.js'
 import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from '../../../src/sync/streams.js'
 import {CRM_MODULES} from '../../../src/sync/types.js'
+import {ACTIVITY_PULL_ORDER, ACTIVITY_PUSH_ORDER, pullEngagements, pushActivities} from '../../../src/sync/activities.js'
+import {ENGAGEMENTS_OF} from '../../../src/sync/activity-types.js'
 
 const quiet: Reporter = {progress() {}, info() {}, warn() {}}
 
@@ -18,6 +20,8 @@ export async function runPush(engine: Engine, options: Partial<PassOptions> = {}
   const report = newReport('push', o.dryRun)
   const ctx = passContext(engine, report)
   for (const module of PUSH_ORDER.filter((m) => o.modules.includes(m))) await pushModule(ctx, module, o, report, reporter)
+  // the activity streams run after the records, as src/pass.ts adds them (options.activities)
+  for (const module of ACTIVITY_PUSH_ORDER.filter((m) => o.activities?.includes(m))) await pushActivities(ctx, module, o, report, reporter)
   return report
 }
 
@@ -28,6 +32,7 @@ export async function runPull(engine: Engine, options: Partial<PassOptions> = {}
   for (const type of PULL_ORDER.filter((t) => PULL_MODULES[t].modules.some((m) => o.modules.includes(m)))) {
     await pullObjectType(ctx, type, o, report, reporter)
   }
+  for (const type of ACTIVITY_PULL_ORDER.filter((t) => o.activities?.some((m) => ENGAGEMENTS_OF[m].includes(t)))) await pullEngagements(ctx, type, o, report, reporter)
   return report
 }
 
