@@ -48,7 +48,8 @@ export abstract class CbhsCommand<T extends typeof Command> extends Command {
   protected note(message: string): void {
     const text = redact(message)
     this.warnings.push(text)
-    if (!this.jsonEnabled()) process.stderr.write(`Warning: ${text}\n`)
+    // as wide as the terminal (or COLUMNS, 80 in a log): a warning names records and values, and runs long
+    if (!this.jsonEnabled()) process.stderr.write(`${wrapText(`Warning: ${text}`, outputWidth(process.stderr))}\n`)
   }
 
   /** Diagnostics only shown with --verbose; always stderr. */

@@ -20,6 +20,7 @@ import {createHash} from 'node:crypto'
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper} from './engine.js'
 import {isEligible} from './eligibility.js'
 import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type UpdateWork, type Work} from './pipeline.js'
+import {foldingWarnings} from './warnings.js'
 import type {ReferenceView} from './settle.js'
 import {modifiedMs} from './settle.js'
 import {createInHubSpot, hsPropertiesOf, landingModule, pullObjects} from './streams.js'
@@ -798,7 +799,7 @@ function reconcileContext(engine: Engine, report: ReconcileReport): {ctx: PassCo
       report.failures.push(f)
       failed.add(`${f.module}:${f.crmid ?? `hs${f.hubspotId}`}`)
     },
-    warn: (message) => report.warnings.push(message),
+    warn: foldingWarnings(report.warnings),
   }
   return {ctx: new PassContext(engine, sink), failed}
 }
@@ -915,7 +916,7 @@ async function applyPairs(ctx: PassContext, type: HubSpotObjectType, items: Reco
     const work: UpdateWork[] = []
     for (const p of pairs) {
       const settlement = ctx.settle(module, p, refs.view(p.object.id), 'reconcile')
-      for (const w of settlement.warnings) report.warnings.push(`${module} ${p.record.crmid}: ${w}`)
+      for (const w of settlement.warnings) ctx.sink.warn(`${module} ${p.record.crmid}: ${w}`)
       if (settlement.errors.length > 0) {
         await ctx.fail({module, crmid: p.record.crmid, hubspotId: p.object.id, category: 'INVALID_VALUE', message: settlement.errors.join('; ')})
         continue

@@ -11,6 +11,7 @@
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {checkArchived, readArchivedList} from './archived.js'
+import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
@@ -65,6 +66,7 @@ function readBookmark(raw: string | null, mode: Bookmark['mode']): Bookmark | nu
 
 /** The sink of a push or pull pass: its report. */
 export function passContext(engine: Engine, report: PassReport): PassContext {
+  const warn = foldingWarnings(report.warnings)
   const sink: Sink = {
     direction: report.direction,
     dryRun: report.dryRun,
@@ -72,7 +74,7 @@ export function passContext(engine: Engine, report: PassReport): PassContext {
     plan: (item) => report.plan.push(item),
     conflict: (module, crmid, hubspotId, c) => report.conflicts.push({...c, module, crmid, hubspotId}),
     failure: (f) => report.failures.push(f),
-    warn: (message) => report.warnings.push(message),
+    warn,
   }
   return new PassContext(engine, sink)
 }

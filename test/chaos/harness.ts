@@ -9,9 +9,11 @@ import mysql from 'mysql2/promise'
 import {appendFileSync} from 'node:fs'
 import {prng} from '../../src/emulator/faults.js'
 import type {Emulator} from '../../src/emulator/index.js'
+import {epochMsToNaive as naiveOf, pushWatermarkMs, recordTimeMs} from '../../src/sync/time.js'
 import type {CrmModule} from '../../src/sync/types.js'
 import {BIN, ROOT, runCli, type CliResult} from '../support/cli.js'
 import {BASE_TABLE} from '../support/corebos-fixtures.js'
+import {databaseNowMs} from '../support/clock-skew.js'
 import {testServer} from '../support/db.js'
 import {SECRET_DB_USER} from '../support/secrets.js'
 import type {SyncEnv} from '../support/sync-env.js'
@@ -215,13 +217,21 @@ export async function checkState(
     if (w.cursor_value !== null) out.push({invariant: 'watermarks consistent', detail: `${direction} ${w.module} still has a resume cursor ${w.cursor_value}`})
   }
   if (direction === 'push' && options.watermarks !== false) {
-    // the push watermark covers every record it read: never behind the newest opted-in change it synced
+    // the push watermark (an instant; older rows a naive datetime) covers every record it read: never
+    // behind the newest opted-in change it synced, and never past the database's clock (records dated
+    // in the future are sent but move no watermark)
+    const zone = env.config.timezone
+    const nowMs = await databaseNowMs(env.testDb)
     for (const module of modules) {
       const w = wms.find((x) => x.module === module)
+      const wMs = pushWatermarkMs(w?.value ?? null, zone)
       const [max] = await env.testDb.query<{mt: string | null}>(
-        `SELECT MAX(e.modifiedtime) AS mt FROM ${BASE_TABLE[module]} b JOIN vtiger_crmentity e ON e.crmid = b.${KEY[module]} WHERE b.hubspotsyncwith = '1'`,
+        `SELECT MAX(e.modifiedtime) AS mt FROM ${BASE_TABLE[module]} b JOIN vtiger_crmentity e ON e.crmid = b.${KEY[module]}
+          WHERE b.hubspotsyncwith = '1' AND e.modifiedtime <= ?`,
+        [naiveOf(nowMs, zone)],
       )
-      if (max?.mt && (!w?.value || w.value < max.mt)) out.push({invariant: 'watermarks consistent', detail: `push ${module} watermark ${w?.value ?? 'none'} < newest record ${max.mt}`})
+      if (max?.mt && (wMs === null || wMs < recordTimeMs(max.mt, zone))) out.push({invariant: 'watermarks consistent', detail: `push ${module} watermark ${w?.value ?? 'none'} < newest record ${max.mt}`})
+      if (wMs !== null && wMs > nowMs + 1000) out.push({invariant: 'watermark ≤ database clock', detail: `push ${module} watermark ${w?.value} is past the database's clock ${new Date(nowMs).toISOString()}`})
     }
   }
   return out

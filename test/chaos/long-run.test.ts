@@ -6,7 +6,8 @@
  * sides. Ends with a summary: trials, faults injected, bad inputs tried, invariants held or broken.
  *
  * CBHS_CHAOS_SEED replays a run, CBHS_CHAOS_TRIALS sets the trials per command, CBHS_CHAOS_BACKFILL
- * the backfill size.
+ * the backfill size. Also: every lie of the hostile-answers catalogue (test/support/emulator.ts), and
+ * rounds with the host clock 10 minutes off and one record dated in the future.
  */
 import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {spawn} from 'node:child_process'
@@ -15,7 +16,10 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 import {P, PULL_CASES, PUSH_CASES} from '../fixtures/bad-input/corpus.js'
-import {BIN, ROOT} from '../support/cli.js'
+import {BIN, ROOT, runCli} from '../support/cli.js'
+import {databaseNowMs, hostSkewEnv, setModifiedtime} from '../support/clock-skew.js'
+import {HOSTILE_ANSWERS} from '../support/emulator.js'
+import {epochMsToNaive} from '../../src/sync/time.js'
 import {denormalizeModule} from '../support/corebos-fixtures.js'
 import {captureStoredState, secretEnvOptions} from '../support/secrets.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
@@ -56,6 +60,11 @@ async function withEnv<T>(fn: (env: SyncEnv) => Promise<T>, options: Parameters<
     await captureStoredState(env.testDb).catch(() => undefined)
     await env.close()
   }
+}
+
+async function crmContactCount(env: SyncEnv): Promise<number> {
+  const [row] = await env.testDb.query<{n: number}>("SELECT COUNT(*) AS n FROM vtiger_crmentity WHERE setype IN ('Contacts', 'Leads') AND deleted = 0")
+  return Number(row.n)
 }
 
 function countFaults(env: SyncEnv): void {
@@ -236,6 +245,103 @@ describe(`chaos long run (seed ${SEED})`, () => {
       log(`faults: ${violations.length === 0 ? 'every record synced once' : `BROKEN: ${violations.slice(0, 5).map((v) => v.detail).join(' | ')}`}`)
     })
     expect(summary.violations.filter((v) => v.kind.startsWith('faults'))).toEqual([])
+  })
+
+  it('hostile answers: every lie of the catalogue, in random order, stops its pass with exit 4; nothing of it lands, no watermark moves, the next passes sync what was pending', async () => {
+    await withEnv(async (env) => {
+      const rng = new Rng(SEED + 7)
+      await createMany(env, 'Contacts', 40, (i) => ({firstname: `Ho${i}`, lastname: `Hostile ${i}`, email: `ho${i}@hostile.example`}))
+      // contacts in a company, so that every pull reads association rows (the association lies need some)
+      const [company] = env.emu.control.seed('companies', [{name: 'Hostile Co', domain: 'hostile.example'}])
+      const inCompany = (objects: Array<{id: string}>) => {
+        for (const o of objects) env.emu.control.associate('contacts', o.id, 'companies', company!.id)
+        return objects
+      }
+      let people = inCompany(env.emu.control.seed('contacts', Array.from({length: 40}, (_, i) => P({firstname: `Hh${i}`, lastname: `HsHostile ${i}`, email: `hh${i}@hostile.example`, lifecyclestage: 'customer'}))))
+      await runToEnd(['push'], env.env)
+      await runToEnd(['pull'], env.env)
+      const rounds = Math.max(1, Math.ceil(TRIALS / HOSTILE_ANSWERS.length))
+      let trial = 0
+      for (let round = 1; round <= rounds; round++) {
+        for (const lie of rng.sample([...HOSTILE_ANSWERS], HOSTILE_ANSWERS.length)) {
+          trial++
+          // something pending on both sides, less than one batch, so a refused first answer commits nothing
+          await createMany(env, 'Contacts', rng.int(1, 8), (i) => ({firstname: `Pend${trial}`, lastname: `Pending ${trial}.${i}`, email: `p${trial}.${i}@hostile.example`}))
+          people = people.concat(inCompany(env.emu.control.seed('contacts', Array.from({length: rng.int(1, 8)}, (_, i) => P({firstname: `HsPend${trial}`, lastname: `HsPending ${trial}.${i}`, email: `hp${trial}.${i}@hostile.example`, lifecyclestage: 'customer'})))))
+          for (const p of rng.sample(people, rng.int(1, 5))) env.emu.control.update('contacts', p.id, {jobtitle: `Lie ${trial}`})
+          const before = await env.testDb.query<{module: string; direction: string; value: string | null; cursor_value: string | null}>('SELECT module, direction, value, cursor_value FROM cbhs_watermark ORDER BY module, direction')
+          const records = await crmContactCount(env)
+          const violations: Violation[] = []
+          env.emu.control.hostile(lie.spec)
+          const started = Date.now()
+          const r = await runCli(lie.full ? [lie.command, '--full'] : [lie.command], {env: env.env, timeoutMs: 60_000})
+          env.emu.control.clearHostile()
+          if (r.code !== 4) violations.push({invariant: 'a bad answer is exit 4', detail: `${lie.name}: ${lie.command} exited ${r.code ?? r.signal} after ${Date.now() - started} ms: ${r.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 300)}`})
+          const after = await env.testDb.query<{module: string; direction: string; value: string | null; cursor_value: string | null}>('SELECT module, direction, value, cursor_value FROM cbhs_watermark ORDER BY module, direction')
+          const stream = (w: {module: string; direction: string}) => w.direction === lie.command && w.module === 'Contacts'
+          if (JSON.stringify(after.filter(stream)) !== JSON.stringify(before.filter(stream))) {
+            violations.push({invariant: 'no watermark moves on a bad answer', detail: `${lie.name}: ${JSON.stringify(before.filter(stream))} → ${JSON.stringify(after.filter(stream))}`})
+          }
+          if (lie.command === 'pull' && (await crmContactCount(env)) !== records) violations.push({invariant: 'nothing of a bad answer lands', detail: `${lie.name}: coreBOS contacts and leads ${records} → ${await crmContactCount(env)}`})
+          const [odd] = await env.testDb.query<{n: number}>("SELECT COUNT(*) AS n FROM cbhs_link WHERE hubspot_id NOT REGEXP '^[0-9]+$'")
+          if (Number(odd.n) > 0) violations.push({invariant: 'ids are digits', detail: `${lie.name}: ${odd.n} links to ids that are not digits`})
+          // the lock was released and what was pending travels on the next good passes
+          await runToEnd(['pull'], env.env)
+          await runToEnd(['push'], env.env)
+          await runToEnd(['pull'], env.env)
+          violations.push(...(await checkPushed(env, ['Contacts'], {Contacts: {lastname: 'lastname'}})), ...(await checkPulled(env, ['contacts', 'companies'], {contacts: {lastname: 'lastname', jobtitle: 'title'}})))
+          note('hostile answers', trial, false, violations)
+          log(`hostile answers trial ${trial} seed ${SEED + 7} (${lie.name}, ${lie.command}${lie.full ? ' --full' : ''}): exit ${r.code ?? r.signal}; ${violations.length === 0 ? 'invariants held' : `BROKEN: ${violations.slice(0, 3).map((v) => v.detail).join(' | ')}`}`)
+        }
+      }
+    })
+    expect(summary.violations.filter((v) => v.kind === 'hostile answers')).toEqual([])
+  })
+
+  it('clock skew: the host clock 10 minutes ahead or behind and one record dated in the future, through rounds of push and pull', async () => {
+    await withEnv(async (env) => {
+      const rng = new Rng(SEED + 8)
+      const zone = env.config.timezone
+      let contacts = await createMany(env, 'Contacts', 60, (i) => ({firstname: `Sk${i}`, lastname: `Skew ${i}`, email: `sk${i}@skew.example`}))
+      let people = env.emu.control.seed('contacts', Array.from({length: 30}, (_, i) => P({firstname: `HSk${i}`, lastname: `HsSkew ${i}`, email: `hsk${i}@skew.example`, lifecyclestage: 'customer'})))
+      await runToEnd(['push'], env.env)
+      await runToEnd(['pull'], env.env)
+      // one record dated a day ahead, as an import or a wrong clock leaves it: it must not freeze push
+      const future = contacts[0]!
+      await env.db.records.update('Contacts', future, {title: 'From the future'}, 1)
+      await setModifiedtime(env.testDb, future, epochMsToNaive((await databaseNowMs(env.testDb)) + 86_400_000, zone))
+      contacts = contacts.slice(1)
+      for (let round = 1; round <= 6; round++) {
+        const skew = rng.pick([600_000, -600_000, 0])
+        const skewed = {...env.env, ...hostSkewEnv(skew)}
+        contacts = contacts.concat(await createMany(env, 'Contacts', rng.int(1, 10), (i) => ({firstname: `SkN${round}`, lastname: `SkewNew ${round}.${i}`, email: `skn${round}.${i}@skew.example`})))
+        for (const id of rng.sample(contacts, rng.int(3, 12))) await env.db.records.update('Contacts', id, {firstname: `SkEd${round}`, title: `Skew round ${round}`}, 1)
+        people = people.concat(env.emu.control.seed('contacts', Array.from({length: rng.int(1, 6)}, (_, i) => P({firstname: `HSkN${round}`, lastname: `HsSkewNew ${round}.${i}`, email: `hskn${round}.${i}@skew.example`, lifecyclestage: 'customer'}))))
+        for (const p of rng.sample(people, rng.int(1, 8))) env.emu.control.update('contacts', p.id, {firstname: `HsSkEd${round}`})
+        const violations: Violation[] = []
+        for (const command of ['pull', 'push']) {
+          const r = await runCli([command], {env: skewed, timeoutMs: 120_000})
+          if (r.code !== 0) violations.push({invariant: 'a skewed host changes nothing', detail: `round ${round} (host ${skew / 60_000} min) ${command} exited ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 300)}`})
+        }
+        violations.push(...(await checkPushed(env, ['Contacts'], {Contacts: {firstname: 'firstname', title: 'jobtitle'}})), ...(await checkPulled(env, ['contacts'], {contacts: {firstname: 'firstname'}})))
+        // what cbhs stamped into coreBOS came from the database's clock, not the skewed host's
+        const limit = epochMsToNaive((await databaseNowMs(env.testDb)) + 2_000, zone)
+        const ahead = await env.testDb.query<{crmid: number; modifiedtime: string}>("SELECT crmid, modifiedtime FROM vtiger_crmentity WHERE setype IN ('Contacts', 'Leads') AND deleted = 0 AND crmid <> ? AND modifiedtime > ?", [future, limit])
+        for (const a of ahead.slice(0, 3)) violations.push({invariant: 'times from the database clock', detail: `round ${round} (host ${skew / 60_000} min): record ${a.crmid} modified at ${a.modifiedtime}, past the database's ${limit}`})
+        // idempotent under skew, the future record included: another pull and push write nothing
+        const mark = env.emu.control.requests().length
+        const stamps = await env.testDb.query<{crmid: number; modifiedtime: string}>("SELECT crmid, modifiedtime FROM vtiger_crmentity WHERE setype IN ('Contacts', 'Leads') ORDER BY crmid")
+        await runToEnd(['pull'], skewed)
+        await runToEnd(['push'], skewed)
+        const writes = env.emu.control.requests().slice(mark).filter((r) => r.method !== 'GET' && !/search|batch\/read/.test(r.endpoint))
+        if (writes.length > 0) violations.push({invariant: 'idempotent', detail: `round ${round}: a quiet pull and push made ${writes.length} HubSpot writes (${writes[0]!.endpoint})`})
+        const restamped = await env.testDb.query<{crmid: number; modifiedtime: string}>("SELECT crmid, modifiedtime FROM vtiger_crmentity WHERE setype IN ('Contacts', 'Leads') ORDER BY crmid")
+        if (JSON.stringify(restamped) !== JSON.stringify(stamps)) violations.push({invariant: 'idempotent', detail: `round ${round}: a quiet pull and push changed coreBOS records`})
+        note('clock skew', round, false, violations)
+        log(`clock skew round ${round} seed ${SEED + 8} (host ${skew >= 0 ? '+' : ''}${skew / 60_000} min, one record a day ahead): ${violations.length === 0 ? 'invariants held' : `BROKEN: ${violations.slice(0, 3).map((v) => v.detail).join(' | ')}`}`)
+      }
+    })
+    expect(summary.violations.filter((v) => v.kind === 'clock skew')).toEqual([])
   })
 
   it('database: cbhs connections KILLed mid-pass exit 4, the next pass completes', async () => {

@@ -32,7 +32,7 @@ describe('cbhs for a new operator: help, suggestions, flags, dev mode, licence',
   it('module names are accepted in any case and a wrong one is refused naming the valid ones', async () => {
     const r = await runCli(['push', '--module', 'nosuch', '--dry-run'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('Expected --module to be one of: Accounts, Contacts, Leads, Potentials (any case)')
+    expect(r.stderr).toContain('Expected --module to be one of: Accounts, Contacts, Leads, Potentials, ModComments, cbCalendar (any case)')
     for (const command of ['push', 'pull', 'sync', 'reconcile']) {
       const help = await runCli([command, '--help'])
       expect(help.stdout).toContain('--maps-dir')

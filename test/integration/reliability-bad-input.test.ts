@@ -38,6 +38,9 @@ interface Outcome {
 /** A fresh coreBOS and HubSpot holding the whole corpus and the good neighbours, nothing synced yet. */
 async function loadCorpus() {
   const env = await createSyncEnv(secretEnvOptions())
+  // the portal has an owner for the coreBOS admin who owns every record, as a real portal has for its users
+  const [admin] = await env.testDb.query<{email1: string}>('SELECT email1 FROM vtiger_users WHERE id = 1')
+  env.emu.control.addOwner({email: admin!.email1})
   // a module denormalized (Settings > Denormalize), and a description column some installs widened
   await denormalizeModule(env.testDb, 'Leads')
   await env.testDb.query('ALTER TABLE vtiger_crmentity MODIFY description MEDIUMTEXT')
