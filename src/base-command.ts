@@ -48,8 +48,10 @@ export abstract class CbhsCommand<T extends typeof Command> extends Command {
   protected note(message: string): void {
     const text = redact(message)
     this.warnings.push(text)
-    // as wide as the terminal (or COLUMNS, 80 in a log): a warning names records and values, and runs long
-    if (!this.jsonEnabled()) process.stderr.write(`${wrapText(`Warning: ${text}`, outputWidth(process.stderr))}\n`)
+    // at a terminal, as wide as it is (a warning names records and values, and runs long); in a log,
+    // one line per warning, so that it can be grepped
+    const line = `Warning: ${text}`
+    if (!this.jsonEnabled()) process.stderr.write(`${process.stderr.isTTY ? wrapText(line, outputWidth(process.stderr)) : line}\n`)
   }
 
   /** Diagnostics only shown with --verbose; always stderr. */

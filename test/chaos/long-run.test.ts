@@ -7,7 +7,8 @@
  *
  * CBHS_CHAOS_SEED replays a run, CBHS_CHAOS_TRIALS sets the trials per command, CBHS_CHAOS_BACKFILL
  * the backfill size. Also: every lie of the hostile-answers catalogue (test/support/emulator.ts), and
- * rounds with the host clock 10 minutes off and one record dated in the future.
+ * rounds with the host clock 10 minutes off and one record dated in the future, and kill trials of a
+ * sync with the activity streams on (comments ↔ notes).
  */
 import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {spawn} from 'node:child_process'
@@ -19,6 +20,9 @@ import {P, PULL_CASES, PUSH_CASES} from '../fixtures/bad-input/corpus.js'
 import {BIN, ROOT, runCli} from '../support/cli.js'
 import {databaseNowMs, hostSkewEnv, setModifiedtime} from '../support/clock-skew.js'
 import {HOSTILE_ANSWERS} from '../support/emulator.js'
+import {addComment, useTimezone} from '../support/corebos-activities.js'
+import {openHubSpot} from '../../src/context.js'
+import {ensureSyncProperties, syncedObjectTypes} from '../../src/hubspot/setup.js'
 import {epochMsToNaive} from '../../src/sync/time.js'
 import {denormalizeModule} from '../support/corebos-fixtures.js'
 import {captureStoredState, secretEnvOptions} from '../support/secrets.js'
@@ -172,6 +176,54 @@ describe(`chaos long run (seed ${SEED})`, () => {
       note('pull → push', 1, false, pingPong)
     })
     expect(summary.violations.filter((v) => v.kind.startsWith('pull'))).toEqual([])
+  })
+
+  it(`activities: ${TRIALS} trials of comments and HubSpot notes, a sync killed at a random instant, then a normal sync`, async () => {
+    await withEnv(
+      async (env) => {
+        const rng = new Rng(SEED + 9)
+        useTimezone(env.config.timezone)
+        await ensureSyncProperties(openHubSpot(env.config), {propertyName: env.config.hubspot.uniqueProperty, objectTypes: syncedObjectTypes(true)})
+        const contacts = await createMany(env, 'Contacts', 20, (i) => ({firstname: `Ac${i}`, lastname: `Activity ${i}`, email: `ac${i}@activity.example`}))
+        await runToEnd(['sync'], env.env)
+        const hsContacts = env.emu.control.all('contacts')
+        const comments: number[] = []
+        const notes: string[] = []
+        let estimate = 20
+        for (let t = 1; t <= TRIALS; t++) {
+          for (let i = rng.int(1, 15); i > 0; i--) comments.push(await addComment(env.testDb, rng.pick(contacts), `coreBOS comment ${t}.${i}`))
+          const seeded = env.emu.control.seed('notes', Array.from({length: rng.int(1, 15)}, (_, i) => ({hs_timestamp: '2026-02-01T10:00:00Z', hs_note_body: `HubSpot note ${t}.${i}`})))
+          for (const n of seeded) env.emu.control.associate('notes', n.id, 'contacts', rng.pick(hsContacts).id)
+          notes.push(...seeded.map((n) => n.id))
+          const outcome = await runAndKill(['sync'], env.env, env.emu, {afterRequests: rng.int(1, estimate), extraMs: rng.int(0, 60)})
+          const mark = env.emu.control.requests().length
+          await runToEnd(['sync'], env.env)
+          estimate = Math.max(5, env.emu.control.requests().length - mark)
+          const violations: Violation[] = []
+          // every coreBOS comment is one HubSpot note, every HubSpot note one coreBOS comment
+          const byCrmid = new Map<string, number>()
+          for (const n of env.emu.control.all('notes')) if (n.properties.corebos_crmid) byCrmid.set(n.properties.corebos_crmid, (byCrmid.get(n.properties.corebos_crmid) ?? 0) + 1)
+          for (const c of comments) if (byCrmid.get(String(c)) !== 1) violations.push({invariant: byCrmid.has(String(c)) ? 'no duplicates (HubSpot)' : 'nothing lost (push)', detail: `comment ${c} is ${byCrmid.get(String(c)) ?? 0} notes in HubSpot`})
+          const links = await env.testDb.query<{crmid: number; hubspot_id: string}>("SELECT crmid, hubspot_id FROM cbhs_link WHERE module = 'ModComments' AND object_type = 'notes' AND archived = 0")
+          const linkedNotes = new Map<string, number>()
+          for (const l of links) linkedNotes.set(String(l.hubspot_id), (linkedNotes.get(String(l.hubspot_id)) ?? 0) + 1)
+          for (const id of notes) if (linkedNotes.get(id) !== 1) violations.push({invariant: linkedNotes.has(id) ? 'no duplicates (coreBOS)' : 'nothing lost (pull)', detail: `HubSpot note ${id} is linked ${linkedNotes.get(id) ?? 0} times`})
+          const [dupes] = await env.testDb.query<{n: number}>(
+            "SELECT COUNT(*) AS n FROM (SELECT commentcontent FROM vtiger_modcomments m JOIN vtiger_crmentity e ON e.crmid = m.modcommentsid WHERE e.deleted = 0 AND commentcontent LIKE 'HubSpot note %' GROUP BY commentcontent HAVING COUNT(*) > 1) d",
+          )
+          if (Number(dupes!.n) > 0) violations.push({invariant: 'no duplicates (coreBOS)', detail: `${dupes!.n} HubSpot notes are in coreBOS twice`})
+          // idempotent: one more sync writes nothing to HubSpot
+          const quiet = env.emu.control.requests().length
+          await runToEnd(['sync'], env.env)
+          const writes = env.emu.control.requests().slice(quiet).filter((r) => r.method !== 'GET' && !/search|batch\/read/.test(r.endpoint))
+          if (writes.length > 0) violations.push({invariant: 'idempotent', detail: `a sync with nothing changed made ${writes.length} write calls (${writes[0]!.endpoint})`})
+          note('activities', t, outcome.killed, violations)
+          log(trialLine('activities', t, SEED + 9, outcome, violations))
+        }
+      },
+      {env: {CBHS_ACTIVITIES: 'true'}},
+    )
+    expect(summary.violations.filter((v) => v.kind === 'activities')).toEqual([])
   })
 
   it(`reconcile --apply: ${TRIALS} trials killed at a random instant, then a normal reconcile --apply`, async (ctx) => {
