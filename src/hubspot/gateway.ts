@@ -468,7 +468,8 @@ export class HubSpotGateway implements HubSpotPort {
 
   /**
    * Each page is handed over only once the page after it has been read and checked: a cursor that
-   * leads back round is found before anything of the listing reaches the engine or a bookmark.
+   * leads back round is found before anything of the listing reaches the engine or a bookmark. The
+   * read of the page after that one starts as a page is handed over, so it overlaps the engine's writes.
    */
   async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
@@ -482,9 +483,18 @@ export class HubSpotGateway implements HubSpotPort {
       }
       return (await this.send(label, 'general', {method: 'GET', path: this.objectsPath(type), qs}, check)).data
     }
+    // the page after the next is under way while the engine writes this one (abandoned at --limit)
+    const start = (after: string | undefined) => {
+      if (!after) return undefined
+      const pending = fetch(after)
+      pending.catch(() => undefined)
+      return pending
+    }
     let page: CheckedPage | undefined = await fetch(options.after)
+    let ahead = start(page.next)
     while (page) {
-      const following: CheckedPage | undefined = page.next ? await fetch(page.next) : undefined
+      const following: CheckedPage | undefined = ahead ? await ahead : undefined
+      ahead = start(following?.next)
       const objects: ListPage = page.results.map((r) => toObject(r, options.properties))
       objects.next = page.next
       if (objects.length > 0 || page.next) yield objects
