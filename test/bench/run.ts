@@ -239,6 +239,7 @@ function explain(row: Row): void {
       const top = Object.entries((x.dbTop ?? {}) as Record<string, number>).slice(0, 4).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')
       row.notes.push(
         `MariaDB: ${fmtInt(x.dbStatements)} statements from cbhs (${(x.dbStatements / row.records).toFixed(1)}/record), one in flight ${Math.round((Number(x.dbBusyMs) / row.wallMs) * 100)} % of the wall time; most: ${top}` +
+          (x.dbMsByKind ? `; most time (ms, summed over statements): ${Object.entries(x.dbMsByKind as Record<string, number>).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}` : '') +
           (row.db ? `; server-wide ${fmtInt(row.db.fsyncs)} InnoDB fsyncs` : ''),
       )
     }
