@@ -107,17 +107,27 @@ export interface TrackedUpdate {
 }
 
 /** Call before updating a record; null when its module is not tracked. */
-export async function trackUpdate(conn: PoolConnection, st: ModuleStorage, crmid: number): Promise<TrackedUpdate | null> {
-  if (!(await isTracked(conn, st))) return null
-  const before = (await readValues(conn, st, [crmid])).get(crmid)!
+export function trackUpdate(conn: PoolConnection, st: ModuleStorage, crmid: number): Promise<TrackedUpdate | null> {
+  return trackUpdates(conn, st, [crmid])
+}
+
+/** Call before updating these records (distinct ids), in one read; null when their module is not tracked. */
+export async function trackUpdates(conn: PoolConnection, st: ModuleStorage, ids: number[]): Promise<TrackedUpdate | null> {
+  if (ids.length === 0 || !(await isTracked(conn, st))) return null
+  const before = await readValues(conn, st, ids)
   return {
     async record(_now: string, user: number) {
-      const after = (await readValues(conn, st, [crmid])).get(crmid)!
-      const details = delta(before, after)
-      if (details.length === 0) return
-      const [seen] = await conn.query('SELECT 1 AS s FROM vtiger_modtracker_basic WHERE crmid = ? LIMIT 1', [crmid])
-      const status = (seen as unknown[]).length > 0 ? MODTRACKER_STATUS.updated : MODTRACKER_STATUS.created
-      await writeRows(conn, st, [{crmid, status, changedon: after.modifiedtime ?? '', details}], user)
+      const after = await readValues(conn, st, ids)
+      const changed = ids.map((crmid) => ({crmid, after: after.get(crmid)!, details: delta(before.get(crmid)!, after.get(crmid)!)})).filter((c) => c.details.length > 0)
+      if (changed.length === 0) return
+      const [seen] = await conn.query('SELECT DISTINCT crmid FROM vtiger_modtracker_basic WHERE crmid IN (?)', [changed.map((c) => c.crmid)])
+      const tracked = new Set((seen as Array<{crmid: number}>).map((r) => Number(r.crmid)))
+      await writeRows(
+        conn,
+        st,
+        changed.map((c) => ({crmid: c.crmid, status: tracked.has(c.crmid) ? MODTRACKER_STATUS.updated : MODTRACKER_STATUS.created, changedon: c.after.modifiedtime ?? '', details: c.details})),
+        user,
+      )
     },
   }
 }

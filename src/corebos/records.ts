@@ -11,8 +11,8 @@ import {inTransaction, quoteIdent, stopsThePass, type Pool, type PoolConnection}
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
 import {readCrmOwners} from './owners.js'
-import {trackCreates, trackDelete, trackUpdate} from './modtracker.js'
-import {watchStage} from './stage-history.js'
+import {trackCreates, trackDelete, trackUpdate, trackUpdates} from './modtracker.js'
+import {watchStage, watchStages} from './stage-history.js'
 import {checkTimezone, emptyValue, naiveNow, toColumnValue, ValueError, type ColumnInfo} from './values.js'
 
 export interface CoreBosRecordsOptions {
@@ -187,6 +187,55 @@ interface PreparedCreate {
 interface PreparedUpdate {
   sets: Map<string, Map<string, SqlValue>>
   owner: number | null
+}
+
+interface ReadyUpdate {
+  /** the update's index in the caller's list */
+  i: number
+  update: RecordUpdate
+  prepared: PreparedUpdate
+}
+
+/** Rows of one table grouped by the columns they set (in one order), so each group is one multi-row statement. */
+function byColumns(rows: Array<{id: number; sets: ReadonlyMap<string, SqlValue>}>): Array<{columns: string[]; rows: Array<{id: number; values: SqlValue[]}>}> {
+  const groups = new Map<string, {columns: string[]; rows: Array<{id: number; values: SqlValue[]}>}>()
+  for (const row of rows) {
+    const columns = [...row.sets.keys()].sort()
+    const name = columns.join(',')
+    const group = groups.get(name) ?? groups.set(name, {columns, rows: []}).get(name)!
+    group.rows.push({id: row.id, values: columns.map((c) => row.sets.get(c)!)})
+  }
+  return [...groups.values()]
+}
+
+/**
+ * Each row's own values written by id: one UPDATE joined to a derived table of the new values per
+ * set of columns, the same as one `UPDATE … SET … WHERE key = ?` per row (`AND setype = ?` with a
+ * setype: rows of every module share vtiger_crmentity).
+ */
+async function updateJoined(conn: PoolConnection, table: string, key: string, rows: Array<{id: number; sets: ReadonlyMap<string, SqlValue>}>, setype?: string): Promise<void> {
+  const q = quoteIdent
+  for (const group of byColumns(rows)) {
+    for (let i = 0; i < group.rows.length; i += MAX_ROWS_PER_INSERT) {
+      const part = group.rows.slice(i, i + MAX_ROWS_PER_INSERT)
+      const derived = part.map(() => `SELECT ? AS cbhs_id${group.columns.map((_, k) => `, ? AS v${k}`).join('')}`).join(' UNION ALL ')
+      await conn.query(
+        `UPDATE ${q(table)} t JOIN (${derived}) v ON t.${q(key)} = v.cbhs_id${setype === undefined ? '' : ` AND t.${q('setype')} = ?`} SET ${group.columns.map((c, k) => `t.${q(c)} = v.v${k}`).join(', ')}`,
+        [...part.flatMap((r) => [r.id, ...r.values]), ...(setype === undefined ? [] : [setype])],
+      )
+    }
+  }
+}
+
+/** Each row's values into a secondary table, its row inserted when missing: multi-row INSERT … ON DUPLICATE KEY UPDATE per set of columns. */
+async function upsertRows(conn: PoolConnection, table: string, key: string, rows: Array<{id: number; sets: ReadonlyMap<string, SqlValue>}>): Promise<void> {
+  const q = quoteIdent
+  for (const group of byColumns(rows)) {
+    for (let i = 0; i < group.rows.length; i += MAX_ROWS_PER_INSERT) {
+      const {sql, params} = insertStatement(table, [key, ...group.columns], group.rows.slice(i, i + MAX_ROWS_PER_INSERT).map((r) => [r.id, ...r.values]))
+      await conn.query(`${sql} ON DUPLICATE KEY UPDATE ${group.columns.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`, params)
+    }
+  }
 }
 
 export class CoreBosRecords implements CrmRecords {
@@ -717,47 +766,134 @@ export class CoreBosRecords implements CrmRecords {
   }
 
   /**
-   * Many updates in one transaction (pull writes a page at once). A record whose values are
-   * invalid, or that the database refuses, fails alone with its reason; the others are written.
-   * An update with `expected` is compare-and-set: a record whose modifiedtime is no longer the one
-   * it was read with is left untouched and comes back stale, for the engine to read and merge again.
+   * Many updates in one transaction (pull writes a page at once), with a few multi-row statements
+   * per batch rather than several per record. A record whose values are invalid fails alone with
+   * its reason; when the database refuses the batch, it is written again one record at a time so
+   * only the record it refuses fails. An update with `expected` is compare-and-set: a record whose
+   * modifiedtime, or as-read value of a field being written, is no longer the one it was read with
+   * is left untouched and comes back stale, for the engine to read and merge again.
    */
   async updateMany(module: CrmModule, updates: RecordUpdate[], userId: number): Promise<WriteResult[]> {
     const st = await this.storage(module)
     const results: WriteResult[] = updates.map((u) => ({crmid: u.crmid, ok: true}))
-    const ready: Array<{i: number; prepared: PreparedUpdate}> = []
+    const ready: ReadyUpdate[] = []
+    const again: ReadyUpdate[] = []
+    const taken = new Set<number>()
     updates.forEach((u, i) => {
       try {
-        ready.push({i, prepared: this.prepareUpdate(st, module, u.crmid, u.fields)})
+        const r = {i, update: u, prepared: this.prepareUpdate(st, module, u.crmid, u.fields)}
+        // a second update of one record is compared against the first one's write: after the batch
+        if (taken.has(u.crmid)) again.push(r)
+        else ready.push(r)
+        taken.add(u.crmid)
       } catch (error) {
         results[i] = {crmid: u.crmid, ok: false, error: (error as Error).message}
       }
     })
-    if (ready.length === 0) return results
+    if (ready.length === 0 && again.length === 0) return results
     const now = await this.stamp()
     const user = this.user(userId)
-    const apply = async (conn: PoolConnection, r: {i: number; prepared: PreparedUpdate}) => {
-      const u = updates[r.i]
-      const found = await this.applyUpdate(conn, st, module, u.crmid, r.prepared, now, user, u.expected)
-      results[r.i] = found === null ? {crmid: u.crmid, ok: true} : {crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${found})`}
-    }
-    try {
-      await inTransaction(this.pool, async (conn) => {
-        for (const r of ready) await apply(conn, r)
-      })
-    } catch (error) {
-      if (stopsThePass(error)) throw error
-      // one record spoiled the batch: write them one by one so only that one fails
-      for (const r of ready) {
-        try {
-          await inTransaction(this.pool, (conn) => apply(conn, r))
-        } catch (single) {
-          if (stopsThePass(single)) throw single
-          results[r.i] = {crmid: updates[r.i].crmid, ok: false, error: (single as Error).message}
-        }
+    const stale = (u: RecordUpdate, found: string): WriteResult => ({crmid: u.crmid, ok: false, stale: true, error: `${module} ${u.crmid} changed in coreBOS since it was read (${found})`})
+    const one = async (r: ReadyUpdate) => {
+      try {
+        const found = await inTransaction(this.pool, (conn) => this.applyUpdate(conn, st, module, r.update.crmid, r.prepared, now, user, r.update.expected))
+        results[r.i] = found === null ? {crmid: r.update.crmid, ok: true} : stale(r.update, found)
+      } catch (single) {
+        if (stopsThePass(single)) throw single
+        results[r.i] = {crmid: r.update.crmid, ok: false, error: (single as Error).message}
       }
     }
+    for (let k = 0; k < ready.length; k += MAX_ROWS_PER_INSERT) {
+      const batch = ready.slice(k, k + MAX_ROWS_PER_INSERT)
+      try {
+        const outcome = await inTransaction(this.pool, (conn) => this.applyUpdates(conn, st, module, batch, now, user))
+        for (const r of batch) {
+          const o = outcome.get(r.i)
+          results[r.i] = o === undefined ? {crmid: r.update.crmid, ok: true} : o.stale ? stale(r.update, o.stale) : {crmid: r.update.crmid, ok: false, error: o.error}
+        }
+      } catch (error) {
+        if (stopsThePass(error)) throw error
+        // the database refused something of the batch (rolled back whole): one by one, only that record fails
+        for (const r of batch) await one(r)
+      }
+    }
+    for (const r of again) await one(r)
     return results
+  }
+
+  /**
+   * A batch of updates of distinct records, as applyUpdate writes each one, in a few statements:
+   * the entity rows locked and the as-read values compared in one read each, then one UPDATE (or
+   * INSERT … ON DUPLICATE KEY UPDATE) per table and set of columns, stage history and ModTracker
+   * rows for the batch. Returns the records not written: stale ones (what differs) and missing ones.
+   */
+  private async applyUpdates(conn: PoolConnection, st: ModuleStorage, module: CrmModule, batch: ReadyUpdate[], now: string, user: number): Promise<Map<number, {stale?: string; error?: string}>> {
+    const {meta} = st
+    const q = quoteIdent
+    const out = new Map<number, {stale?: string; error?: string}>()
+    const ids = batch.map((r) => r.update.crmid)
+    const key = q(st.entityKey)
+    const setype = meta.denormalized ? undefined : meta.module
+    const mt = st.entityColumns.get('modifiedtime')?.nullable ? `COALESCE(${q('modifiedtime')}, '1970-01-01 00:00:00')` : q('modifiedtime')
+    const [found] = await conn.query(
+      {sql: `SELECT ${key} AS id, ${q('smownerid')} AS owner, ${mt} AS mt FROM ${q(meta.entityTable)} WHERE ${key} IN (?)${setype === undefined ? '' : ` AND ${q('setype')} = ?`} FOR UPDATE`, typeCast: asText as never},
+      setype === undefined ? [ids] : [ids, setype],
+    )
+    const current = new Map((found as Array<{id: string; owner: string; mt: string | null}>).map((row) => [Number(row.id), row]))
+    let apply: ReadyUpdate[] = []
+    for (const r of batch) {
+      const {crmid, expected} = r.update
+      const row = current.get(crmid)
+      if (!row) out.set(r.i, {error: `${module} ${crmid} does not exist (purged from coreBOS).`})
+      else if (expected && (row.mt ?? '') !== expected.modifiedtime) out.set(r.i, {stale: `modifiedtime ${row.mt ?? ''}, read ${expected.modifiedtime}`})
+      else apply.push(r)
+    }
+    const changed = await this.changedFields(conn, st, apply.filter((r) => r.update.expected?.fields).map((r) => ({crmid: r.update.crmid, values: r.update.expected!.fields!})))
+    apply = apply.filter((r) => {
+      const field = changed.get(r.update.crmid)
+      if (field) out.set(r.i, {stale: `${field} is no longer what was read`})
+      return !field
+    })
+    if (apply.length === 0) return out
+    const applyIds = apply.map((r) => r.update.crmid)
+    // what coreBOS's save adds beside the records: stage history, ModTracker (read before, written after)
+    const effects = [await watchStages(conn, st, apply.map((r) => ({crmid: r.update.crmid, sets: r.prepared.sets}))), await trackUpdates(conn, st, applyIds)]
+    for (const t of meta.tables) {
+      if (t.name === meta.entityTable) continue
+      const rows = apply.flatMap((r) => {
+        const s = r.prepared.sets.get(t.name)
+        return s && s.size > 0 ? [{id: r.update.crmid, sets: s}] : []
+      })
+      if (rows.length === 0) continue
+      // coreBOS inserts a missing secondary row on edit (insertIntoEntityTable falls back to insert mode)
+      if (t.name === meta.baseTable) await updateJoined(conn, t.name, t.key, rows)
+      else await upsertRows(conn, t.name, t.key, rows)
+    }
+    await updateJoined(
+      conn,
+      meta.entityTable,
+      st.entityKey,
+      apply.map((r) => {
+        const sets = new Map(r.prepared.sets.get(meta.entityTable) ?? [])
+        if (r.prepared.owner !== null) sets.set('smownerid', r.prepared.owner)
+        sets.set('modifiedtime', now)
+        sets.set('modifiedby', user)
+        return {id: r.update.crmid, sets}
+      }),
+      setype,
+    )
+    if (st.hasCrmobject) {
+      const owners = apply.map((r) => [r.update.crmid, r.prepared.owner ?? Number(current.get(r.update.crmid)!.owner)])
+      for (let i = 0; i < owners.length; i += MAX_ROWS_PER_INSERT) {
+        const part = owners.slice(i, i + MAX_ROWS_PER_INSERT)
+        await conn.query(
+          `UPDATE vtiger_crmobject o JOIN (${part.map(() => 'SELECT ? AS cbhs_id, ? AS cbhs_owner').join(' UNION ALL ')}) v ON o.crmid = v.cbhs_id SET o.smownerid = v.cbhs_owner, o.modifiedtime = ?`,
+          [...part.flat(), now],
+        )
+      }
+    }
+    for (const effect of effects) await effect?.record(now, user)
+    return out
   }
 
   private prepareUpdate(st: ModuleStorage, module: CrmModule, crmid: number, fields: Record<string, string | null>): PreparedUpdate {
@@ -865,18 +1001,30 @@ export class CoreBosRecords implements CrmRecords {
 
   /** The first of these fields whose stored value (read as the reads read it) is not the given one. */
   private async changedField(conn: PoolConnection, st: ModuleStorage, crmid: number, values: Record<string, string | null>): Promise<string | null> {
+    return (await this.changedFields(conn, st, [{crmid, values}])).get(crmid) ?? null
+  }
+
+  /** For each record (distinct ids), in one read: the first of its fields whose stored value is not the given one. */
+  private async changedFields(conn: PoolConnection, st: ModuleStorage, checks: Array<{crmid: number; values: Record<string, string | null>}>): Promise<Map<number, string>> {
+    const out = new Map<number, string>()
     const plan = readPlan(st)
     const index = new Map(plan.fieldIndex)
-    const names = Object.keys(values).filter((name) => index.has(name))
-    if (names.length === 0) return null
+    const named = checks.map((c) => ({...c, names: Object.keys(c.values).filter((name) => index.has(name))})).filter((c) => c.names.length > 0)
+    if (named.length === 0) return out
+    const columns = [...new Set(named.flatMap((c) => c.names.map((n) => index.get(n)!)))]
+    const position = new Map(columns.map((col, i) => [col, i + 1]))
     const [rows] = await conn.query(
-      {sql: `SELECT ${names.map((n) => plan.columns[index.get(n)!]).join(', ')} FROM ${plan.fullFrom} WHERE ${plan.idExpr} = ?`, rowsAsArray: true, typeCast: asText as never},
-      [crmid],
+      {sql: `SELECT ${plan.idExpr}, ${columns.map((col) => plan.columns[col]).join(', ')} FROM ${plan.fullFrom} WHERE ${plan.idExpr} IN (?)`, rowsAsArray: true, typeCast: asText as never},
+      [named.map((c) => c.crmid)],
     )
-    const row = (rows as Array<Array<string | null>>)[0]
-    if (!row) return null
-    const k = names.findIndex((name, i) => row[i] !== values[name])
-    return k < 0 ? null : names[k]
+    const byId = new Map((rows as Array<Array<string | null>>).map((row) => [Number(row[0]), row]))
+    for (const c of named) {
+      const row = byId.get(c.crmid)
+      if (!row) continue
+      const name = c.names.find((n) => row[position.get(index.get(n)!)!] !== c.values[n])
+      if (name) out.set(c.crmid, name)
+    }
+    return out
   }
 
   async trash(module: CrmModule, crmid: number, userId: number): Promise<void> {

@@ -17,9 +17,9 @@ function column(st: ModuleStorage, field: string): {table: string; column: strin
   return f && table ? {table: f.table, column: f.column, key: table.key} : null
 }
 
-/** The stored values of `fields` of one record ('' for NULL or a field this install lacks). */
-async function readFields(conn: PoolConnection, st: ModuleStorage, fields: string[], crmid: number): Promise<Record<string, string>> {
-  const out: Record<string, string> = Object.fromEntries(fields.map((f) => [f, '']))
+/** The stored values of `fields` of these records ('' for NULL or a field this install lacks). */
+async function readFields(conn: PoolConnection, st: ModuleStorage, fields: string[], ids: number[]): Promise<Map<number, Record<string, string>>> {
+  const out = new Map(ids.map((id) => [id, Object.fromEntries(fields.map((f) => [f, ''])) as Record<string, string>]))
   const byTable = new Map<string, {key: string; cols: Array<[string, string]>}>()
   for (const f of fields) {
     const c = column(st, f)
@@ -29,14 +29,17 @@ async function readFields(conn: PoolConnection, st: ModuleStorage, fields: strin
   }
   for (const [table, {key, cols}] of byTable) {
     const [rows] = await conn.query(
-      `SELECT ${cols.map(([, c], i) => `${quoteIdent(c)} AS v${i}`).join(', ')} FROM ${quoteIdent(table)} WHERE ${quoteIdent(key)} = ?`,
-      [crmid],
+      `SELECT ${quoteIdent(key)} AS k, ${cols.map(([, c], i) => `${quoteIdent(c)} AS v${i}`).join(', ')} FROM ${quoteIdent(table)} WHERE ${quoteIdent(key)} IN (?)`,
+      [ids],
     )
-    const row = (rows as Array<Record<string, string | number | null>>)[0]
-    cols.forEach(([f], i) => {
-      const v = row?.[`v${i}`]
-      out[f] = v === null || v === undefined ? '' : String(v)
-    })
+    for (const row of rows as Array<Record<string, string | number | null>>) {
+      const values = out.get(Number(row.k))
+      if (!values) continue
+      cols.forEach(([f], i) => {
+        const v = row[`v${i}`]
+        values[f] = v === null || v === undefined ? '' : String(v)
+      })
+    }
   }
   return out
 }
@@ -53,24 +56,33 @@ export interface StageWatch {
  * Call before an update of a Potential with the columns it sets, by table; null when there is
  * nothing to watch (another module, or an update that does not write the stage).
  */
-export async function watchStage(conn: PoolConnection, st: ModuleStorage, crmid: number, sets: ReadonlyMap<string, ReadonlyMap<string, unknown>>): Promise<StageWatch | null> {
+export function watchStage(conn: PoolConnection, st: ModuleStorage, crmid: number, sets: ReadonlyMap<string, ReadonlyMap<string, unknown>>): Promise<StageWatch | null> {
+  return watchStages(conn, st, [{crmid, sets}])
+}
+
+/** watchStage for a batch of updates (distinct ids), with one read before and one after. */
+export async function watchStages(conn: PoolConnection, st: ModuleStorage, updates: Array<{crmid: number; sets: ReadonlyMap<string, ReadonlyMap<string, unknown>>}>): Promise<StageWatch | null> {
   const stage = st.meta.module === 'Potentials' ? column(st, STAGE) : null
-  if (!stage || !sets.get(stage.table)?.has(stage.column)) return null
-  const before = (await readFields(conn, st, [STAGE], crmid))[STAGE]
+  if (!stage) return null
+  const ids = updates.filter((u) => u.sets.get(stage.table)?.has(stage.column)).map((u) => u.crmid)
+  if (ids.length === 0) return null
+  const stored = await readFields(conn, st, [STAGE], ids)
   // coreBOS compares against a stage that is set; a deal without one gets no row
-  if (before === '') return null
+  const before = new Map(ids.map((id) => [id, stored.get(id)![STAGE]] as const).filter(([, v]) => v !== ''))
+  if (before.size === 0) return null
   return {
     async record(now: string) {
-      const saved = await readFields(conn, st, [STAGE, 'amount', 'probability', 'closingdate'], crmid)
-      const {amount, probability, closingdate: closedate} = saved
-      if (saved[STAGE] === '' || saved[STAGE] === before) return
-      const a = phpEmptyNumber(amount) ? 0 : Number(amount)
-      const p = phpEmptyNumber(probability) ? 0 : Number(probability)
-      await conn.query(
-        `INSERT INTO vtiger_potstagehistory (potentialid, amount, stage, probability, expectedrevenue, closedate, lastmodified)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [crmid, a, decodeHtml(before), p, a === 0 || p === 0 ? 0 : (a * p) / 100, closedate === '' ? null : closedate, now],
-      )
+      const saved = await readFields(conn, st, [STAGE, 'amount', 'probability', 'closingdate'], [...before.keys()])
+      const rows: unknown[][] = []
+      for (const [crmid, left] of before) {
+        const {amount, probability, closingdate: closedate, [STAGE]: stageNow} = saved.get(crmid)!
+        if (stageNow === '' || stageNow === left) continue
+        const a = phpEmptyNumber(amount) ? 0 : Number(amount)
+        const p = phpEmptyNumber(probability) ? 0 : Number(probability)
+        rows.push([crmid, a, decodeHtml(left), p, a === 0 || p === 0 ? 0 : (a * p) / 100, closedate === '' ? null : closedate, now])
+      }
+      if (rows.length === 0) return
+      await conn.query('INSERT INTO vtiger_potstagehistory (potentialid, amount, stage, probability, expectedrevenue, closedate, lastmodified) VALUES ?', [rows])
     },
   }
 }

@@ -59,7 +59,7 @@ import {
 } from './answers.js'
 import {HubSpotApiError} from './failures.js'
 import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type Bucket, type HubSpotTier} from './limiter.js'
-import {ModifiedWindow, type PlannedSearch, type SearchFilter} from './search-window.js'
+import {filterGroups, ModifiedWindow, type PlannedSearch} from './search-window.js'
 import {ClientRequests, type HubSpotRequest} from './request.js'
 import {createAgent, Transport, type RetryInfo} from './transport.js'
 
@@ -430,37 +430,46 @@ export class HubSpotGateway implements HubSpotPort {
       total = undefined
       return out
     }
-    for (let plan = window.next(); plan; plan = window.next()) {
-      let body = searchBody(plan, asked)
+    const run = async (plan: PlannedSearch): Promise<HubSpotObject[]> => {
+      let body = fitted(plan, modified, asked)
       // the body is capped at 3,000 characters; with many properties, search for ids and read the rest
-      const slim = JSON.stringify(body).length > SEARCH_BODY_MAX
-      if (slim) body = searchBody(plan, [modified, 'hs_object_id'])
+      const slim = body === null
+      if (!body) body = fitted(plan, modified, [modified, 'hs_object_id']) ?? searchBody(plan, modified, [modified, 'hs_object_id'], 0)
       // the window takes the page inside the check: a search that does not advance is a bad answer
       const page = await this.search(type, body, `search ${type}`, (p) => ({total: p.total, fresh: window.accept(p.results.map((r) => toObject(r)), p.next !== undefined)}))
       if (first && typeof page.total === 'number') total = page.total
       first = false
       const fresh = page.fresh
-      if (fresh.length === 0) continue
-      if (!slim) {
-        yield counted(fresh.map((o) => strip(o, options.properties)))
-        continue
-      }
+      if (fresh.length === 0 || !slim) return fresh.map((o) => strip(o, options.properties))
       const {found} = await this.read(type, fresh.map((o) => o.id), options.properties)
       const byId = new Map(found.map((o) => [o.requestedId, o]))
       // archived between the search and the read: not "modified" any more, the archived list reports it
-      const full = fresh.flatMap((o) => {
+      return fresh.flatMap((o) => {
         const hit = byId.get(o.id)
         if (!hit) return []
         const {requestedId: _, ...object} = hit
         return [object]
       })
-      if (full.length > 0) yield counted(full)
+    }
+    // the next search is planned from this page's answer alone: it is under way while the engine
+    // writes this page (an abandoned one, at --limit, costs one search and is never handed over)
+    const start = (plan: PlannedSearch | null) => {
+      if (!plan) return null
+      const pending = run(plan)
+      pending.catch(() => undefined)
+      return pending
+    }
+    for (let pending = start(window.next()); pending; ) {
+      const objects = await pending
+      pending = start(window.next())
+      if (objects.length > 0) yield counted(objects)
     }
   }
 
   /**
    * Each page is handed over only once the page after it has been read and checked: a cursor that
-   * leads back round is found before anything of the listing reaches the engine or a bookmark.
+   * leads back round is found before anything of the listing reaches the engine or a bookmark. The
+   * read of the page after that one starts as a page is handed over, so it overlaps the engine's writes.
    */
   async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
@@ -474,9 +483,18 @@ export class HubSpotGateway implements HubSpotPort {
       }
       return (await this.send(label, 'general', {method: 'GET', path: this.objectsPath(type), qs}, check)).data
     }
+    // the page after the next is under way while the engine writes this one (abandoned at --limit)
+    const start = (after: string | undefined) => {
+      if (!after) return undefined
+      const pending = fetch(after)
+      pending.catch(() => undefined)
+      return pending
+    }
     let page: CheckedPage | undefined = await fetch(options.after)
+    let ahead = start(page.next)
     while (page) {
-      const following: CheckedPage | undefined = page.next ? await fetch(page.next) : undefined
+      const following: CheckedPage | undefined = ahead ? await ahead : undefined
+      ahead = start(following?.next)
       const objects: ListPage = page.results.map((r) => toObject(r, options.properties))
       objects.next = page.next
       if (objects.length > 0 || page.next) yield objects
@@ -809,13 +827,22 @@ function carrierFilters(query: CarrierQuery): object[] {
   return filters
 }
 
-function searchBody(plan: PlannedSearch, properties: string[]): Record<string, unknown> {
+function searchBody(plan: PlannedSearch, modifiedProperty: string, properties: string[], excluded?: number): Record<string, unknown> {
   return {
-    filterGroups: [{filters: plan.filters.map((f: SearchFilter) => ({...f}))}],
+    filterGroups: filterGroups(plan, modifiedProperty, excluded).map((filters) => ({filters})),
     // typed Array<string> in the client, but HubSpot wants objects; the serializer passes them through (§2.6)
     sorts: [plan.sort],
     properties,
     limit: SEARCH_PAGE,
+  }
+}
+
+/** The plan's body within the size cap, leaving out as many already-read ids as fit; null when even the plain range is too long. */
+function fitted(plan: PlannedSearch, modifiedProperty: string, properties: string[]): Record<string, unknown> | null {
+  for (let excluded = plan.exclude?.ids.length ?? 0; ; excluded = Math.floor(excluded / 2)) {
+    const body = searchBody(plan, modifiedProperty, properties, excluded)
+    if (JSON.stringify(body).length <= SEARCH_BODY_MAX) return body
+    if (excluded === 0) return null
   }
 }
 

@@ -5,16 +5,19 @@
  * Every page starts a new query at the last modified time seen (`GTE t`, `after` never used)
  * instead of paging by offset. Offsets shift when an object already read is modified again and
  * leaves the window, which would silently skip the object at the page boundary; a keyset restart
- * cannot skip anything and never comes near the cap. Objects at the restart time are read again and
- * dropped by id. When a whole page shares one timestamp the restart makes no progress, so that
- * millisecond is walked by `hs_object_id` (EQ t, GT last id) before moving on to t + 1.
+ * cannot skip anything and never comes near the cap. Objects at the restart time that were read
+ * already are left out of the restart by id (`GT t` OR `EQ t AND hs_object_id NOT_IN ids`, as many
+ * ids as the search body takes), so a page is not half spent on them when many objects share one
+ * timestamp; any left in are read again and dropped by id. When a whole page shares one timestamp
+ * the restart makes no progress, so that millisecond is walked by `hs_object_id` (EQ t, GT last id)
+ * before moving on to t + 1.
  */
 import type {HubSpotObject} from '../sync/types.js'
 import {BadAnswerError} from './answers.js'
 
 export interface SearchFilter {
   propertyName: string
-  operator: 'EQ' | 'GT' | 'GTE' | 'LTE' | 'IN'
+  operator: 'EQ' | 'GT' | 'GTE' | 'LTE' | 'IN' | 'NOT_IN'
   value?: string
   values?: string[]
 }
@@ -23,7 +26,15 @@ export interface PlannedSearch {
   filters: SearchFilter[]
   sort: {propertyName: string; direction: 'ASCENDING'}
   mode: 'range' | 'tie'
+  /**
+   * a range restart: the objects at the restart time already read, which the search may leave out
+   * (filters are then `GT at` OR `EQ at AND hs_object_id NOT_IN ids`); any number of them may be dropped
+   */
+  exclude?: {at: number; ids: string[]}
 }
+
+/** At most this many ids are left out of a restart (one NOT_IN filter). */
+export const MAX_EXCLUDED = 100
 
 type State =
   | {mode: 'range'; lower: number; seen: Set<string>}
@@ -58,7 +69,7 @@ export class ModifiedWindow {
     if (s.mode === 'done') return null
     if (s.mode === 'range') {
       this.planned.range++
-      return {
+      const plan: PlannedSearch = {
         mode: 'range',
         filters: [
           {propertyName: this.modifiedProperty, operator: 'GTE', value: String(s.lower)},
@@ -66,6 +77,8 @@ export class ModifiedWindow {
         ],
         sort: {propertyName: this.modifiedProperty, direction: 'ASCENDING'},
       }
+      if (s.seen.size > 0) plan.exclude = {at: s.lower, ids: [...s.seen].slice(0, MAX_EXCLUDED)}
+      return plan
     }
     this.planned.tie++
     const filters: SearchFilter[] = [{propertyName: this.modifiedProperty, operator: 'EQ', value: String(s.at)}]
@@ -112,6 +125,23 @@ export class ModifiedWindow {
     }
     return fresh
   }
+}
+
+/**
+ * The filter groups of a plan leaving out `excluded` of its ids (a prefix of plan.exclude.ids; 0: the
+ * plain range): the same objects as the plain range, minus those ids at the restart time.
+ */
+export function filterGroups(plan: PlannedSearch, modifiedProperty: string, excluded = plan.exclude?.ids.length ?? 0): SearchFilter[][] {
+  if (!plan.exclude || excluded <= 0) return [plan.filters.map((f) => ({...f}))]
+  const [, ...rest] = plan.filters
+  const at = String(plan.exclude.at)
+  return [
+    [{propertyName: modifiedProperty, operator: 'GT', value: at}, ...rest.map((f) => ({...f}))],
+    [
+      {propertyName: modifiedProperty, operator: 'EQ', value: at},
+      {propertyName: 'hs_object_id', operator: 'NOT_IN', values: plan.exclude.ids.slice(0, excluded)},
+    ],
+  ]
 }
 
 /** Digit ids compared as numbers (they may pass 2^53). */

@@ -9,6 +9,7 @@
  *   npm run bench -- --small 2000      the small size (default 10000)
  *   npm run bench -- --only 'pull|idle' scenarios whose name matches the regular expression
  *   npm run bench -- --no-build        skip `tsc` (dist/ must be current)
+ *   npm run bench -- --tier professional  only the groups of these tiers (comma-separated: off,starter,professional)
  *
  * This process only prepares and reports. The emulator runs in its own process (emulator-host.ts),
  * and every measured scenario in another (scenario.ts, or the real binary for the idle pass), so
@@ -46,10 +47,12 @@ interface Options {
   only: string | null
   build: boolean
   naive: boolean
+  /** only groups of these tiers (micro-benchmarks included) */
+  tiers: Tier[] | null
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {full: false, small: 10_000, big: 100_000, only: null, build: true, naive: true}
+  const o: Options = {full: false, small: 10_000, big: 100_000, only: null, build: true, naive: true, tiers: null}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -63,6 +66,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') o.only = value()
     else if (a === '--no-build') o.build = false
     else if (a === '--no-naive') o.naive = false
+    else if (a === '--tier') {
+      const list = value().split(',') as Tier[]
+      const bad = list.find((t) => !['off', 'starter', 'professional'].includes(t))
+      if (bad) throw new Error(`--tier takes off, starter and/or professional (comma-separated), not '${bad}'`)
+      o.tiers = list
+    }
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0])
       process.exit(0)
@@ -116,7 +125,8 @@ function plan(o: Options): {groups: Group[]; skipped: string[]} {
   }
   if (!o.naive) skipped.push('naive baseline (--no-naive)')
   if (o.only) skipped.push(`everything not matching --only '${o.only}'`)
-  return {groups: groups.filter((g) => g.steps.length > 0), skipped}
+  if (o.tiers) skipped.push(`tiers other than ${o.tiers.join(', ')} (--tier)`)
+  return {groups: groups.filter((g) => g.steps.length > 0 && (!o.tiers || o.tiers.includes(g.tier))), skipped}
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -229,6 +239,7 @@ function explain(row: Row): void {
       const top = Object.entries((x.dbTop ?? {}) as Record<string, number>).slice(0, 4).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')
       row.notes.push(
         `MariaDB: ${fmtInt(x.dbStatements)} statements from cbhs (${(x.dbStatements / row.records).toFixed(1)}/record), one in flight ${Math.round((Number(x.dbBusyMs) / row.wallMs) * 100)} % of the wall time; most: ${top}` +
+          (x.dbMsByKind ? `; most time (ms, summed over statements): ${Object.entries(x.dbMsByKind as Record<string, number>).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}` : '') +
           (row.db ? `; server-wide ${fmtInt(row.db.fsyncs)} InnoDB fsyncs` : ''),
       )
     }

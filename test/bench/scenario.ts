@@ -39,7 +39,7 @@ export interface WorkerResult {
  * wrapping mysql2's connection (the pool cbhs builds uses it). A pass that waits on one round trip
  * after another is bound by their number, not by CPU; this says which.
  */
-const dbTally = {statements: 0, busyMs: 0, byKind: new Map<string, number>()}
+const dbTally = {statements: 0, busyMs: 0, byKind: new Map<string, number>(), msByKind: new Map<string, number>()}
 function countStatements(): void {
   const require = createRequire(import.meta.url)
   // by absolute path: the package's exports map does not list its internals
@@ -54,9 +54,12 @@ function countStatements(): void {
       const kind = statementKind(sql)
       dbTally.statements++
       dbTally.byKind.set(kind, (dbTally.byKind.get(kind) ?? 0) + 1)
-      if (inFlight++ === 0) since = performance.now()
+      const sent = performance.now()
+      if (inFlight++ === 0) since = sent
       command?.once?.('end', () => {
-        if (--inFlight === 0) dbTally.busyMs += performance.now() - since
+        const now = performance.now()
+        dbTally.msByKind.set(kind, (dbTally.msByKind.get(kind) ?? 0) + (now - sent))
+        if (--inFlight === 0) dbTally.busyMs += now - since
       })
       return command
     }
@@ -75,7 +78,8 @@ function statementKind(sql: string): string {
 
 function dbSummary(): Record<string, unknown> {
   const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 8)
-  return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top)}
+  const slowest = [...dbTally.msByKind].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, ms]) => [k, Math.round(ms)])
+  return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top), dbMsByKind: Object.fromEntries(slowest)}
 }
 
 function configFor(tier: Tier): CbhsConfig {

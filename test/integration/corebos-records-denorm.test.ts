@@ -73,4 +73,29 @@ describe('CoreBosRecords on denormalized modules', () => {
     const [obj] = await db.query<{modifiedtime: string; smownerid: number}>('SELECT modifiedtime, smownerid FROM vtiger_crmobject WHERE crmid = ?', [c.crmid])
     expect(obj).toEqual({modifiedtime: row!.modifiedtime, smownerid: 6})
   })
+
+  it('updateMany writes a batch into the base table and crmobject, a stale record in the middle left untouched', async () => {
+    const ids = (await crm.create('Contacts', [1, 2, 3].map((i) => ({fields: {lastname: `Batch ${i}`}})), 1)).map((r) => r.crmid)
+    await db.query("UPDATE vtiger_contactdetails SET modifiedtime = '2020-01-01 00:00:00' WHERE contactid IN (?)", [ids])
+    await db.query("UPDATE vtiger_contactdetails SET modifiedtime = '2020-01-01 00:00:09' WHERE contactid = ?", [ids[1]])
+    const results = await crm.updateMany(
+      'Contacts',
+      ids.map((crmid, i) => ({crmid, fields: {lastname: `Batched ${i}`, mailingcity: `City ${i}`, ...(i === 2 ? {assigned_user_id: '6'} : {})}, expected: {modifiedtime: '2020-01-01 00:00:00'}})),
+      3,
+    )
+    expect(results.map((r) => [r.ok, r.stale ?? false])).toEqual([[true, false], [false, true], [true, false]])
+    const rows = await Promise.all(ids.map((id) => listViewRow(db, 'Contacts', id)))
+    expect(rows.map((r) => [r!.lastname, r!.mailingcity, r!.smownerid])).toEqual([
+      ['Batched 0', 'City 0', 1],
+      ['Batch 2', rows[1]!.mailingcity, 1],
+      ['Batched 2', 'City 2', 6],
+    ])
+    expect(String(rows[1]!.modifiedtime)).toBe('2020-01-01 00:00:09')
+    for (const [k, id] of [ids[0], ids[2]].entries()) {
+      const row = rows[k * 2]!
+      expect(row.modifiedby).toBe(3)
+      const [obj] = await db.query<{modifiedtime: string; smownerid: number}>('SELECT modifiedtime, smownerid FROM vtiger_crmobject WHERE crmid = ?', [id])
+      expect(obj).toEqual({modifiedtime: row.modifiedtime, smownerid: row.smownerid})
+    }
+  })
 })

@@ -162,6 +162,37 @@ describe('coreBOS save side effects of cbhs writes', () => {
       expect(rows.map((r) => r.status)).toEqual([2, 0])
       expect(await detail(rows[1].id)).toEqual({employees: ['0', '7']})
     })
+
+    it('updateMany tracks a batch as one save each: updated (0), created (2) for a record with no history yet, none for no change', async () => {
+      await db.query('INSERT IGNORE INTO vtiger_modtracker_tabs (tabid, visible) VALUES (4, 1)')
+      const [a, b, c] = await crm.create('Contacts', [1, 2, 3].map((i) => ({fields: {lastname: `Batch ${i}`}})), SYNC_USER)
+      // b as a record saved before ModTracker was switched on: no history row yet
+      await db.query('DELETE d FROM vtiger_modtracker_detail d JOIN vtiger_modtracker_basic m ON m.id = d.id WHERE m.crmid = ?', [b.crmid])
+      await db.query('DELETE FROM vtiger_modtracker_basic WHERE crmid = ?', [b.crmid])
+      const [seq0] = await db.query<{id: number}>('SELECT id FROM vtiger_modtracker_basic_seq')
+      const results = await crm.updateMany(
+        'Contacts',
+        [
+          {crmid: a.crmid, fields: {firstname: 'Ada', title: 'Countess'}},
+          {crmid: b.crmid, fields: {lastname: 'Renamed'}},
+          {crmid: c.crmid, fields: {lastname: 'Batch 3'}},
+        ],
+        SYNC_USER,
+      )
+      expect(results.every((r) => r.ok)).toBe(true)
+      const [ra, rb, rc] = [await basic(a.crmid), await basic(b.crmid), await basic(c.crmid)]
+      const [entity] = await db.query<{modifiedtime: string}>('SELECT modifiedtime FROM vtiger_crmentity WHERE crmid = ?', [a.crmid])
+      expect(ra.map((r) => r.status)).toEqual([2, 0])
+      expect(ra[1]).toMatchObject({id: seq0.id + 1, whodid: SYNC_USER, changedon: entity.modifiedtime})
+      expect(await detail(ra[1].id)).toEqual({firstname: ['', 'Ada'], title: ['', 'Countess']})
+      expect(rb).toHaveLength(1)
+      expect(rb[0]).toMatchObject({id: seq0.id + 2, status: 2})
+      expect(await detail(rb[0].id)).toEqual({lastname: ['Batch 2', 'Renamed']})
+      // the same value again: only modifiedtime changed, which ModTracker does not record
+      expect(rc.map((r) => r.status)).toEqual([2])
+      const [seq] = await db.query<{id: number}>('SELECT id FROM vtiger_modtracker_basic_seq')
+      expect(seq.id).toBe(seq0.id + 2)
+    })
   })
 
   describe('checkboxes', () => {
