@@ -23,7 +23,7 @@ import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type Up
 import {foldingWarnings} from './warnings.js'
 import type {ReferenceView} from './settle.js'
 import {modifiedMs} from './settle.js'
-import {createInHubSpot, hsPropertiesOf, landingModule, pullObjects} from './streams.js'
+import {createInHubSpot, hsPropertiesOf, landingModule, legacyHubSpotId, pullObjects} from './streams.js'
 import type {Link, Reporter} from './ports.js'
 import {recordTimeMs} from './time.js'
 import {MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
@@ -341,7 +341,8 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
           hash: hashValues(mapped.values, keys, ctx.propTypes),
           ref: refField ? Number(record.fields[refField] ?? 0) || 0 : 0,
           linkedTo: link && !link.archived ? link.hubspotId : null,
-          legacyId: record.fields.hubspotid?.trim() || null,
+          // said for a record that would sync with it; junk is no id for any other either
+          legacyId: legacyHubSpotId(module, record, !link && flags & OPTED_IN && !record.deleted ? (m) => ctx.pass.sink.warn(m) : () => undefined),
           seen: false,
           claims: 0,
           mt: recordTimeMs(record.modifiedtime, engine.settings.timezone),

@@ -226,6 +226,18 @@ export function futureDatedNote(module: CrmModule, count: number, sample: Array<
   return `${module}: ${count} ${count === 1 ? 'record' : 'records'} dated after the database clock (${named}${count > sample.length ? ', …' : ''})`
 }
 
+/**
+ * The legacy integration's link of a record cbhs has not linked: its hubspotid, when that is a
+ * HubSpot id. Anything else there (hand-typed, an import's junk) is not trusted as an id: the
+ * record is matched or created as if it had none, and the warning names it.
+ */
+export function legacyHubSpotId(module: CrmModule, record: CrmRecord, warn: (message: string) => void): string | null {
+  const value = record.fields.hubspotid?.trim() || null
+  if (value === null || /^\d+$/.test(value)) return value
+  warn(`${module} ${record.crmid}: hubspotid '${value}' is not a HubSpot id: ignored, and replaced by the id of the HubSpot ${OBJECT_TYPE_OF_MODULE[module]} it syncs with`)
+  return null
+}
+
 /** Whether the record changed, in what push reads of it, since the last sync. */
 function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link: Link): boolean {
   const mapper = engine.mappers[module]
@@ -262,11 +274,13 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
       }
       continue
     }
-    const legacyId = record.fields.hubspotid?.trim() || null
     if (live) {
       if (changedInCrm(engine, module, record, live)) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'changed in coreBOS'})
       else counts.skipped++
-    } else if (legacyId && !link && /^\d+$/.test(legacyId)) pairs.push({record, link: null, hubspotId: legacyId, reason: 'linked by the legacy integration'})
+      continue
+    }
+    const legacyId = link ? null : legacyHubSpotId(module, record, (m) => ctx.sink.warn(m))
+    if (legacyId) pairs.push({record, link: null, hubspotId: legacyId, reason: 'linked by the legacy integration'})
     else creates.push(record)
   }
   await ctx.retire(module, retired)
