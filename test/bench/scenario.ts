@@ -39,7 +39,7 @@ export interface WorkerResult {
  * wrapping mysql2's connection (the pool cbhs builds uses it). A pass that waits on one round trip
  * after another is bound by their number, not by CPU; this says which.
  */
-const dbTally = {statements: 0, busyMs: 0, byKind: new Map<string, number>()}
+const dbTally = {statements: 0, busyMs: 0, byKind: new Map<string, number>(), msByKind: new Map<string, number>()}
 function countStatements(): void {
   const require = createRequire(import.meta.url)
   // by absolute path: the package's exports map does not list its internals
@@ -54,9 +54,12 @@ function countStatements(): void {
       const kind = statementKind(sql)
       dbTally.statements++
       dbTally.byKind.set(kind, (dbTally.byKind.get(kind) ?? 0) + 1)
-      if (inFlight++ === 0) since = performance.now()
+      const sent = performance.now()
+      if (inFlight++ === 0) since = sent
       command?.once?.('end', () => {
-        if (--inFlight === 0) dbTally.busyMs += performance.now() - since
+        const now = performance.now()
+        dbTally.msByKind.set(kind, (dbTally.msByKind.get(kind) ?? 0) + (now - sent))
+        if (--inFlight === 0) dbTally.busyMs += now - since
       })
       return command
     }
@@ -74,8 +77,10 @@ function statementKind(sql: string): string {
 }
 
 function dbSummary(): Record<string, unknown> {
-  const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 8)
-  return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top)}
+  const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 16)
+  // round-trip time by kind (overlapping statements each count their own): which statements the wall time waits on
+  const slowest = [...dbTally.msByKind].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, ms]) => [k, Math.round(ms)])
+  return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top), dbMsByKind: Object.fromEntries(slowest)}
 }
 
 function configFor(tier: Tier): CbhsConfig {
@@ -250,12 +255,29 @@ async function gatewayUpsert(size: number, tier: Tier): Promise<Omit<WorkerResul
   return {wallMs, moved: size - failed, read: size, failed, apiCalls: calls, apiCallsByEndpoint: {'batch/upsert contacts': calls}, extra: {warmupRecords: warmup}}
 }
 
+/**
+ * Where the peak resident memory is: the process's memory split (V8 heap in use and reserved,
+ * buffers outside it) at the highest RSS seen, sampled every 50 ms, so a peak made of a large
+ * live heap reads differently from one of garbage the collector has not returned yet.
+ */
+const memoryAtPeak = {rssMb: 0, heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0}
+function sampleMemory(): NodeJS.Timeout {
+  const mb = (n: number) => Math.round(n / 1048576)
+  const timer = setInterval(() => {
+    const m = process.memoryUsage()
+    if (mb(m.rss) > memoryAtPeak.rssMb) Object.assign(memoryAtPeak, {rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers)})
+  }, 50)
+  timer.unref()
+  return timer
+}
+
 async function main(): Promise<void> {
   const [name, sizeArg, tierArg] = process.argv.slice(2)
   const size = Number(sizeArg)
   const tier = (tierArg ?? 'off') as Tier
   const rssStartKb = process.resourceUsage().maxRSS
   countStatements()
+  const sampler = sampleMemory()
   let result: Omit<WorkerResult, 'rssStartKb' | 'maxRssKb' | 'cpuS'>
   if (name === 'push' || name === 'pull') result = await pass(name, tier)
   else if (name === 'reconcile') result = await reconcile(tier)
@@ -263,7 +285,8 @@ async function main(): Promise<void> {
   else if (name === 'gateway-upsert') result = await gatewayUpsert(size, tier)
   else throw new Error(`unknown scenario ${name}`)
   const cpu = process.cpuUsage()
-  result.extra = {...result.extra, ...dbSummary()}
+  clearInterval(sampler)
+  result.extra = {...result.extra, ...dbSummary(), memoryAtPeak}
   const full: WorkerResult = {...result, rssStartKb, maxRssKb: process.resourceUsage().maxRSS, cpuS: (cpu.user + cpu.system) / 1e6}
   process.stdout.write(`\nBENCH_RESULT ${JSON.stringify(full)}\n`)
 }
