@@ -268,6 +268,8 @@ interface Synced {
   previous: Link | null
   /** only the snapshot changed: the control fields stay as they are */
   quiet?: boolean
+  /** HubSpot created the object in this very call: no link can hold it yet, so none is looked up */
+  fresh?: boolean
 }
 
 function changesOf(values: Record<string, string | null>, old: Record<string, string | null | undefined>, side: 'hubspot' | 'crm'): PlanItem['changes'] {
@@ -394,6 +396,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
         snapshot: createdSnapshot(mapper, withContactSet(c.record.fields, c.contactSet), {...c.properties, ...defined(r.properties, Object.keys(c.properties))}, associated),
         control: optInBox(c.record),
         previous: null,
+        fresh: r.isNew,
       })
     }
     for (const e of errors) {
@@ -649,7 +652,7 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
   const {engine} = ctx
   const type = OBJECT_TYPE_OF_MODULE[module]
   // one read of the links serves both: who owns each object, and which retired link still holds one
-  const {owners, links: held} = await ctx.ownersAndLinks(type, synced.map((s) => s.hubspotId))
+  const {owners, links: held} = await ctx.ownersAndLinks(type, synced.filter((s) => !s.fresh).map((s) => s.hubspotId))
   // a retired link (converted Lead, trashed record) gives its object up to the record that takes it now
   if (!ctx.dryRun) {
     for (const s of synced) {
