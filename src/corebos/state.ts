@@ -439,17 +439,14 @@ export class CoreBosStateStore implements StateStore {
         gone.push('b.converted = 1')
       }
     }
-    // the ids first, off the (module, archived, crmid) index alone: every pass makes this check, and
-    // reading each link's row (its snapshot) for the join would read the whole table
-    const ids = await this.q<Array<{crmid: number}>>(
-      `SELECT l.crmid FROM cbhs_link l ${joins.join(' ')}
+    const rows = await this.q<LinkRow[]>(
+      `SELECT ${LINK_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}
+         FROM cbhs_link l ${joins.join(' ')}
         WHERE l.module = ? AND l.archived = 0 AND (${gone.join(' OR ')})
         ORDER BY l.crmid LIMIT ?`,
       [module, Math.max(0, Math.floor(limit))],
     )
-    if (ids.length === 0) return []
-    const links = await this.getLinksByCrmids(module, ids.map((r) => Number(r.crmid)))
-    return ids.flatMap((r) => links.get(Number(r.crmid)) ?? []).filter((l) => !l.archived)
+    return rows.map(linkFromRow)
   }
 
   private async entityStorage(module: CrmModule): Promise<EntityStorage> {
