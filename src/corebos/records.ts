@@ -421,6 +421,21 @@ export class CoreBosRecords implements CrmRecords {
   }
 
   /**
+   * Live records the opt-in leaves out (explicit: not ticked; default-on: explicitly '0'): one COUNT,
+   * where live-minus-opted-in took two scans of the module.
+   */
+  async countNotOptedIn(module: CrmModule, optIn: ReadChangedOptions['optIn']): Promise<number> {
+    if (optIn !== 'explicit' && optIn !== 'default-on') return 0
+    const st = await this.storageWithControls(module)
+    const plan = readPlan(st)
+    const where = this.filters(st, plan, {optIn: 'any', includeDeleted: false})
+    const syncwith = `COALESCE(b.${quoteIdent('hubspotsyncwith')}, '')`
+    where.sql.push(optIn === 'explicit' ? `${syncwith} <> '1'` : `${syncwith} = '0'`)
+    const [rows] = await this.pool.query(`SELECT COUNT(*) AS n FROM ${plan.scanFrom} WHERE ${where.sql.join(' AND ')}`, where.params)
+    return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
+  }
+
+  /**
    * Live, opted-in records dated after `after` (a naive datetime: the latest the database clock has
    * shown): how many, and the first `sample` of them by modifiedtime, for `status`.
    */

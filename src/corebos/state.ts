@@ -644,6 +644,11 @@ export class CoreBosStateStore implements StateStore {
     return rows.map(failureFromRow)
   }
 
+  async hasOpenFailures(module: CrmModule, direction: Direction): Promise<boolean> {
+    const rows = await this.q<unknown[]>('SELECT 1 FROM cbhs_failure WHERE module = ? AND direction = ? AND open_flag = 1 LIMIT 1', [module, direction])
+    return rows.length > 0
+  }
+
   async dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]> {
     const rows = await this.q<FailureRow[]>(
       `SELECT ${FAILURE_COLUMNS} FROM cbhs_failure

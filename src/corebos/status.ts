@@ -522,13 +522,8 @@ export async function ledgerAfterRun(db: Database, startedAt: string, limit: num
  */
 export async function countNotOptedIn(db: Database, config: CbhsConfig, modules: readonly CrmModule[]): Promise<Partial<Record<CrmModule, number>>> {
   const out: Partial<Record<CrmModule, number>> = {}
-  for (const module of modules) {
-    const [all, optedIn] = await Promise.all([
-      db.records.countChanged(module, {since: null, optIn: 'any', includeDeleted: false}),
-      db.records.countChanged(module, {since: null, optIn: config.sync.optIn[module], includeDeleted: false}),
-    ])
-    out[module] = all - optedIn
-  }
+  const counts = await Promise.all(modules.map((module) => db.records.countNotOptedIn(module, config.sync.optIn[module])))
+  for (const [i, module] of modules.entries()) out[module] = counts[i]
   return out
 }
 

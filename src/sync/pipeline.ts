@@ -7,7 +7,7 @@
 import {hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper, type PlanItem} from './engine.js'
 import {eligibility, isEligible} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
-import type {AssociationPair, Link} from './ports.js'
+import type {AssociationPair, FailureResolution, Link} from './ports.js'
 import {contactSetValue, createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
 import {hubspotRejections} from './validate.js'
 import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
@@ -39,6 +39,8 @@ export class PassContext {
   private readonly owners = new Map<string, {module: CrmModule; crmid: number}>()
   /** how each settlement was made, so the coreBOS writer can settle its pair again against a re-read record */
   private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement>()
+  /** `module:direction` → whether the ledger may hold open entries (see mayHaveOpenFailures) */
+  private readonly ledgerOpen = new Map<string, Promise<boolean>>()
 
   constructor(
     readonly engine: Engine,
@@ -52,13 +54,40 @@ export class PassContext {
   async fail(f: Failure): Promise<void> {
     this.sink.counts(f.module).failed++
     this.sink.failure({module: f.module, crmid: f.crmid, hubspotId: f.hubspotId, category: f.category, message: f.message})
-    if (!this.dryRun) await this.engine.state.recordFailure({...f, direction: this.sink.direction})
+    if (!this.dryRun) {
+      this.ledgerOpen.set(`${f.module}:${this.sink.direction}`, Promise.resolve(true))
+      await this.engine.state.recordFailure({...f, direction: this.sink.direction})
+    }
+  }
+
+  /**
+   * Whether the ledger may hold open entries of a module and direction: probed once per context
+   * (a pass's streams run one after another, and only this process writes the ledger while it
+   * holds the pass lock), then kept true by fail(), so a back-fill with an empty ledger does not
+   * ask it about every batch.
+   */
+  mayHaveOpenFailures(module: CrmModule, direction: Direction): Promise<boolean> {
+    const key = `${module}:${direction}`
+    let open = this.ledgerOpen.get(key)
+    if (!open) {
+      open = this.engine.state.hasOpenFailures(module, direction)
+      open.catch(() => this.ledgerOpen.delete(key))
+      this.ledgerOpen.set(key, open)
+    }
+    return open
+  }
+
+  /** Resolves the open ledger entries of these records, in both directions (nothing to ask when none is open). */
+  async resolveFailures(module: CrmModule, keys: Array<{crmid?: number; hubspotId?: string}>, resolution?: FailureResolution): Promise<void> {
+    if (this.dryRun || keys.length === 0) return
+    for (const direction of ['push', 'pull'] as Direction[]) {
+      if (await this.mayHaveOpenFailures(module, direction)) await this.engine.state.resolveFailures(module, direction, keys, resolution)
+    }
   }
 
   /** A retried record that is no longer eligible leaves the ledger as such, in both directions. */
   async retire(module: CrmModule, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
-    if (this.dryRun || keys.length === 0) return
-    for (const direction of ['push', 'pull'] as Direction[]) await this.engine.state.resolveFailures(module, direction, keys, 'ineligible')
+    await this.resolveFailures(module, keys, 'ineligible')
   }
 
   /**
@@ -66,6 +95,7 @@ export class PassContext {
    * was recorded: a stream that meets them again (the look-back, a search window) leaves them be.
    */
   async unchangedSinceFailure<T>(module: CrmModule, items: T[], key: (item: T) => {crmid?: number; hubspotId?: string}, changedMs: (item: T) => number): Promise<Set<T>> {
+    if (items.length === 0 || !(await this.mayHaveOpenFailures(module, this.sink.direction))) return new Set()
     const keys = items.map(key)
     const waiting = await this.engine.state.waitingFailures(module, this.sink.direction, {
       crmids: keys.flatMap((k) => (k.crmid !== undefined ? [k.crmid] : [])),
@@ -117,17 +147,21 @@ export class PassContext {
 
   /** The record that owns a HubSpot object, from this pass's claims or the links table. */
   async ownerOf(type: HubSpotObjectType, ids: string[]): Promise<Map<string, {module: CrmModule; crmid: number}>> {
-    const out = new Map<string, {module: CrmModule; crmid: number}>()
+    return (await this.ownersAndLinks(type, ids)).owners
+  }
+
+  /** ownerOf, with the links it read for the ids this pass has not claimed (archived ones included). */
+  async ownersAndLinks(type: HubSpotObjectType, ids: string[]): Promise<{owners: Map<string, {module: CrmModule; crmid: number}>; links: Map<string, Link>}> {
+    const owners = new Map<string, {module: CrmModule; crmid: number}>()
     const unknown: string[] = []
     for (const id of ids) {
       const own = this.owners.get(`${type}:${id}`)
-      if (own) out.set(id, own)
+      if (own) owners.set(id, own)
       else unknown.push(id)
     }
-    if (unknown.length > 0) {
-      for (const [id, link] of await this.engine.state.getLinksByHubSpotIds(type, unknown)) if (!link.archived) out.set(id, {module: link.module, crmid: link.crmid})
-    }
-    return out
+    const links = unknown.length > 0 ? await this.engine.state.getLinksByHubSpotIds(type, unknown) : new Map<string, Link>()
+    for (const [id, link] of links) if (!link.archived) owners.set(id, {module: link.module, crmid: link.crmid})
+    return {owners, links}
   }
 
   /**
@@ -234,6 +268,8 @@ interface Synced {
   previous: Link | null
   /** only the snapshot changed: the control fields stay as they are */
   quiet?: boolean
+  /** HubSpot created the object in this very call: no link can hold it yet, so none is looked up */
+  fresh?: boolean
 }
 
 function changesOf(values: Record<string, string | null>, old: Record<string, string | null | undefined>, side: 'hubspot' | 'crm'): PlanItem['changes'] {
@@ -360,6 +396,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
         snapshot: createdSnapshot(mapper, withContactSet(c.record.fields, c.contactSet), {...c.properties, ...defined(r.properties, Object.keys(c.properties))}, associated),
         control: optInBox(c.record),
         previous: null,
+        fresh: r.isNew,
       })
     }
     for (const e of errors) {
@@ -614,13 +651,13 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
   if (synced.length === 0) return
   const {engine} = ctx
   const type = OBJECT_TYPE_OF_MODULE[module]
-  const owners = await ctx.ownerOf(type, synced.map((s) => s.hubspotId))
+  // one read of the links serves both: who owns each object, and which retired link still holds one
+  const {owners, links: held} = await ctx.ownersAndLinks(type, synced.filter((s) => !s.fresh).map((s) => s.hubspotId))
   // a retired link (converted Lead, trashed record) gives its object up to the record that takes it now
   if (!ctx.dryRun) {
-    const held = await engine.state.getLinksByHubSpotIds(type, synced.filter((s) => !owners.has(s.hubspotId)).map((s) => s.hubspotId))
     for (const s of synced) {
       const old = held.get(s.hubspotId)
-      if (old?.archived && !(old.module === s.module && old.crmid === s.crmid)) await engine.state.deleteLink(old.module, old.crmid)
+      if (old?.archived && !owners.has(s.hubspotId) && !(old.module === s.module && old.crmid === s.crmid)) await engine.state.deleteLink(old.module, old.crmid)
     }
   }
   const accepted: Synced[] = []
@@ -649,10 +686,9 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
 }
 
 async function resolveLedger(ctx: PassContext, module: CrmModule, keys: Array<{crmid: number; hubspotId: string}>): Promise<void> {
-  if (keys.length === 0) return
-  const list = keys.flatMap((k) => [{crmid: k.crmid}, {hubspotId: k.hubspotId}])
-  for (const direction of ['push', 'pull'] as Direction[]) await ctx.engine.state.resolveFailures(module, direction, list)
+  await ctx.resolveFailures(module, keys.flatMap((k) => [{crmid: k.crmid}, {hubspotId: k.hubspotId}]))
 }
+
 
 /**
  * Saves links in one go; if one would give a HubSpot object to a second record, they are saved one

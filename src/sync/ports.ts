@@ -236,6 +236,8 @@ export interface StateStore {
   /** open failures of these records that wait for a change (not retried on a schedule) */
   waitingFailures(module: CrmModule, direction: Direction, keys: {crmids?: number[]; hubspotIds?: string[]}): Promise<FailureEntry[]>
   listFailures(options: {includeResolved?: boolean; limit?: number}): Promise<FailureEntry[]>
+  /** whether the ledger holds any open entry of this module and direction (one indexed probe) */
+  hasOpenFailures(module: CrmModule, direction: Direction): Promise<boolean>
 
   /** a small cached value (≤ 64 KB) and when it was stored; null when absent */
   readCache(key: string): Promise<{value: string; storedAtMs: number} | null>

@@ -31,6 +31,33 @@ import {
 export const PUSH_ORDER: CrmModule[] = ['Accounts', 'Leads', 'Contacts', 'Potentials']
 export const PULL_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
 const BATCH = 100
+/**
+ * Push batches of one page that run at once. Two keep both coreBOS and HubSpot busy (one batch's
+ * reads and settling while the other's writes are on the way); the batches of a page hold distinct
+ * records, and the identity rules (e-mail, upsert on the crmid) decide the same in any order.
+ */
+const PUSH_BATCHES_IN_FLIGHT = 2
+
+/**
+ * Runs `work` over the items with at most `limit` at once, in order of start. Every started item
+ * is awaited before the first failure is thrown, so nothing is still writing when the caller moves on.
+ */
+async function inFlight<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: {error: unknown} | null = null
+  const lane = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]
+      try {
+        await work(item)
+      } catch (error) {
+        failure ??= {error}
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, lane))
+  if (failure) throw (failure as {error: unknown}).error
+}
 /** how many of a module's records dated in the future a pass names */
 const FUTURE_SAMPLE = 3
 
@@ -184,25 +211,30 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       reporter.progress(module, 0, total)
     }
     let last: CrmRecord | undefined
+    const chunks: CrmRecord[][] = []
     for (let i = 0; i < page.length && !incomplete; i += BATCH) {
       const slice = page.slice(i, i + BATCH)
       let chunk = slice.filter((r) => !seen.has(r.crmid))
-      const retried = slice.length - chunk.length
       // records already handled as ledger retries still move the watermark past themselves
       for (const r of slice) if (seen.has(r.crmid)) saw(r)
+      streamed += slice.length - chunk.length
       if (options.limit !== undefined && processed + chunk.length > options.limit) {
         chunk = chunk.slice(0, options.limit - processed)
         incomplete = true
       }
-      streamed += retried + chunk.length
-      if (chunk.length === 0) continue
-      await pushBatch(ctx, module, chunk, false)
       processed += chunk.length
-      for (const r of chunk) saw(r)
-      last = chunk[chunk.length - 1]
-      // a record saved during the pass may join the read after the count
-      reporter.progress(module, streamed, Math.max(total, streamed))
+      if (chunk.length > 0) chunks.push(chunk)
     }
+    // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
+    // bookmark below moves only once every batch of the page is done, so a kill re-reads the page
+    await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
+      await pushBatch(ctx, module, chunk, false)
+      for (const r of chunk) saw(r)
+      streamed += chunk.length
+      // a record saved during the pass may join the read after the count
+      reporter.progress(module, streamed, Math.max(total!, streamed))
+    })
+    last = chunks.at(-1)?.at(-1)
     if (last && !ctx.dryRun) {
       const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()}
       await state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark))
@@ -284,7 +316,7 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     else creates.push(record)
   }
   await ctx.retire(module, retired)
-  if (type === 'contacts') creates = await withOwnEmail(ctx, module, creates)
+  if (type === 'contacts') creates = await withOwnEmail(ctx, module, creates, {crmids: new Set(records.map((r) => r.crmid)), links})
 
   const {found, gone} = await readPairs(ctx, module, pairs)
   for (const p of gone) {
@@ -336,7 +368,7 @@ export function listNames(names: string[]): string {
  * the one already linked (else the oldest eligible) goes ahead; the others fail naming all of them
  * and wait until one changes, so nothing of theirs is written into the other's contact.
  */
-async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRecord[]): Promise<CrmRecord[]> {
+async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRecord[], known: {crmids: Set<number>; links: Map<number, Link>}): Promise<CrmRecord[]> {
   const {engine} = ctx
   const emailOf = (r: CrmRecord) => (r.fields.email ?? '').trim().toLowerCase()
   const emails = [...new Set(creates.map(emailOf).filter(Boolean))]
@@ -345,7 +377,11 @@ async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRec
   for (const m of ['Leads', 'Contacts'] as CrmModule[]) {
     const found = await engine.crm.findByEmails(m, emails)
     const records = [...found.values()].flat().filter((r) => isEligible(r, engine.settings.optIn[m]))
-    const links = await engine.state.getLinksByCrmids(m, records.map((r) => r.crmid))
+    // the batch's own links are read already: only records outside it are looked up
+    const asked = m === module ? known.crmids : new Set<number>()
+    const unknown = records.map((r) => r.crmid).filter((id) => !asked.has(id))
+    const links = unknown.length > 0 ? await engine.state.getLinksByCrmids(m, unknown) : new Map<number, Link>()
+    if (m === module) for (const [id, link] of known.links) links.set(id, link)
     for (const r of records) {
       const email = emailOf(r)
       ;(holders.get(email) ?? holders.set(email, []).get(email)!).push({module: m, crmid: r.crmid, linked: Boolean(links.get(r.crmid) && !links.get(r.crmid)!.archived)})

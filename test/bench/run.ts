@@ -242,7 +242,13 @@ function explain(row: Row): void {
           (x.dbMsByKind ? `; most time (ms, summed over statements): ${Object.entries(x.dbMsByKind as Record<string, number>).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}` : '') +
           (row.db ? `; server-wide ${fmtInt(row.db.fsyncs)} InnoDB fsyncs` : ''),
       )
+      const slow = Object.entries((x.dbMsByKind ?? {}) as Record<string, number>).slice(0, 5).map(([k, v]) => `${k} ${fmtS(v)} s`).join(', ')
+      if (slow) row.notes.push(`MariaDB round trips by kind (summed; overlapping ones each count): ${slow}`)
     }
+  }
+  const peak = row.worker?.extra?.memoryAtPeak as undefined | {rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number}
+  if (peak && failed.some((f) => f.includes('RSS'))) {
+    row.notes.push(`at peak RSS (${peak.rssMb} MB): V8 heap ${peak.heapUsedMb} MB in use of ${peak.heapTotalMb} MB reserved, ${peak.externalMb} MB outside it (buffers)`)
   }
   if (failed.some((f) => f.includes('calls')) && row.scenario.startsWith('idle pass')) {
     row.notes.push(`calls by endpoint: ${byEp.map(([k, v]) => `${k} ${v}`).join(', ')}`)
@@ -469,7 +475,9 @@ async function measure(emu: EmulatorHost, tier: Tier, run: () => Promise<WorkerR
 
 function runWorker(name: string, size: number, tier: Tier, env: Record<string, string>): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${HERE}scenario.ts`, name, String(size), tier], {
+    // BENCH_SCENARIO_NODE_ARGS: node flags for the measured process only (a heap cap, --cpu-prof), not the emulator's
+    const nodeArgs = (process.env.BENCH_SCENARIO_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${HERE}scenario.ts`, name, String(size), tier], {
       cwd: ROOT,
       env: {...process.env, ...env, NO_COLOR: '1'},
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -77,8 +77,9 @@ function statementKind(sql: string): string {
 }
 
 function dbSummary(): Record<string, unknown> {
-  const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 8)
-  const slowest = [...dbTally.msByKind].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, ms]) => [k, Math.round(ms)])
+  const top = [...dbTally.byKind].sort((a, b) => b[1] - a[1]).slice(0, 16)
+  // round-trip time by kind (overlapping statements each count their own): which statements the wall time waits on
+  const slowest = [...dbTally.msByKind].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, ms]) => [k, Math.round(ms)])
   return {dbStatements: dbTally.statements, dbBusyMs: Math.round(dbTally.busyMs), dbTop: Object.fromEntries(top), dbMsByKind: Object.fromEntries(slowest)}
 }
 
@@ -254,12 +255,29 @@ async function gatewayUpsert(size: number, tier: Tier): Promise<Omit<WorkerResul
   return {wallMs, moved: size - failed, read: size, failed, apiCalls: calls, apiCallsByEndpoint: {'batch/upsert contacts': calls}, extra: {warmupRecords: warmup}}
 }
 
+/**
+ * Where the peak resident memory is: the process's memory split (V8 heap in use and reserved,
+ * buffers outside it) at the highest RSS seen, sampled every 50 ms, so a peak made of a large
+ * live heap reads differently from one of garbage the collector has not returned yet.
+ */
+const memoryAtPeak = {rssMb: 0, heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0}
+function sampleMemory(): NodeJS.Timeout {
+  const mb = (n: number) => Math.round(n / 1048576)
+  const timer = setInterval(() => {
+    const m = process.memoryUsage()
+    if (mb(m.rss) > memoryAtPeak.rssMb) Object.assign(memoryAtPeak, {rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers)})
+  }, 50)
+  timer.unref()
+  return timer
+}
+
 async function main(): Promise<void> {
   const [name, sizeArg, tierArg] = process.argv.slice(2)
   const size = Number(sizeArg)
   const tier = (tierArg ?? 'off') as Tier
   const rssStartKb = process.resourceUsage().maxRSS
   countStatements()
+  const sampler = sampleMemory()
   let result: Omit<WorkerResult, 'rssStartKb' | 'maxRssKb' | 'cpuS'>
   if (name === 'push' || name === 'pull') result = await pass(name, tier)
   else if (name === 'reconcile') result = await reconcile(tier)
@@ -267,7 +285,8 @@ async function main(): Promise<void> {
   else if (name === 'gateway-upsert') result = await gatewayUpsert(size, tier)
   else throw new Error(`unknown scenario ${name}`)
   const cpu = process.cpuUsage()
-  result.extra = {...result.extra, ...dbSummary()}
+  clearInterval(sampler)
+  result.extra = {...result.extra, ...dbSummary(), memoryAtPeak}
   const full: WorkerResult = {...result, rssStartKb, maxRssKb: process.resourceUsage().maxRSS, cpuS: (cpu.user + cpu.system) / 1e6}
   process.stdout.write(`\nBENCH_RESULT ${JSON.stringify(full)}\n`)
 }

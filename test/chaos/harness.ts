@@ -97,6 +97,43 @@ export function runAndKill(args: string[], env: Record<string, string>, emu: Emu
   })
 }
 
+/**
+ * Runs `cbhs <args>` and SIGKILLs it as soon as `ready()` (polled while it runs) says so: for a
+ * kill at a chosen state rather than a random instant. A process that finishes first is reported
+ * as not killed.
+ */
+export function runAndKillWhen(args: string[], env: Record<string, string>, ready: () => Promise<boolean>): Promise<KillOutcome> {
+  return new Promise((resolve, reject) => {
+    const childEnv: Record<string, string> = {}
+    for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) childEnv[k] = v
+    childEnv.NO_COLOR = '1'
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    let killed = false
+    let done = false
+    const poll = async () => {
+      while (!done && child.exitCode === null && child.signalCode === null) {
+        if (await ready().catch(() => false)) {
+          killed = child.kill('SIGKILL')
+          return
+        }
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    }
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    void poll()
+    child.on('error', reject)
+    child.on('close', (code) => {
+      done = true
+      clearTimeout(guard)
+      resolve({killed, code, requestsAtKill: 0, stdout, stderr})
+    })
+  })
+}
+
 /** A normal run of the binary against the env; throws with its output when the exit code is not allowed. */
 export async function runToEnd(args: string[], env: Record<string, string>, allowed: number[] = [0], timeoutMs = 300_000): Promise<CliResult> {
   const r = await runCli(args, {env, timeoutMs})

@@ -121,6 +121,19 @@ describe('CoreBosRecords reads', () => {
     expect(await crm.countChanged('Contacts', {since: pastModifiedTime('2024-01-02 12:00:00'), optIn: 'any', includeDeleted: true})).toBe(4)
   })
 
+  it('countNotOptedIn is the live records readChanged leaves out by the opt-in, in one count', async () => {
+    let nonZero = 0
+    for (const module of ['Contacts', 'Leads'] as CrmModule[]) {
+      const live = (await collect(crm, module, {since: null, optIn: 'any', includeDeleted: false})).flat().length
+      for (const optIn of ['explicit', 'default-on', 'any'] as const) {
+        const optedIn = (await collect(crm, module, {since: null, optIn, includeDeleted: false})).flat().length
+        expect(await crm.countNotOptedIn(module, optIn), `${module} ${optIn}`).toBe(live - optedIn)
+        if (live - optedIn > 0) nonZero++
+      }
+    }
+    expect(nonZero).toBeGreaterThan(1)
+  })
+
   it('readByIds returns deleted records too, omits purged and other-module ids', async () => {
     const [lead] = await crm.create('Leads', [{fields: {lastname: 'Other', company: 'Z'}}], 1)
     await db.query('DELETE FROM vtiger_crmentity WHERE crmid = ?', [ids[8]])

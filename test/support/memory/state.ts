@@ -223,6 +223,10 @@ export class MemoryState implements StateStore {
       .map(entryOf)
   }
 
+  async hasOpenFailures(module: CrmModule, direction: Direction): Promise<boolean> {
+    return this.failures.some((f) => f.open && f.module === module && f.direction === direction)
+  }
+
   async dueFailures(module: CrmModule, direction: Direction, limit: number): Promise<FailureEntry[]> {
     const now = this.now()
     return this.failures
