@@ -4,7 +4,8 @@
  * both sides, and invariant checks that look at both sides directly (emulator state, SQL), never
  * through cbhs's own view.
  */
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcessByStdio} from 'node:child_process'
+import type {Readable} from 'node:stream'
 import mysql from 'mysql2/promise'
 import {appendFileSync} from 'node:fs'
 import {prng} from '../../src/emulator/faults.js'
@@ -58,13 +59,18 @@ export interface KillOutcome {
  * it, plus `extraMs` (so kills land inside HubSpot calls and inside the database work between
  * them). A process that finishes first is simply reported as not killed.
  */
+/** The real binary with the test's environment on top of this process's, without colours. */
+function spawnCbhs(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
+  const childEnv: Record<string, string> = {}
+  for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) childEnv[k] = v
+  childEnv.NO_COLOR = '1'
+  return spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+}
+
 export function runAndKill(args: string[], env: Record<string, string>, emu: Emulator, trigger: {afterRequests: number; extraMs: number}): Promise<KillOutcome> {
   return new Promise((resolve, reject) => {
     const base = emu.control.requests().length
-    const childEnv: Record<string, string> = {}
-    for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) childEnv[k] = v
-    childEnv.NO_COLOR = '1'
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawnCbhs(args, env)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -104,10 +110,7 @@ export function runAndKill(args: string[], env: Record<string, string>, emu: Emu
  */
 export function runAndKillWhen(args: string[], env: Record<string, string>, ready: () => Promise<boolean>): Promise<KillOutcome> {
   return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string> = {}
-    for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) childEnv[k] = v
-    childEnv.NO_COLOR = '1'
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawnCbhs(args, env)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

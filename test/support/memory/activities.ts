@@ -9,14 +9,8 @@ import type {CrmCursor} from '../../../src/sync/types.js'
 import type {MemoryCrm} from './crm.js'
 import type {MemoryState} from './state.js'
 
-interface Row {
-  module: ActivityModule
-  crmid: number
-  modifiedtime: string
-  deleted: boolean
-  fields: Record<string, string | null>
-  parents: ActivityParent[]
-}
+/** an activity as the adapter stores it */
+type Row = CrmActivity
 
 export class MemoryActivities implements CrmActivities {
   private readonly rows = new Map<number, Row>()
