@@ -1060,7 +1060,9 @@ export class CoreBosRecords implements CrmRecords {
     if (rows.length === 0) return
     const byColumns = new Map<string, Array<{crmid: number; values: ControlValues}>>()
     for (const row of rows) {
-      const key = Object.keys(row.values).sort().join(',')
+      // grouped by the values it sets: an undefined value leaves the column alone, so a record that
+      // leaves hubspotid undefined must not share the UPDATE of records that set it (it would get NULL)
+      const key = Object.keys(row.values).filter((k) => row.values[k as ControlField] !== undefined).sort().join(',')
       ;(byColumns.get(key) ?? byColumns.set(key, []).get(key)!).push(row)
     }
     for (const group of byColumns.values()) {
