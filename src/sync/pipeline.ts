@@ -349,7 +349,9 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     const next = {...u.settlement.next, hs: {...u.settlement.next.hs, ...defined(hsResults.get(u.object.id), Object.keys(u.settlement.hs))}}
     counts.conflicts += u.settlement.conflicts.length
     for (const c of u.settlement.conflicts) ctx.sink.conflict(module, u.record.crmid, u.object.id, c)
-    if (!wroteSomething(u.settlement) && u.link && sameSnapshot(engine.mappers[module], u.link, next)) {
+    // a record whose control fields lag behind its link (a pass killed between the two writes) is written again
+    const controlled = (u.record.fields.hubspotid ?? '') === u.object.id
+    if (!wroteSomething(u.settlement) && u.link && controlled && sameSnapshot(engine.mappers[module], u.link, next)) {
       // in sync already: nothing to record but that a retry of it is over
       counts.skipped++
       unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
@@ -363,7 +365,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     for (const a of u.settlement.associate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: false, module, crmid: u.record.crmid})
     for (const a of u.settlement.dissociate) associations.push({pair: {fromId: u.object.id, toId: a.id}, type: a.type, remove: true, module, crmid: u.record.crmid})
     // nothing written, only the snapshot learns what both sides hold: no control field changes
-    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null})
+    synced.push({module, crmid: u.record.crmid, hubspotId: u.object.id, snapshot: next, control: optInBox(u.record), previous: u.link, quiet: !wrote && u.link !== null && controlled})
   }
 
   // creates in HubSpot: upsert on the unique crmid property, so a rerun after a crash finds what it made

@@ -308,6 +308,8 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     }
     if (live) {
       if (changedInCrm(engine, module, record, live)) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'changed in coreBOS'})
+      // the link was saved but the pass died before the control fields: they are written now
+      else if ((record.fields.hubspotid ?? '') !== live.hubspotId) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'hubspotid behind its link'})
       else counts.skipped++
       continue
     }

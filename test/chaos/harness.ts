@@ -214,8 +214,8 @@ export async function checkPushed(
       const link = links.get(crmid)
       if (!link || Number(link.archived) === 1) bad('links consistent', `${module} ${crmid} has no live link`)
       else if (!ids.includes(String(link.hubspot_id))) bad('links consistent', `${module} ${crmid} linked to ${link.hubspot_id}, HubSpot has ${ids.join(', ')}`)
-      if (row.hubspotid !== null && link && String(row.hubspotid) !== String(link.hubspot_id)) {
-        bad('links consistent', `${module} ${crmid} hubspotid ${row.hubspotid} ≠ link ${link.hubspot_id}`)
+      if (link && String(row.hubspotid ?? '') !== String(link.hubspot_id)) {
+        bad('links consistent', `${module} ${crmid} hubspotid ${row.hubspotid ?? 'empty'} ≠ link ${link.hubspot_id}`)
       }
       const object = env.emu.control.get(type, ids[0]!)
       for (const [field, property] of Object.entries(fields[module] ?? {})) {
