@@ -9,6 +9,7 @@
  * Loop guards live here too (CursorGuard): a listing whose cursor repeats, or that runs to an
  * absurd number of pages, is a bad answer, not a reason to keep asking.
  */
+import type {HubSpotObject} from '../sync/types.js'
 
 /** An answer that is readable JSON but not what HubSpot documents: never retried. */
 export class BadAnswerError extends Error {
@@ -82,13 +83,8 @@ function optionalString(value: unknown, where: string): string | undefined {
   return value
 }
 
-export interface CheckedObject {
-  id: string
-  properties: Record<string, string | null>
-  createdAt?: string
-  updatedAt?: string
-  archived?: boolean
-  archivedAt?: string
+/** An object as the engine gets it, plus what batch answers add to it. */
+export interface CheckedObject extends HubSpotObject {
   objectWriteTraceId?: string
   new?: boolean
 }
