@@ -307,7 +307,16 @@ export class Api {
     const {objects, nextSeq} = this.store.list(ts, limit, afterSeq, archived)
     const props = listParam(ctx.query, 'properties')
     const history = listParam(ctx.query, 'propertiesWithHistory')
-    const body: Record<string, unknown> = {results: objects.map((o) => this.store.toJson(ts, o, props, history))}
+    const assocTypes = listParam(ctx.query, 'associations')
+    const body: Record<string, unknown> = {
+      results: objects.map((o) => {
+        const json = this.store.toJson(ts, o, props, history)
+        // HubSpot leaves `associations` out of an object that has none of the types asked
+        const associations = assocTypes ? this.v3Associations(ts, o, assocTypes) : {}
+        if (Object.keys(associations).length > 0) json.associations = associations
+        return json
+      }),
+    }
     if (nextSeq !== null) {
       const token = encodeAfter(nextSeq)
       const link = new URL(`${ctx.baseUrl}${ctx.path}`)

@@ -83,10 +83,24 @@ function optionalString(value: unknown, where: string): string | undefined {
   return value
 }
 
-/** An object as the engine gets it, plus what batch answers add to it. */
-export interface CheckedObject extends HubSpotObject {
+/** An object as the engine gets it, plus what batch and list answers add to it. */
+export interface CheckedObject extends Omit<HubSpotObject, 'associations'> {
   objectWriteTraceId?: string
   new?: boolean
+  /** a list's inline associations by the key HubSpot names them with; `more`: they page on */
+  associations?: Record<string, {ids: string[]; more: boolean}>
+}
+
+/** `associations` of SimplePublicObjectWithAssociations: per type a CollectionResponseAssociatedId. */
+function inlineAssociations(value: unknown, where: string): Record<string, {ids: string[]; more: boolean}> {
+  const out: Record<string, {ids: string[]; more: boolean}> = {}
+  for (const [type, raw] of Object.entries(record(value, where))) {
+    const collection = record(raw, `${where}.${type}`)
+    const ids = list(collection.results, `${where}.${type}.results`).map((r, i) => objectId(record(r, `${where}.${type}.results[${i}]`).id, `${where}.${type}.results[${i}].id`))
+    // one id shows once per association type (primary and unlabelled): the set is what counts
+    out[type] = {ids: [...new Set(ids)], more: nextCursor(collection.paging) !== undefined}
+  }
+  return out
 }
 
 function crmObject(value: unknown, where: string): CheckedObject {
@@ -98,6 +112,7 @@ function crmObject(value: unknown, where: string): CheckedObject {
   }
   if (raw.archived !== undefined) out.archived = raw.archived === true
   if (raw.new !== undefined) out.new = raw.new === true
+  if (raw.associations !== undefined && raw.associations !== null) out.associations = inlineAssociations(raw.associations, `${where}.associations`)
   return out
 }
 

@@ -14,6 +14,7 @@ import type {
   CarrierQuery,
   Clock,
   HubSpotPort,
+  ListOptions,
   ListPage,
   Pipeline,
   PropertyDefinition,
@@ -471,11 +472,12 @@ export class HubSpotGateway implements HubSpotPort {
    * leads back round is found before anything of the listing reaches the engine or a bookmark. The
    * read of the page after that one starts as a page is handed over, so it overlaps the engine's writes.
    */
-  async *list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
+  async *list(type: HubSpotObjectType, options: ListOptions): AsyncIterable<ListPage> {
     const label = `${options.archived ? 'list archived' : 'list'} ${type}`
     const guard = new CursorGuard(MAX_LIST_PAGES, options.after)
+    const associations = options.associations ?? []
     const fetch = async (after: string | undefined): Promise<CheckedPage> => {
-      const qs = {limit: LIST_PAGE, after, properties: options.properties, archived: options.archived ?? false}
+      const qs = {limit: LIST_PAGE, after, properties: options.properties, archived: options.archived ?? false, ...(associations.length > 0 ? {associations} : {})}
       const check: AnswerCheck<CheckedPage> = (data) => {
         const page = objectPage(data)
         guard.advance(page.next)
@@ -495,7 +497,7 @@ export class HubSpotGateway implements HubSpotPort {
     while (page) {
       const following: CheckedPage | undefined = ahead ? await ahead : undefined
       ahead = start(following?.next)
-      const objects: ListPage = page.results.map((r) => toObject(r, options.properties))
+      const objects: ListPage = page.results.map((r) => withInlineAssociations(toObject(r, options.properties), r, associations))
       objects.next = page.next
       if (objects.length > 0 || page.next) yield objects
       page = following
@@ -799,6 +801,22 @@ function toObject(raw: CheckedObject, only?: string[]): HubSpotObject {
   if (updatedAt) object.updatedAt = updatedAt
   if (raw.archived !== undefined) object.archived = raw.archived
   if (archivedAt) object.archivedAt = archivedAt
+  return object
+}
+
+/**
+ * The associations a list page answered, for the types asked: an object without the key has none
+ * of that type; one whose ids page on gets none here, so the engine reads them in full.
+ */
+function withInlineAssociations(object: HubSpotObject, raw: CheckedObject, types: HubSpotObjectType[]): HubSpotObject {
+  if (types.length === 0) return object
+  const inline: Partial<Record<HubSpotObjectType, string[]>> = {}
+  for (const type of types) {
+    const answered = raw.associations?.[type]
+    if (!answered) inline[type] = []
+    else if (!answered.more) inline[type] = answered.ids
+  }
+  object.associations = inline
   return object
 }
 

@@ -793,7 +793,11 @@ export function contactSetOfNewDeal(module: CrmModule, view: ReferenceView | und
   return out
 }
 
-export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[]): Promise<References> {
+/**
+ * `inline`: objects whose list page brought their associations along; only the others (and types
+ * not brought) are read from the associations API.
+ */
+export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[], inline: HubSpotObject[] = []): Promise<References> {
   const views = new Map<string, ReferenceView>()
   const field = REFERENCE_FIELD[module]
   if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
@@ -803,7 +807,10 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
   const associations = new Map<HubSpotObjectType, Map<string, string[]>>()
   const crmOf = new Map<string, number>()
   for (const to of types) {
-    const found = objectIds.length > 0 ? await engine.hubspot.readAssociations(type, to, objectIds) : new Map<string, string[]>()
+    const found = new Map<string, string[]>()
+    for (const o of inline) if (o.associations?.[to]) found.set(o.id, o.associations[to]!)
+    const unread = objectIds.filter((id) => !found.has(id))
+    if (unread.length > 0) for (const [id, ids] of await engine.hubspot.readAssociations(type, to, unread)) found.set(id, ids)
     associations.set(to, found)
     const targets = [...new Set([...found.values()].flat())]
     if (targets.length === 0) continue

@@ -329,6 +329,14 @@ export interface AssociationPair {
 
 export type ListPage = HubSpotObject[] & {next?: string}
 
+export interface ListOptions {
+  properties: string[]
+  archived?: boolean
+  after?: string
+  /** object types whose associated ids each listed object brings along (`HubSpotObject.associations`) */
+  associations?: HubSpotObjectType[]
+}
+
 /** A page of a modified-since search; the first page carries how many objects the search matched. */
 export type SearchPage = HubSpotObject[] & {total?: number}
 
@@ -374,7 +382,7 @@ export interface HubSpotPort {
    * every object via the list endpoint (no cap); archived=true lists only archived ones. Each page
    * carries `next`, the paging cursor after it (absent on the last page), so a pass can resume there.
    */
-  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage>
+  list(type: HubSpotObjectType, options: ListOptions): AsyncIterable<ListPage>
   /** how many live objects match: the search `total` of one call */
   countCarriers(type: HubSpotObjectType, query: CarrierQuery): Promise<number>
   /** the ids of the live objects that match, ascending */

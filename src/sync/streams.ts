@@ -13,7 +13,7 @@ import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCount
 import {checkArchived, readArchivedList} from './archived.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, referenceTypes, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -596,7 +596,9 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     // the list endpoint has no cap; its cursor, and how much of that page was done, is the bookmark
     let after = resume?.after ?? undefined
     let skip = resume?.skip ?? 0
-    for await (const page of hubspot.list(type, {properties, after})) {
+    // each page brings its objects' associations along: no association read per page
+    const associations = [...new Set(modules.flatMap((m) => referenceTypes(engine, m)))]
+    for await (const page of hubspot.list(type, {properties, after, associations})) {
       const used = await take(page.slice(skip))
       const done = skip + used
       skip = 0
@@ -775,7 +777,7 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
       pairs.push(item as Resolved & {record: CrmRecord})
     }
     await ctx.retire(module, retired)
-    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)))
+    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)), items.map((i) => i.object))
     const work: Work[] = []
     for (const p of pairs) {
       // stand-ins are part of the settlement, so a settlement made again (compare-and-set) has them too

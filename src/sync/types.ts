@@ -70,6 +70,11 @@ export interface HubSpotObject {
   updatedAt?: string
   archived?: boolean
   archivedAt?: string
+  /**
+   * Associated ids a list answered inline, for the types it was asked for; a type missing here
+   * (not asked, or more than the answer held) is read from the associations API.
+   */
+  associations?: Partial<Record<HubSpotObjectType, string[]>>
 }
 
 /** The seven control fields the legacy integration put on each module's base table. */

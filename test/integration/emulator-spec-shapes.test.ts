@@ -96,6 +96,33 @@ describe('emulator: shapes as HubSpot specifies them', () => {
     })
   })
 
+  for (const base of ['/crm/objects/2026-03', '/crm/v3/objects']) {
+    it(`${base}: a list page with associations=companies carries each object's associated ids inline (SimplePublicObjectWithAssociations)`, async () => {
+      await withEmulator({}, async (emu) => {
+        const [linked, alone] = emu.control.seed('contacts', [{email: 'a@x.com'}, {email: 'b@x.com'}])
+        const [one, two] = emu.control.seed('companies', [{name: 'One'}, {name: 'Two'}])
+        const created = await raw(emu, 'POST', '/crm/associations/2026-03/contacts/companies/batch/create', {
+          inputs: [{from: {id: linked!.id}, to: {id: one!.id}, types: [spec(279)]}, {from: {id: linked!.id}, to: {id: two!.id}, types: [spec(279)]}],
+        })
+        expect(created.status).toBe(201)
+        const page = await raw(emu, 'GET', `${base}/contacts?limit=100&associations=companies&associations=deals`)
+        expect(page.status).toBe(200)
+        const byId = new Map((page.json.results as Array<{id: string; associations?: Record<string, {results: Array<{id: unknown; type: unknown}>}>}>).map((r) => [r.id, r]))
+        const inline = byId.get(linked!.id)!.associations!
+        // CollectionResponseAssociatedId: results of {id: string, type: string}; a type without any is left out
+        expect(Object.keys(inline)).toEqual(['companies'])
+        expect(inline.companies.results.map((r) => r.id).sort()).toEqual([one!.id, two!.id].sort())
+        for (const r of inline.companies.results) {
+          expect(typeof r.id).toBe('string')
+          expect(typeof r.type).toBe('string')
+        }
+        expect(byId.get(alone!.id)).not.toHaveProperty('associations')
+        const plain = await raw(emu, 'GET', `${base}/contacts?limit=100`)
+        for (const r of plain.json.results) expect(r).not.toHaveProperty('associations')
+      })
+    })
+  }
+
   it('association batch calls, like search, do not count against the ten-secondly limit; other calls do', async () => {
     await withEmulator({limits: {tenSecondly: 3}}, async (emu) => {
       const [contact] = emu.control.seed('contacts', [{email: 'a@x.com'}])

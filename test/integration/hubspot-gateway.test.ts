@@ -213,6 +213,23 @@ describe('HubSpot gateway against the emulator', () => {
     expect(gateway.callCounts()['list companies']).toBe(3)
   })
 
+  it('a listing asked for associations brings each object\'s associated ids along, [] where it has none', async () => {
+    const emu = await emulator()
+    const gateway = gatewayFor(emu)
+    const [linked, alone] = emu.control.seed('contacts', [{email: 'a@x.com'}, {email: 'b@x.com'}])
+    const [one, two] = emu.control.seed('companies', [{name: 'One'}, {name: 'Two'}])
+    emu.control.associate('contacts', linked!.id, 'companies', one!.id)
+    emu.control.associate('contacts', linked!.id, 'companies', two!.id)
+    emu.control.associate('contacts', linked!.id, 'companies', one!.id, 1)
+    const listed = new Map((await collect(gateway.list('contacts', {properties: ['email'], associations: ['companies']}))).map((o) => [o.id, o]))
+    expect(listed.get(linked!.id)!.associations!.companies!.sort()).toEqual([one!.id, two!.id].sort())
+    expect(listed.get(alone!.id)!.associations).toEqual({companies: []})
+    expect(listed.get(linked!.id)!.properties).toEqual({email: 'a@x.com'})
+    const plain = await collect(gateway.list('contacts', {properties: ['email']}))
+    for (const o of plain) expect(o).not.toHaveProperty('associations')
+    expect(Object.keys(gateway.callCounts()).filter((k) => k.startsWith('associations'))).toEqual([])
+  })
+
   it('finds contacts by e-mail, case-insensitively', async () => {
     const emu = await emulator()
     const gateway = gatewayFor(emu)

@@ -39,6 +39,8 @@ describe('pull: HubSpot → coreBOS', () => {
     expect(report.modules.Contacts).toMatchObject({created: 1})
     expect(report.modules.Potentials).toMatchObject({created: 1, failed: 1})
     expect(report.failures).toEqual([expect.objectContaining({module: 'Potentials', hubspotId: orphan.id, category: 'RELATED_PENDING'})])
+    // the list pages brought the associations along: none read separately
+    expect(Object.keys(report.apiCalls).filter((k) => k.startsWith('associations/read'))).toEqual([])
 
     const leads = await env.testDb.query<{lastname: string; hubspotcreated: string; hubspotsyncwith: string}>(
       'SELECT lastname, hubspotcreated, hubspotsyncwith FROM vtiger_leaddetails ORDER BY lastname',

@@ -31,6 +31,20 @@ describe('answer checks', () => {
     refused(() => objectPage({results: [], paging: {next: {after: ''}}}))
   })
 
+  it('a list page with associations: per type a collection of digit ids, the ones that page on marked', () => {
+    const withAssociations = (associations: unknown) => ({...object('1'), associations})
+    const page = objectPage({results: [withAssociations({
+      companies: {results: [{id: '7', type: 'contact_to_company'}, {id: '7', type: 'contact_to_company_unlabeled'}, {id: '8', type: 'contact_to_company_unlabeled'}]},
+      deals: {results: [{id: '9', type: 'contact_to_deal'}], paging: {next: {after: '1', link: 'https://api.hubapi.com/…'}}},
+    }), object('2')]})
+    expect(page.results[0].associations).toEqual({companies: {ids: ['7', '8'], more: false}, deals: {ids: ['9'], more: true}})
+    expect(page.results[1].associations).toBeUndefined()
+    refused(() => objectPage({results: [withAssociations({companies: {results: [{id: 'x', type: 'contact_to_company'}]}})]}))
+    refused(() => objectPage({results: [withAssociations({companies: [{id: '7'}]})]}))
+    refused(() => objectPage({results: [withAssociations({companies: {}})]}))
+    refused(() => objectPage({results: [withAssociations('companies')]}))
+  })
+
   it('a search total is a count no smaller than the page', () => {
     expect(searchPage({total: 5, results: [object('1')]}).total).toBe(5)
     expect(searchPage({results: []}).total).toBeUndefined()

@@ -9,7 +9,7 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, CarrierQuery, HubSpotOwner, HubSpotPort, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
+import type {AssociationPair, CarrierQuery, HubSpotOwner, HubSpotPort, ListOptions, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -207,7 +207,7 @@ export class MemoryHubSpot implements HubSpotPort {
     }
   }
 
-  list(type: HubSpotObjectType, options: {properties: string[]; archived?: boolean; after?: string}): AsyncIterable<ListPage> {
+  list(type: HubSpotObjectType, options: ListOptions): AsyncIterable<ListPage> {
     const self = this
     const ts = this.ts(type)
     return {
@@ -216,7 +216,11 @@ export class MemoryHubSpot implements HubSpotPort {
         for (;;) {
           self.count(`${options.archived ? 'list archived' : 'list'} ${type}`)
           const {objects, nextSeq} = self.store.list(ts, LIST_PAGE, after, options.archived ?? false)
-          const page: ListPage = objects.map((o) => self.toObject(ts, o, options.properties))
+          const page: ListPage = objects.map((o) => {
+            const object = self.toObject(ts, o, options.properties)
+            if (options.associations) object.associations = Object.fromEntries(options.associations.map((to) => [to, self.store.associationsOf(type, o.id, to).map((a) => a.toId)]))
+            return object
+          })
           page.next = nextSeq === null ? undefined : String(nextSeq)
           if (page.length > 0 || page.next) yield page
           if (nextSeq === null) return
