@@ -57,10 +57,11 @@ export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, m
   const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
   const moved = Math.abs(carriers - linked - expected)
   const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
-  if (missing) await markArchived(ctx, type, modules, missing)
-  else await walkArchivedList(ctx, type, modules)
+  const rewritten = missing ? await markArchived(ctx, type, modules, missing) : 0
+  if (!missing) await walkArchivedList(ctx, type, modules)
   if (options.remember && !ctx.dryRun) {
-    const difference = carriers - (await engine.state.countLiveLinks(type))
+    // the carriers rewritten now are counted by search once it shows them
+    const difference = carriers + rewritten - (await engine.state.countLiveLinks(type))
     await engine.state.writeCache(checkKey(type), JSON.stringify({difference}))
   }
 }
@@ -112,14 +113,23 @@ async function unseenLinkedIds(ctx: PassContext, type: HubSpotObjectType, query:
   return unseen
 }
 
-/** Of the ids search no longer finds, those HubSpot holds as archived mark their records. */
-async function markArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], ids: string[]): Promise<void> {
-  if (ids.length === 0) return
+/**
+ * Of the ids search no longer finds, those HubSpot holds as archived mark their records. The others
+ * are live but do not carry the unique property (a full pull killed before its write-back,
+ * carriers.ts, or a user cleared it): it is written again. Returns how many were.
+ */
+async function markArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0
   const {engine} = ctx
-  // a linked object gone from search but live (search lag, its unique property cleared) stays linked
-  const {found} = await engine.hubspot.read(type, ids, [engine.settings.uniqueProperty], {archived: true})
+  const {found, missing} = await engine.hubspot.read(type, ids, [engine.settings.uniqueProperty], {archived: true})
   const archived = found.filter((o) => o.archived !== false && o.id === o.requestedId).map((o) => o.id)
   await markLinks(ctx, type, modules, archived)
+  if (ctx.dryRun || missing.length === 0) return 0
+  // (search lag may hide one that carries it: written again, the same value)
+  const live = [...(await engine.state.getLinksByHubSpotIds(type, missing)).values()].filter((l) => !l.archived && modules.includes(l.module))
+  if (live.length === 0) return 0
+  const {errors} = await engine.hubspot.update(type, live.map((l) => ({id: l.hubspotId, properties: {[engine.settings.uniqueProperty]: String(l.crmid)}})))
+  return live.length - errors.length
 }
 
 /** Every archived object, from the archived list. */

@@ -10,6 +10,7 @@ import type {FieldConflict} from './settle.js'
 import type {AssociationPair, FailureResolution, Link} from './ports.js'
 import {contactSetValue, createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
 import {hubspotRejections} from './validate.js'
+import type {CarrierWrites} from './carriers.js'
 import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 /** Where a stream's outcomes go: the pass report for push and pull, the reconcile report for reconcile. */
@@ -41,6 +42,8 @@ export class PassContext {
   private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement>()
   /** `module:direction` → whether the ledger may hold open entries (see mayHaveOpenFailures) */
   private readonly ledgerOpen = new Map<string, Promise<boolean>>()
+  /** set by a full pull while it lists: the crmid write-backs go there instead of into each page */
+  carrierWrites: CarrierWrites | null = null
 
   constructor(
     readonly engine: Engine,
@@ -434,8 +437,11 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     }
     const unique = engine.settings.uniqueProperty
     const writeBack = created.filter((c) => c.work.object.properties[unique] !== String(c.crmid))
-    const {errors} = writeBack.length > 0 ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
-    const notWritten = new Set(errors.map((e) => e.key))
+    // a stream that sends the write-backs beside its reads (carriers.ts): the snapshot claims none yet
+    const beside = ctx.carrierWrites
+    beside?.add(writeBack.map((c) => ({id: c.work.object.id, crmid: c.crmid})))
+    const {errors} = writeBack.length > 0 && !beside ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
+    const notWritten = beside ? new Set(writeBack.map((c) => c.work.object.id)) : new Set(errors.map((e) => e.key))
     for (const c of created) {
       const hs = {...c.work.object.properties}
       if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)

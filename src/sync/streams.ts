@@ -11,6 +11,7 @@
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {checkArchived, readArchivedList} from './archived.js'
+import {CarrierWrites} from './carriers.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, referenceTypes, type Sink, type Work} from './pipeline.js'
@@ -598,15 +599,25 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     let skip = resume?.skip ?? 0
     // each page brings its objects' associations along: no association read per page
     const associations = [...new Set(modules.flatMap((m) => referenceTypes(engine, m)))]
-    for await (const page of hubspot.list(type, {properties, after, associations})) {
-      const used = await take(page.slice(skip))
-      const done = skip + used
-      skip = 0
-      const next: Bookmark = done < page.length ? {mode, after: after ?? null, skip: done} : {mode, after: page.next ?? null, skip: 0}
-      await checkpoint(next)
-      after = page.next
-      if (incomplete || !page.next) break
+    const carriers = (ctx.carrierWrites = new CarrierWrites(hubspot, type, settings.uniqueProperty))
+    let listed = false
+    try {
+      for await (const page of hubspot.list(type, {properties, after, associations})) {
+        const used = await take(page.slice(skip))
+        const done = skip + used
+        skip = 0
+        const next: Bookmark = done < page.length ? {mode, after: after ?? null, skip: done} : {mode, after: page.next ?? null, skip: 0}
+        await checkpoint(next)
+        after = page.next
+        if (incomplete || !page.next) break
+      }
+      listed = true
+    } finally {
+      ctx.carrierWrites = null
+      // a pass that stops on an error still sends what its links are waiting for, then throws that error
+      if (!listed) await carriers.drain().catch(() => undefined)
     }
+    await carriers.drain()
   } else {
     const sinceMs = resume?.lastMs ?? options.sinceMs ?? Date.parse(watermark.value!)
     for await (const page of hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties})) {

@@ -66,4 +66,32 @@ describe('pull: archived objects at a bounded cost', () => {
     const [idle] = await env.pass('pull')
     expect(Object.values(idle.apiCalls).reduce((a, b) => a + b, 0)).toBe(6)
   })
+
+  it('linked contacts without corebos_crmid (a full pull killed before its write-back) get it back from the next check, and stay linked', async () => {
+    const lost = [linked[10], linked[200], linked[400]]
+    // as the kill leaves them: no crmid, modified date untouched, so no search for changes meets them
+    for (const o of lost) {
+      const before = env.emu.control.get('contacts', o.id)!
+      env.emu.control.update('contacts', o.id, {corebos_crmid: ''}, {atMs: Date.parse(before.updatedAt)})
+    }
+    clock.advance(600_000)
+    const [pull] = await env.pass('pull')
+    expect(pull.failures).toEqual([])
+    expect(pull.modules.Contacts).toMatchObject({markedDeleted: 0})
+    const rows = await env.testDb.query<{contactid: number; hubspotid: string}>(
+      `SELECT contactid, hubspotid FROM vtiger_contactdetails WHERE hubspotid IN (${lost.map((o) => `'${o.id}'`).join(',')}) AND hubspotdeleted <> '1'`,
+    )
+    expect(rows).toHaveLength(3)
+    for (const row of rows) expect(env.emu.control.get('contacts', row.hubspotid)!.properties.corebos_crmid).toBe(String(row.contactid))
+
+    // the rewritten carriers are counted once search shows them: the pass after checks with one count
+    // (it reads the three back, the write moved their modified date) and the one after is idle
+    clock.advance(600_000)
+    const [next] = await env.pass('pull')
+    expect(next.apiCalls['search contacts by corebos_crmid']).toBe(1)
+    expect(next.modules.Contacts).toMatchObject({updated: 0, created: 0})
+    clock.advance(600_000)
+    const [idle] = await env.pass('pull')
+    expect(Object.values(idle.apiCalls).reduce((a, b) => a + b, 0)).toBe(6)
+  })
 })
