@@ -857,11 +857,18 @@ function searchBody(plan: PlannedSearch, modifiedProperty: string, properties: s
 
 /** The plan's body within the size cap, leaving out as many already-read ids as fit; null when even the plain range is too long. */
 function fitted(plan: PlannedSearch, modifiedProperty: string, properties: string[]): Record<string, unknown> | null {
-  for (let excluded = plan.exclude?.ids.length ?? 0; ; excluded = Math.floor(excluded / 2)) {
-    const body = searchBody(plan, modifiedProperty, properties, excluded)
-    if (JSON.stringify(body).length <= SEARCH_BODY_MAX) return body
-    if (excluded === 0) return null
+  const fits = (excluded: number) => JSON.stringify(searchBody(plan, modifiedProperty, properties, excluded)).length <= SEARCH_BODY_MAX
+  let most = plan.exclude?.ids.length ?? 0
+  if (fits(most)) return searchBody(plan, modifiedProperty, properties, most)
+  if (!fits(0)) return null
+  // every id left out saves a re-read: the largest count that fits, by bisection
+  let least = 0
+  while (most - least > 1) {
+    const middle = Math.floor((least + most) / 2)
+    if (fits(middle)) least = middle
+    else most = middle
   }
+  return searchBody(plan, modifiedProperty, properties, least)
 }
 
 /** Splits values so that each search body (values JSON-quoted) stays under the size cap. */

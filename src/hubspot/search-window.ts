@@ -6,8 +6,8 @@
  * instead of paging by offset. Offsets shift when an object already read is modified again and
  * leaves the window, which would silently skip the object at the page boundary; a keyset restart
  * cannot skip anything and never comes near the cap. Objects at the restart time that were read
- * already are left out of the restart by id (`GT t` OR `EQ t AND hs_object_id NOT_IN ids`, as many
- * ids as the search body takes), so a page is not half spent on them when many objects share one
+ * already are left out of the restart by id (`GT t` OR `EQ t AND hs_object_id NOT_IN ids …`, up to
+ * five NOT_IN filters, as many ids as the search body takes), so a page is not half spent on them when many objects share one
  * timestamp; any left in are read again and dropped by id. When a whole page shares one timestamp
  * the restart makes no progress, so that millisecond is walked by `hs_object_id` (EQ t, GT last id)
  * before moving on to t + 1.
@@ -33,8 +33,14 @@ export interface PlannedSearch {
   exclude?: {at: number; ids: string[]}
 }
 
-/** At most this many ids are left out of a restart (one NOT_IN filter). */
-export const MAX_EXCLUDED = 100
+/** A NOT_IN filter takes at most this many values. */
+const NOT_IN_VALUES = 100
+/**
+ * At most this many ids are left out of a restart: the restart's group holds its EQ and five NOT_IN
+ * filters (HubSpot: 6 filters a group, 18 in all; the range group holds 2). The body's size cap may
+ * leave out fewer (the gateway fits them).
+ */
+export const MAX_EXCLUDED = 5 * NOT_IN_VALUES
 
 type State =
   | {mode: 'range'; lower: number; seen: Set<string>}
@@ -137,11 +143,15 @@ export function filterGroups(plan: PlannedSearch, modifiedProperty: string, excl
   const at = String(plan.exclude.at)
   return [
     [{propertyName: modifiedProperty, operator: 'GT', value: at}, ...rest.map((f) => ({...f}))],
-    [
-      {propertyName: modifiedProperty, operator: 'EQ', value: at},
-      {propertyName: 'hs_object_id', operator: 'NOT_IN', values: plan.exclude.ids.slice(0, excluded)},
-    ],
+    [{propertyName: modifiedProperty, operator: 'EQ', value: at}, ...notIn(plan.exclude.ids.slice(0, excluded))],
   ]
+}
+
+/** Ids left out, 100 to a NOT_IN filter (filters of a group are AND'ed: out of every one of them). */
+function notIn(ids: string[]): SearchFilter[] {
+  const out: SearchFilter[] = []
+  for (let i = 0; i < ids.length; i += NOT_IN_VALUES) out.push({propertyName: 'hs_object_id', operator: 'NOT_IN', values: ids.slice(i, i + NOT_IN_VALUES)})
+  return out
 }
 
 /** Digit ids compared as numbers (they may pass 2^53). */

@@ -76,10 +76,10 @@ describe('ModifiedWindow', () => {
     expect(modifiedMs(null)).toBeNaN()
   })
 
-  it('yields 25,000 objects exactly once, in ascending order, 300 of them on one millisecond', () => {
+  it('yields 25,000 objects exactly once, in ascending order, 700 of them on one millisecond (more than a restart leaves out)', () => {
     const base = Date.UTC(2025, 0, 1)
     const rows: Row[] = []
-    for (let i = 1; i <= 25_000; i++) rows.push({id: i, t: i <= 300 ? base + 5_000_000 : base + ((i * 7919) % 20_000_000)})
+    for (let i = 1; i <= 25_000; i++) rows.push({id: i, t: i <= 700 ? base + 5_000_000 : base + ((i * 7919) % 20_000_000)})
     const {out, pages, planned} = drain(rows, base, base + 30_000_000)
     expectExactlyOnce(out, rows)
     const times = out.map((o) => modifiedMs(o.properties[PROP]))
@@ -87,6 +87,16 @@ describe('ModifiedWindow', () => {
     expect(planned.tie).toBeGreaterThan(0)
     // a keyset restart per page re-reads only the last millisecond: close to one request per 200 objects
     expect(pages).toBeLessThan(25_000 / 200 + 10)
+  })
+
+  it('a burst edit (180 objects a millisecond) costs one search per 200 objects: a restart leaves out every object it read at its time', () => {
+    const t0 = Date.UTC(2026, 11, 2)
+    const rows: Row[] = []
+    for (let i = 0; i < 5_000; i++) rows.push({id: 9_901 + i, t: t0 + Math.floor(i / 180)})
+    const {out, pages, planned} = drain(rows, t0, t0 + 60_000)
+    expectExactlyOnce(out, rows)
+    expect(planned.tie).toBe(0)
+    expect(pages).toBeLessThanOrEqual(5_000 / 200 + 1)
   })
 
   it('walks a millisecond shared by more than 10,000 objects by id', () => {
