@@ -271,7 +271,7 @@ interface Synced {
   previous: Link | null
   /** only the snapshot changed: the control fields stay as they are */
   quiet?: boolean
-  /** HubSpot created the object in this very call: no link can hold it yet, so none is looked up */
+  /** the object is new to this pass's links (HubSpot created it in this very call, or the pull found it unlinked): none is looked up */
   fresh?: boolean
 }
 
@@ -445,7 +445,8 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     for (const c of created) {
       const hs = {...c.work.object.properties}
       if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)
-      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], withContactSet(c.work.fields, c.work.contacts), hs, c.work.associations), control: {}, previous: null})
+      // the resolution found no link to the object, and the insert wrote the control fields: neither is done again
+      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], withContactSet(c.work.fields, c.work.contacts), hs, c.work.associations), control: {}, previous: null, fresh: true, quiet: true})
     }
   }
 
@@ -679,17 +680,20 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
     ctx.claim(type, s.hubspotId, {module: s.module, crmid: s.crmid})
     accepted.push(s)
   }
-  const now = await engine.crm.now()
   const syncedAt = ctx.nowIso()
   const links: Link[] = accepted.map((s) => ({module, crmid: s.crmid, objectType: type, hubspotId: s.hubspotId, snapshot: {crm: s.snapshot.crm, hs: s.snapshot.hs}, associations: s.snapshot.associations, archived: false, syncedAt}))
   const saved = await saveLinksOrFail(engine, links, (link, message) =>
     ctx.fail({module, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
   )
   const ok = accepted.filter((s) => saved.has(s.crmid))
-  await engine.crm.setControlMany(
-    module,
-    ok.filter((s) => !s.quiet).map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
-  )
+  const control = ok.filter((s) => !s.quiet)
+  if (control.length > 0) {
+    const now = await engine.crm.now()
+    await engine.crm.setControlMany(
+      module,
+      control.map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
+    )
+  }
   await resolveLedger(ctx, module, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
 }
 
