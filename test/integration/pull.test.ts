@@ -41,6 +41,15 @@ describe('pull: HubSpot → coreBOS', () => {
     expect(report.failures).toEqual([expect.objectContaining({module: 'Potentials', hubspotId: orphan.id, category: 'RELATED_PENDING'})])
     // the list pages brought the associations along: none read separately
     expect(Object.keys(report.apiCalls).filter((k) => k.startsWith('associations/read'))).toEqual([])
+    // the crmid write-backs sent beside the listing were all answered by the end of the pass
+    const pulled = await env.testDb.query<{crmid: number; hubspotid: string}>(
+      "SELECT crmid, hubspotid FROM (SELECT accountid AS crmid, hubspotid FROM vtiger_account UNION ALL SELECT contactid, hubspotid FROM vtiger_contactdetails UNION ALL SELECT leadid, hubspotid FROM vtiger_leaddetails UNION ALL SELECT potentialid, hubspotid FROM vtiger_potential) r",
+    )
+    expect(pulled).toHaveLength(5)
+    for (const r of pulled) {
+      const type = [acme.id].includes(r.hubspotid) ? 'companies' : r.hubspotid === deal.id ? 'deals' : 'contacts'
+      expect(env.emu.control.get(type, r.hubspotid)!.properties.corebos_crmid).toBe(String(r.crmid))
+    }
 
     const leads = await env.testDb.query<{lastname: string; hubspotcreated: string; hubspotsyncwith: string}>(
       'SELECT lastname, hubspotcreated, hubspotsyncwith FROM vtiger_leaddetails ORDER BY lastname',
