@@ -414,9 +414,13 @@ export class HubSpotGateway implements HubSpotPort {
   // Search and list
   // ----------------------------------------------------------------------------------------------
 
+  /**
+   * `associations`: search answers none inline, so each page's are read with it, while the engine
+   * still writes the page before (the association read is then off the pass's critical path).
+   */
   async *searchModified(
     type: HubSpotObjectType,
-    options: {sinceMs: number; untilMs: number; properties: string[]},
+    options: {sinceMs: number; untilMs: number; properties: string[]; associations?: HubSpotObjectType[]},
   ): AsyncIterable<SearchPage> {
     // engagements (notes, calls, …) share the gateway's paths and are modified on hs_lastmodifieddate
     const modified = MODIFIED_PROPERTY[type] ?? ENGAGEMENT_MODIFIED_PROPERTY
@@ -431,7 +435,16 @@ export class HubSpotGateway implements HubSpotPort {
       total = undefined
       return out
     }
-    const run = async (plan: PlannedSearch): Promise<HubSpotObject[]> => {
+    const withAssociations = async (objects: HubSpotObject[]): Promise<HubSpotObject[]> => {
+      const types = options.associations ?? []
+      if (types.length === 0 || objects.length === 0) return objects
+      const ids = objects.map((o) => o.id)
+      const read = await Promise.all(types.map((to) => this.readAssociations(type, to, ids)))
+      for (const o of objects) o.associations = Object.fromEntries(types.map((to, i) => [to, read[i].get(o.id) ?? []]))
+      return objects
+    }
+    const run = async (plan: PlannedSearch): Promise<HubSpotObject[]> => withAssociations(await searchPlanned(plan))
+    const searchPlanned = async (plan: PlannedSearch): Promise<HubSpotObject[]> => {
       let body = fitted(plan, modified, asked)
       // the body is capped at 3,000 characters; with many properties, search for ids and read the rest
       const slim = body === null

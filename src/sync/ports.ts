@@ -376,7 +376,7 @@ export interface HubSpotPort {
    */
   searchModified(
     type: HubSpotObjectType,
-    options: {sinceMs: number; untilMs: number; properties: string[]},
+    options: {sinceMs: number; untilMs: number; properties: string[]; associations?: HubSpotObjectType[]},
   ): AsyncIterable<SearchPage>
   /**
    * every object via the list endpoint (no cap); archived=true lists only archived ones. Each page

@@ -593,12 +593,12 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     if (options.limit !== undefined && processed >= options.limit) incomplete = true
     return used
   }
+  // each page brings its objects' associations along (listed inline, or read with a search page)
+  const associations = [...new Set(modules.flatMap((m) => referenceTypes(engine, m)))]
   if (full) {
     // the list endpoint has no cap; its cursor, and how much of that page was done, is the bookmark
     let after = resume?.after ?? undefined
     let skip = resume?.skip ?? 0
-    // each page brings its objects' associations along: no association read per page
-    const associations = [...new Set(modules.flatMap((m) => referenceTypes(engine, m)))]
     const carriers = (ctx.carrierWrites = new CarrierWrites(hubspot, type, settings.uniqueProperty))
     let listed = false
     try {
@@ -620,7 +620,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     await carriers.drain()
   } else {
     const sinceMs = resume?.lastMs ?? options.sinceMs ?? Date.parse(watermark.value!)
-    for await (const page of hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties})) {
+    for await (const page of hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties, associations})) {
       if (page.total !== undefined) ahead = progressTotal(page.total, options.limit)
       const used = await take(page)
       const last = page[used - 1]

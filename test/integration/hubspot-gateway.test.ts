@@ -71,6 +71,20 @@ describe('HubSpot gateway against the emulator', () => {
     expect(gateway.callCounts()['search contacts']).toBeLessThan(25_000 / 200 + 20)
   }, 60_000)
 
+  it('a search asked for associations reads each page\'s with it (search answers none inline): one read per page and type', async () => {
+    const emu = await emulator()
+    const base = Date.UTC(2025, 0, 1)
+    const people = emu.control.seed('contacts', Array.from({length: 250}, (_, i) => ({email: `a${i}@example.com`})), {modifiedAt: base})
+    const [company] = emu.control.seed('companies', [{name: 'One'}])
+    emu.control.associate('contacts', people[7]!.id, 'companies', company!.id)
+    const gateway = gatewayFor(emu, {searchPerSecond: 200})
+    const found = await collect(gateway.searchModified('contacts', {sinceMs: base, untilMs: base + 1_000, properties: ['email'], associations: ['companies']}))
+    expect(found).toHaveLength(250)
+    expect(found.find((o) => o.id === people[7]!.id)!.associations).toEqual({companies: [company!.id]})
+    expect(found.filter((o) => o.associations?.companies?.length === 0)).toHaveLength(249)
+    expect(gateway.callCounts()['associations/read contacts->companies']).toBe(2)
+  })
+
   it('upserts 5,000 records through 20 % 429/5xx faults without going over the rate limit', async () => {
     const {clock, sleep} = virtualTime()
     const emu = await emulator({clock, limits: {tenSecondly: 20}})

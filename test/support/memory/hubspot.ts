@@ -182,7 +182,7 @@ export class MemoryHubSpot implements HubSpotPort {
     return !obj.archived && !(this.searchLagMs > 0 && obj.updatedAtMs > this.clock.nowMs() - this.searchLagMs)
   }
 
-  searchModified(type: HubSpotObjectType, options: {sinceMs: number; untilMs: number; properties: string[]}): AsyncIterable<SearchPage> {
+  searchModified(type: HubSpotObjectType, options: {sinceMs: number; untilMs: number; properties: string[]; associations?: HubSpotObjectType[]}): AsyncIterable<SearchPage> {
     const self = this
     const ts = this.ts(type)
     return {
@@ -198,6 +198,11 @@ export class MemoryHubSpot implements HubSpotPort {
           const live = page.filter((o) => ts.objects.get(o.id) === o && !o.archived)
           if (live.length === 0) continue
           const out: SearchPage = live.map((o) => self.toObject(ts, o, options.properties))
+          // as the gateway does: the page's associations are read with it (search answers none inline)
+          for (const to of options.associations ?? []) {
+            const read = await self.readAssociations(type, to, out.map((o) => o.id))
+            for (const o of out) (o.associations ??= {})[to] = read.get(o.id) ?? []
+          }
           if (total !== undefined) out.total = total
           total = undefined
           yield out
