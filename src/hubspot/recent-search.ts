@@ -10,6 +10,10 @@
  * page out of order, a result that matches neither group, more carriers on the page than counted)
  * reads as "cannot tell", and the caller asks the two separate searches instead: a wrong count here
  * could hide an archived object, an extra search costs a quarter of a second.
+ *
+ * Results and total come from one query, so an object HubSpot's index has not caught up with is
+ * missing from both, as it would be from the two searches. The count trusts `total` as exact ("the
+ * number of available results" in the specification), as the separate count always did.
  */
 import type {RecentWithCarriers} from '../sync/ports.js'
 import type {HubSpotObject} from '../sync/types.js'
