@@ -128,6 +128,31 @@ describe('archived objects', () => {
     expect(total((await pull(kit)).calls)).toBe(3)
   })
 
+  it('pull --limit over the one search progresses across passes as the paged search does, none skipped', async () => {
+    const progress = async (page: number): Promise<number[]> => {
+      const {kit, crmids} = await portal(20)
+      // 1: every page overflows, so the changes come from the paged search
+      kit.hubspot.recentPage = page
+      const edited = crmids.slice(3, 8)
+      for (const c of edited) {
+        kit.clock.advance(1_000)
+        kit.hubspot.edit('contacts', idOf(kit, 'contacts', c), {firstname: 'Edited'})
+      }
+      const arrived: number[] = []
+      for (let i = 0; i < 5; i++) {
+        kit.clock.advance(STEP_MS)
+        const report = await runPull(kit.engine, {limit: 2})
+        expect(report.failures).toEqual([])
+        arrived.push(edited.filter((c) => kit.crm.get('Contacts', c)!.fields.firstname === 'Edited').length)
+      }
+      return arrived
+    }
+    const folded = await progress(200)
+    // a resumed search starts at the last object taken, which counts against the limit again
+    expect(folded).toEqual([2, 3, 4, 5, 5])
+    expect(await progress(1)).toEqual(folded)
+  })
+
   it('a mass clean-up in HubSpot reads the archived list once instead of halving for every object', async () => {
     const {kit, crmids} = await portal(400)
     const gone = crmids.slice(0, 200)
