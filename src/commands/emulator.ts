@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {CbhsCommand} from '../base-command.js'
 import {CbhsError, EXIT, registerSecret} from '../errors.js'
-import {startEmulator, type Emulator, type LimitsOptions} from '../emulator/index.js'
+import type {Emulator, LimitsOptions} from '../emulator/index.js'
 
 /** The emulator's default token: public demo data, so it may be printed (any other token is not). */
 export const DEFAULT_EMULATOR_TOKEN = 'emulator-token'
@@ -49,6 +49,9 @@ A HubSpot CRM API (contacts, companies, deals, associations, search, properties,
     const ownToken = token !== DEFAULT_EMULATOR_TOKEN
     if (ownToken) registerSecret(token)
 
+    // loaded here, not with the module: oclif imports every command to find one, and a cron job's
+    // `cbhs sync` would pay for the emulator it never starts
+    const {startEmulator} = await import('../emulator/index.js')
     let emu: Emulator
     try {
       emu = await startEmulator({

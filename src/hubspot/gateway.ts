@@ -18,6 +18,7 @@ import type {
   ListPage,
   Pipeline,
   PropertyDefinition,
+  RecentWithCarriers,
   SearchPage,
   UpsertResult,
 } from '../sync/ports.js'
@@ -60,6 +61,7 @@ import {
 } from './answers.js'
 import {HubSpotApiError} from './failures.js'
 import {RateLimiter, searchRateFor, TIER_TEN_SECOND_MAX, type Bucket, type HubSpotTier} from './limiter.js'
+import {readRecentAnswer, recentSearchBody, type RecentSearch} from './recent-search.js'
 import {filterGroups, ModifiedWindow, type PlannedSearch} from './search-window.js'
 import {ClientRequests, type HubSpotRequest} from './request.js'
 import {createAgent, Transport, type RetryInfo} from './transport.js'
@@ -453,17 +455,7 @@ export class HubSpotGateway implements HubSpotPort {
       const page = await this.search(type, body, `search ${type}`, (p) => ({total: p.total, fresh: window.accept(p.results.map((r) => toObject(r)), p.next !== undefined)}))
       if (first && typeof page.total === 'number') total = page.total
       first = false
-      const fresh = page.fresh
-      if (fresh.length === 0 || !slim) return fresh.map((o) => strip(o, options.properties))
-      const {found} = await this.read(type, fresh.map((o) => o.id), options.properties)
-      const byId = new Map(found.map((o) => [o.requestedId, o]))
-      // archived between the search and the read: not "modified" any more, the archived list reports it
-      return fresh.flatMap((o) => {
-        const hit = byId.get(o.id)
-        if (!hit) return []
-        const {requestedId: _, ...object} = hit
-        return [object]
-      })
+      return this.withProperties(type, page.fresh, options.properties, slim)
     }
     // the next search is planned from this page's answer alone: it is under way while the engine
     // writes this page (an abandoned one, at --limit, costs one search and is never handed over)
@@ -478,6 +470,34 @@ export class HubSpotGateway implements HubSpotPort {
       pending = start(window.next())
       if (objects.length > 0) yield counted(objects)
     }
+  }
+
+  async searchRecentWithCarriers(
+    type: HubSpotObjectType,
+    options: {sinceMs: number; untilMs: number; properties: string[]; carrierProperty: string},
+  ): Promise<RecentWithCarriers | null> {
+    const search: RecentSearch = {modifiedProperty: MODIFIED_PROPERTY[type], sinceMs: options.sinceMs, untilMs: options.untilMs, carrierProperty: options.carrierProperty}
+    const slimProperties = [search.modifiedProperty, 'hs_object_id', search.carrierProperty]
+    let body = recentSearchBody(search, [...new Set([...options.properties, ...slimProperties])], SEARCH_PAGE)
+    const slim = JSON.stringify(body).length > SEARCH_BODY_MAX
+    if (slim) body = recentSearchBody(search, slimProperties, SEARCH_PAGE)
+    const answer = await this.search(type, body, `search ${type}`, (p) => readRecentAnswer(search, {results: p.results.map((r) => toObject(r)), total: p.total, hasMore: p.next !== undefined}))
+    if (!answer) return null
+    return {objects: await this.withProperties(type, answer.objects, options.properties, slim), carriers: answer.carriers}
+  }
+
+  /** Objects a search found, with `properties`: read by id when the search could not ask for them all. */
+  private async withProperties(type: HubSpotObjectType, objects: HubSpotObject[], properties: string[], slim: boolean): Promise<HubSpotObject[]> {
+    if (objects.length === 0 || !slim) return objects.map((o) => strip(o, properties))
+    const {found} = await this.read(type, objects.map((o) => o.id), properties)
+    const byId = new Map(found.map((o) => [o.requestedId, o]))
+    // archived between the search and the read: not "modified" any more, the archived list reports it
+    return objects.flatMap((o) => {
+      const hit = byId.get(o.id)
+      if (!hit) return []
+      const {requestedId: _, ...object} = hit
+      return [object]
+    })
   }
 
   /**

@@ -42,12 +42,13 @@ interface Range {
 
 /**
  * The incremental check, before the pass reads or writes anything. `remember`: every module of the
- * object type takes part, so the outcome may stand for the next pass.
+ * object type takes part, so the outcome may stand for the next pass. `carriers`: the count, when
+ * the pass's first search already told it (HubSpotPort.searchRecentWithCarriers).
  */
-export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], options: {remember: boolean}): Promise<void> {
+export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], options: {remember: boolean; carriers?: number}): Promise<void> {
   const {engine} = ctx
   const query: CarrierQuery = {property: engine.settings.uniqueProperty}
-  const carriers = await engine.hubspot.countCarriers(type, query)
+  const carriers = options.carriers ?? (await engine.hubspot.countCarriers(type, query))
   const linked = await engine.state.countLiveLinks(type)
   const remembered = await engine.state.readCache(checkKey(type))
   const expected = remembered ? Number((JSON.parse(remembered.value) as {difference: number}).difference) : 0

@@ -350,6 +350,14 @@ export interface CarrierQuery {
   toId?: number
 }
 
+/** What one search tells an idle pull (HubSpotPort.searchRecentWithCarriers). */
+export interface RecentWithCarriers {
+  /** the objects modified in [since, until], ascending by modified date (then id) */
+  objects: HubSpotObject[]
+  /** live objects carrying the property: what countCarriers would answer without a range */
+  carriers: number
+}
+
 export interface HubSpotPort {
   /** batch upsert keyed on the unique property; chunked by 100; per-input errors, never thrown */
   upsert(type: HubSpotObjectType, inputs: Array<{key: string; properties: Record<string, string>}>): Promise<{
@@ -378,6 +386,16 @@ export interface HubSpotPort {
     type: HubSpotObjectType,
     options: {sinceMs: number; untilMs: number; properties: string[]; associations?: HubSpotObjectType[]},
   ): AsyncIterable<SearchPage>
+  /**
+   * One search for both of an idle pull's questions: the objects modified in [sinceMs, untilMs]
+   * (what searchModified would hand out, in one list) and how many live objects carry
+   * `carrierProperty`. Null when one page cannot tell both (more changes than a page holds, an
+   * answer that does not add up): then searchModified and countCarriers answer them.
+   */
+  searchRecentWithCarriers(
+    type: HubSpotObjectType,
+    options: {sinceMs: number; untilMs: number; properties: string[]; carrierProperty: string},
+  ): Promise<RecentWithCarriers | null>
   /**
    * every object via the list endpoint (no cap); archived=true lists only archived ones. Each page
    * carries `next`, the paging cursor after it (absent on the last page), so a pass can resume there.

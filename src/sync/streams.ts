@@ -15,7 +15,7 @@ import {CarrierWrites} from './carriers.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
 import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, referenceTypes, type Sink, type Work} from './pipeline.js'
-import type {Link, Reporter} from './ports.js'
+import type {Link, Reporter, SearchPage} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
 import {
@@ -558,8 +558,11 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   const properties = hsProperties(engine, modules, type)
   const calls = hubspot.callCounts()
 
+  // an idle pass's one search: what changed since the watermark and the archived check's count
+  const sinceMs = full ? 0 : (resume?.lastMs ?? options.sinceMs ?? Date.parse(watermark.value!))
+  const recent = full ? null : await hubspot.searchRecentWithCarriers(type, {sinceMs, untilMs: startedMs, properties, carrierProperty: settings.uniqueProperty})
   // before this pass links anything: every link counted was made by an earlier pass, which search shows by now
-  if (!full) await checkArchived(ctx, type, modules, {remember: ownsWatermark})
+  if (!full) await checkArchived(ctx, type, modules, {remember: ownsWatermark, carriers: recent?.carriers})
 
   // due failures first: those objects are re-read by id
   const due = ctx.dryRun ? [] : (await Promise.all(modules.map((m) => state.dueFailures(m, 'pull', 10_000)))).flat()
@@ -619,8 +622,11 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     }
     await carriers.drain()
   } else {
-    const sinceMs = resume?.lastMs ?? options.sinceMs ?? Date.parse(watermark.value!)
-    for await (const page of hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties, associations})) {
+    // the one search's page comes without associations: the references' loader reads them
+    const pages: Iterable<SearchPage> | AsyncIterable<SearchPage> = recent
+      ? recent.objects.length > 0 ? [Object.assign(recent.objects, {total: recent.objects.length})] : []
+      : hubspot.searchModified(type, {sinceMs, untilMs: startedMs, properties, associations})
+    for await (const page of pages) {
       if (page.total !== undefined) ahead = progressTotal(page.total, options.limit)
       const used = await take(page)
       const last = page[used - 1]

@@ -36,6 +36,8 @@ async function drain(iterable: AsyncIterable<unknown[]>): Promise<void> {
 }
 
 interface Reader {
+  /** the test's name, when two readers share an endpoint label */
+  name?: string
   label: string
   path: RegExp
   call: (g: HubSpotGateway, ids: {contact: string; company: string}) => Promise<unknown>
@@ -46,6 +48,8 @@ interface Reader {
 const READERS: Reader[] = [
   {label: 'search contacts', path: /\/contacts\/search$/, kinds: ['wrongShape', 'duplicateIds', 'nonDigitIds', 'badTotal'],
     call: (g) => drain(g.searchModified('contacts', {sinceMs: 0, untilMs: Date.now() + 60_000, properties: ['email']}))},
+  {name: 'search contacts (changes and carriers at once)', label: 'search contacts', path: /\/contacts\/search$/, kinds: ['wrongShape', 'duplicateIds', 'nonDigitIds', 'badTotal'],
+    call: (g) => g.searchRecentWithCarriers('contacts', {sinceMs: 0, untilMs: Date.now() + 60_000, properties: ['email'], carrierProperty: 'corebos_crmid'})},
   {label: 'list contacts', path: /\/objects\/[^/]+\/contacts$/, kinds: ['wrongShape', 'duplicateIds', 'nonDigitIds', 'repeatCursor'],
     call: (g) => drain(g.list('contacts', {properties: ['email']}))},
   {label: 'batch/read contacts', path: /\/contacts\/batch\/read$/, kinds: ['wrongShape', 'nonDigitIds'],
@@ -67,7 +71,7 @@ const READERS: Reader[] = [
 describe('every reader checks its answers', () => {
   for (const reader of READERS) {
     for (const kind of ['html', 'emptyBody', ...reader.kinds] as HostileKind[]) {
-      it(`${reader.label}: ${kind} is HUBSPOT_UNAVAILABLE naming the endpoint`, async () => {
+      it(`${reader.name ?? reader.label}: ${kind} is HUBSPOT_UNAVAILABLE naming the endpoint`, async () => {
         const {emu, gateway, contact, company} = await setup()
         emu.control.hostile({kind, match: reader.path})
         const mark = emu.control.requests().length

@@ -9,7 +9,8 @@ import {EmuError} from '../../../src/emulator/errors.js'
 import {defaultAssociationType, MODIFIED_PROP, type PropertyDef} from '../../../src/emulator/schema.js'
 import {Store, type StoredObject, type TypeStore, type MergeMode} from '../../../src/emulator/store.js'
 import {itemError, type HubSpotItemError} from '../../../src/hubspot/batch.js'
-import type {AssociationPair, CarrierQuery, HubSpotOwner, HubSpotPort, ListOptions, ListPage, Pipeline, PropertyDefinition, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
+import {readRecentAnswer, type RecentSearch} from '../../../src/hubspot/recent-search.js'
+import type {AssociationPair, CarrierQuery, HubSpotOwner, HubSpotPort, ListOptions, ListPage, Pipeline, PropertyDefinition, RecentWithCarriers, SearchPage, UpsertResult} from '../../../src/sync/ports.js'
 import type {HubSpotObject, HubSpotObjectType} from '../../../src/sync/types.js'
 import type {TestClock} from './clock.js'
 
@@ -48,6 +49,8 @@ export class MemoryHubSpot implements HubSpotPort {
   readonly store: Store
   readonly uniqueProperty: string
   searchLagMs: number
+  /** results on the page of searchRecentWithCarriers (HubSpot's page size; tests make it overflow sooner) */
+  recentPage = SEARCH_PAGE
   private readonly counts = new Map<string, number>()
   /** every object write the engine made through the port, in order */
   readonly log: HubSpotWrite[] = []
@@ -210,6 +213,28 @@ export class MemoryHubSpot implements HubSpotPort {
         if (hits.length === 0) self.count(`search ${type}`)
       },
     }
+  }
+
+  /**
+   * The gateway's one search over the store: modified in the range OR carrying the property, newest
+   * first, one page, read by the gateway's own rule (src/hubspot/recent-search.ts).
+   */
+  async searchRecentWithCarriers(
+    type: HubSpotObjectType,
+    options: {sinceMs: number; untilMs: number; properties: string[]; carrierProperty: string},
+  ): Promise<RecentWithCarriers | null> {
+    this.count(`search ${type}`)
+    const ts = this.ts(type)
+    const search: RecentSearch = {modifiedProperty: MODIFIED_PROP[type], ...options}
+    const hits = [...ts.objects.values()]
+      .filter((o) => ts.objects.get(o.id) === o && this.searchable(o))
+      .filter((o) => (o.updatedAtMs >= options.sinceMs && o.updatedAtMs <= options.untilMs) || (o.props.get(options.carrierProperty) ?? '') !== '')
+      .sort((a, b) => b.updatedAtMs - a.updatedAtMs || Number(a.id) - Number(b.id))
+    const asked = [...new Set([...options.properties, search.modifiedProperty, options.carrierProperty])]
+    const results = hits.slice(0, this.recentPage).map((o) => this.toObject(ts, o, asked))
+    const answer = readRecentAnswer(search, {results, total: hits.length, hasMore: hits.length > results.length})
+    if (!answer) return null
+    return {objects: answer.objects.map((o) => ({...o, properties: pick(o.properties, options.properties)})), carriers: answer.carriers}
   }
 
   list(type: HubSpotObjectType, options: ListOptions): AsyncIterable<ListPage> {
