@@ -39,6 +39,7 @@ function activityTasks(direction: Direction, options: PassOptions, report: PassR
   return activityStreams(direction, options).map((key) => ({
     title: `${direction} ${key}`,
     run: async (_engine, reporter) => {
+      await ctx.engine.prepareActivities?.()
       const summary =
         direction === 'push'
           ? await pushActivities(ctx, key as unknown as ActivityModule, options, report, reporter)

@@ -235,7 +235,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
       else orphans.push(a)
       continue
     }
-    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone)
+    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone, engine.activityOwners)
     const changed =
       [...mapper.pushSources.values()].flat().some((f) => !mapper.sameCrmValue(f, a.fields[f], link.snapshot.crm[f])) ||
       joinParents(linked) !== (link.snapshot.crm[PARENTS_KEY] ?? '')
@@ -309,7 +309,7 @@ async function pushArchives(ctx: PassContext, module: ActivityModule, type: Enga
 function settleActivity(ctx: PassContext, type: EngagementType, record: CrmRecord, object: HubSpotObject, link: Link, stream: 'push' | 'pull'): Settlement {
   const {settings} = ctx.engine
   return settlePair({
-    mapper: shapeMapper(SHAPES[type], settings.timezone),
+    mapper: shapeMapper(SHAPES[type], settings.timezone, ctx.engine.activityOwners),
     record,
     object,
     link,
@@ -424,9 +424,11 @@ async function pushCreates(ctx: PassContext, module: ActivityModule, type: Engag
   const key = asModuleKey(module)
   const counts = ctx.sink.counts(key)
   const shape = SHAPES[type]
-  const mapper = shapeMapper(shape, engine.settings.timezone)
+  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
   const inputs = creates.map((c) => {
-    const properties: Record<string, string> = {...mapper.toHubSpot(asRecord(c.activity)).values}
+    const mapped = mapper.toHubSpot(asRecord(c.activity))
+    for (const w of mapped.warnings) ctx.sink.warn(`${module} ${c.activity.crmid}: ${w}`)
+    const properties: Record<string, string> = {...mapped.values}
     for (const r of shape.createOnlyPush) {
       const v = r.value(c.activity.fields, engine.settings.timezone)
       if (v !== null) properties[r.property] = v
@@ -586,7 +588,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   const parentOf = await linkedParents(ctx, assoc)
   const linkedIds = [...links.values()].filter((l) => !l.archived && l.module === asModuleKey(module)).map((l) => l.crmid)
   const records = new Map((await activities.readByIds(module, linkedIds)).map((a) => [a.crmid, a]))
-  const mapper = shapeMapper(shape, engine.settings.timezone)
+  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
   const creates: Array<{object: HubSpotObject; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
   const updates: Array<{object: HubSpotObject; link: Link; activity: CrmActivity; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
   for (const object of objects) {
