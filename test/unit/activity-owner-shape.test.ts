@@ -17,7 +17,7 @@ const owners = buildOwnerLookup(
 )
 const note = (fields: Record<string, string | null>, modifiedtime = '2026-05-01 10:00:00'): CrmRecord => ({module: 'ModComments' as CrmModule, crmid: 5, modifiedtime, deleted: false, fields})
 const object = (properties: Record<string, string | null>, modified = '2026-05-01T09:00:00Z'): HubSpotObject => ({id: '50', properties: {corebos_crmid: '5', hs_lastmodifieddate: modified, ...properties}, updatedAt: modified})
-const link = (crm: Record<string, string | null>, hs: Record<string, string | null>): Link => ({module: 'ModComments' as CrmModule, crmid: 5, objectType: 'notes' as HubSpotObjectType, hubspotId: '50', snapshot: {crm, hs}, archived: false, syncedAt: '2026-04-01T00:00:00Z'})
+const link = (crm: Record<string, string | null>, hs: Record<string, string | null>): Link => ({module: 'ModComments' as CrmModule, crmid: 5, objectType: 'notes' as HubSpotObjectType, hubspotId: '50', snapshot: {crm, hs}, associations: {}, archived: false, syncedAt: '2026-04-01T00:00:00Z'})
 
 function settle(r: CrmRecord, o: HubSpotObject, l: Link, stream: 'push' | 'pull') {
   return settlePair({mapper: shapeMapper(SHAPES.notes, 'UTC', owners), record: r, object: o, link: l, reference: null, policy: 'newest', timezone: 'UTC', uniqueProperty: 'corebos_crmid', origin: stream === 'push' ? 'crm' : 'hubspot', writes: {hubspot: stream === 'push', crm: stream === 'pull'}})
