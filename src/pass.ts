@@ -18,6 +18,7 @@ import {parseSince} from './sync/time.js'
 import {CRM_MODULES, isCrmModule, type CrmModule, type Direction} from './sync/types.js'
 import {ACTIVITY_MODULES, ENGAGEMENTS_OF, isActivityModule, type ActivityModule, type EngagementType} from './sync/activity-types.js'
 import {ACTIVITY_PULL_ORDER, ACTIVITY_PUSH_ORDER, pullEngagements, pushActivities} from './sync/activities.js'
+import {reconcileActivities} from './sync/reconcile-activities.js'
 
 export interface PassFlags {
   'dry-run'?: boolean
@@ -315,6 +316,10 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
       title: `reconcile ${type}`,
       run: (e, reporter) => reconcileType(e, type, options, report, reporter),
     }))
+    // activities follow their parents: after the records, when on, unless --module names only record modules
+    if (input.config.sync.activities && (!input.flags.module?.length || input.flags.module.some(isActivityModule))) {
+      tasks.push({title: 'reconcile activities', run: (e, reporter) => reconcileActivities(e, options, report, reporter)})
+    }
     try {
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {

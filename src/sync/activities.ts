@@ -755,3 +755,32 @@ async function pullArchived(ctx: PassContext, type: EngagementType): Promise<voi
     }
   }
 }
+
+/**
+ * Links whose other side is gone for good (purged in HubSpot, or the coreBOS row deleted outright),
+ * which neither the archived list nor a trashed row shows a pass: what pullArchived and
+ * pushArchives do for an archived or trashed one — the surviving side trashed or archived, the link
+ * archived. Reconcile's repair; exported for it.
+ */
+export async function retireGoneActivityLinks(ctx: PassContext, gone: Array<{link: Link; side: 'hubspot' | 'crm'}>): Promise<{trashed: number; archived: number}> {
+  const out = {trashed: 0, archived: 0}
+  const done: Link[] = []
+  for (const {link, side} of gone) {
+    const module = link.module as unknown as ActivityModule
+    if (side === 'hubspot') {
+      await activitiesOf(ctx).trash(module, link.crmid, ctx.engine.settings.userId)
+      out.trashed++
+      done.push(link)
+      continue
+    }
+    const {errors} = await ctx.engine.hubspot.archive(link.objectType, [link.hubspotId])
+    if (errors[0]) {
+      await ctx.fail({module: link.module, crmid: link.crmid, hubspotId: link.hubspotId, category: errors[0].category, message: errors[0].message})
+      continue
+    }
+    out.archived++
+    done.push(link)
+  }
+  await ctx.engine.state.saveLinks(done.map((l) => ({...l, archived: true, syncedAt: ctx.nowIso()})))
+  return out
+}

@@ -1,0 +1,106 @@
+/**
+ * reconcile with activity sync on: comments and calendar activities are compared with HubSpot's
+ * engagements on the synced records — links whose engagement is archived or gone, links whose
+ * coreBOS row is trashed or gone, engagements and comments on synced parents without a link, and
+ * values that drifted from the snapshot (on either side, even without a modified date) — and
+ * --apply repairs them through the activity streams; a second --apply writes nothing.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {openHubSpot} from '../../src/context.js'
+import {ensureSyncProperties, syncedObjectTypes} from '../../src/hubspot/setup.js'
+import {runReconcile} from '../../src/pass.js'
+import type {ReconcileItem, ReconcileReport} from '../../src/sync/reconcile.js'
+import type {CrmModule} from '../../src/sync/types.js'
+import {addComment, useTimezone} from '../support/corebos-activities.js'
+import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
+
+const M = 'ModComments' as CrmModule
+
+describe('reconcile: activities', () => {
+  let env: SyncEnv
+  let contact: number
+  let hsContact: string
+  const c: Record<string, number> = {}
+  const hs: Record<string, string> = {}
+
+  async function reconcile(apply = false): Promise<ReconcileReport> {
+    const outcome = await runReconcile({config: env.config, flags: {details: true, apply}, renderer: 'silent', warn: () => undefined})
+    if (!outcome.report) throw new Error('reconcile skipped')
+    return outcome.report
+  }
+  const linkOf = async (crmid: number) => (await env.testDb.query<{hubspot_id: string; archived: number}>('SELECT hubspot_id, archived FROM cbhs_link WHERE crmid = ?', [crmid]))[0]
+  const comment = async (crmid: number) => (await env.testDb.query<{commentcontent: string; deleted: number}>('SELECT m.commentcontent, e.deleted FROM vtiger_modcomments m JOIN vtiger_crmentity e ON e.crmid = m.modcommentsid WHERE m.modcommentsid = ?', [crmid]))[0]
+
+  beforeAll(async () => {
+    env = await createSyncEnv({configFile: {sync: {activities: true}}})
+    useTimezone(env.config.timezone)
+    await ensureSyncProperties(openHubSpot(env.config), {propertyName: env.config.hubspot.uniqueProperty, objectTypes: syncedObjectTypes(true)})
+    ;[contact] = await env.create('Contacts', [{lastname: 'Doe', email: 'jane@reconcile.example'}])
+    for (const name of ['trashed', 'archived', 'purged', 'gone', 'hubspotDrift', 'crmDrift', 'inSync']) c[name] = await addComment(env.testDb, contact, `comment ${name}`)
+    for (const r of await env.pass('push')) expect(r.failures).toEqual([])
+    hsContact = (await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [contact]))[0].hubspotid
+    for (const name of Object.keys(c)) hs[name] = (await linkOf(c[name])).hubspot_id
+
+    // what no incremental pass sees, or has not seen yet
+    await env.testDb.query('UPDATE vtiger_crmentity SET deleted = 1 WHERE crmid = ?', [c.trashed])
+    env.emu.control.archive('notes', hs.archived)
+    env.emu.control.purge('notes', hs.purged)
+    await env.testDb.query('DELETE FROM vtiger_modcomments WHERE modcommentsid = ?', [c.gone])
+    await env.testDb.query('DELETE FROM vtiger_crmentity WHERE crmid = ?', [c.gone])
+    env.emu.control.update('notes', hs.hubspotDrift, {hs_note_body: 'edited in HubSpot'})
+    // a data fix in SQL: modifiedtime does not move
+    await env.testDb.query("UPDATE vtiger_modcomments SET commentcontent = 'fixed in SQL' WHERE modcommentsid = ?", [c.crmDrift])
+    const [onlyHs] = env.emu.control.seed('notes', [{hs_timestamp: '2026-03-10T09:00:00.000Z', hs_note_body: 'only in HubSpot'}])
+    env.emu.control.associate('notes', onlyHs.id, 'contacts', hsContact)
+    hs.onlyHubSpot = onlyHs.id
+    // on nobody cbhs syncs: not reconcile's business
+    env.emu.control.seed('notes', [{hs_timestamp: '2026-03-10T09:00:00.000Z', hs_note_body: 'on nobody'}])
+    c.onlyCrm = await addComment(env.testDb, contact, 'only in coreBOS')
+  })
+  afterAll(async () => env?.close())
+
+  const byCrmid = (items: ReconcileItem[], crmid: number) => items.filter((i) => i.crmid === crmid)
+
+  it('the dry run lists each difference with what apply would do, and writes nothing', async () => {
+    const mark = env.mark()
+    const report = await reconcile()
+    expect(env.writesSince(mark)).toEqual([])
+    expect(report.modules[M]).toMatchObject({inSync: 1, different: 2, onlyCrm: 1, onlyHubSpot: 1, brokenLink: 4})
+    const items = report.items.filter((i) => i.module === M)
+    expect(byCrmid(items, c.trashed)).toEqual([expect.objectContaining({class: 'brokenLink', action: 'archive-hubspot', hubspotId: hs.trashed})])
+    expect(byCrmid(items, c.archived)).toEqual([expect.objectContaining({class: 'brokenLink', action: 'mark-deleted', hubspotId: hs.archived})])
+    expect(byCrmid(items, c.purged)).toEqual([expect.objectContaining({class: 'brokenLink', action: 'mark-deleted', hubspotId: hs.purged})])
+    expect(byCrmid(items, c.gone)).toEqual([expect.objectContaining({class: 'brokenLink', action: 'archive-hubspot', hubspotId: hs.gone})])
+    expect(byCrmid(items, c.hubspotDrift)).toEqual([
+      expect.objectContaining({class: 'different', action: 'update', changes: [expect.objectContaining({key: 'hs_note_body', crm: 'comment hubspotDrift', hubspot: 'edited in HubSpot', changed: 'hubspot', winner: 'hubspot'})]}),
+    ])
+    expect(byCrmid(items, c.crmDrift)).toEqual([
+      expect.objectContaining({class: 'different', action: 'update', changes: [expect.objectContaining({key: 'hs_note_body', crm: 'fixed in SQL', hubspot: 'comment crmDrift', changed: 'crm', winner: 'crm'})]}),
+    ])
+    expect(byCrmid(items, c.onlyCrm)).toEqual([expect.objectContaining({class: 'onlyCrm', action: 'create-hubspot'})])
+    expect(items.filter((i) => i.hubspotId === hs.onlyHubSpot)).toEqual([expect.objectContaining({class: 'onlyHubSpot', action: 'create-crm', crmid: null})])
+  })
+
+  it('--apply repairs them through the activity streams; a second --apply writes nothing', async () => {
+    const report = await reconcile(true)
+    expect(report.failures).toEqual([])
+    expect(env.emu.control.get('notes', hs.trashed)).toMatchObject({archived: true})
+    expect(env.emu.control.all('notes', {archived: true}).map((n) => n.id)).toEqual(expect.arrayContaining([hs.trashed, hs.gone]))
+    expect(await comment(c.archived)).toMatchObject({deleted: 1})
+    expect(await comment(c.purged)).toMatchObject({deleted: 1})
+    for (const name of ['trashed', 'archived', 'purged', 'gone']) expect((await linkOf(c[name])).archived, name).toBe(1)
+    expect(await comment(c.hubspotDrift)).toMatchObject({commentcontent: 'edited in HubSpot', deleted: 0})
+    expect(env.emu.control.get('notes', hs.crmDrift)!.properties.hs_note_body).toBe('fixed in SQL')
+    expect(env.emu.control.get('notes', (await linkOf(c.onlyCrm)).hubspot_id)!.properties.hs_note_body).toBe('only in coreBOS')
+    const [pulled] = await env.testDb.query<{crmid: number}>("SELECT crmid FROM cbhs_link WHERE object_type = 'notes' AND hubspot_id = ?", [hs.onlyHubSpot])
+    expect(await comment(pulled.crmid)).toMatchObject({commentcontent: 'only in HubSpot', deleted: 0})
+    expect(report.applied[M]).toMatchObject({archivedHubSpot: 2, markedDeleted: 2, updatedCrm: 1, updatedHubSpot: 1, createdHubSpot: 1, createdCrm: 1, failed: 0})
+
+    const mark = env.mark()
+    const again = await reconcile(true)
+    expect(env.writesSince(mark)).toEqual([])
+    expect(again.failures).toEqual([])
+    expect(again.modules[M]).toMatchObject({inSync: 5, different: 0, onlyCrm: 0, onlyHubSpot: 0, brokenLink: 0})
+    expect(Object.values(again.applied[M] ?? {}).every((n) => n === 0)).toBe(true)
+  })
+})
