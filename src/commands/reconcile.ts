@@ -26,7 +26,9 @@ A dry run by default: nothing is written. --apply links the unambiguous matches,
 values (the side that changed wins; the conflict policy decides when both did or nobody can tell),
 creates what is missing (opted-in records in HubSpot, HubSpot objects in coreBOS), repairs
 associations and broken links, under the pass lock, recorded as a run; failures go to the ledger
-(exit 5). Ambiguous matches and duplicates are listed, never guessed.`
+(exit 5). Ambiguous matches are listed, never guessed; of coreBOS records sharing one e-mail the
+linked one (else the oldest) is sent and the others fail naming it, as in a push. With sync.activities
+on, comments and calendar activities are compared with the engagements on synced records too.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',

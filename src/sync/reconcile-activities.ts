@@ -42,7 +42,7 @@ function note(ctx: ModuleContext, item: ReconcileItem): void {
   ctx.report.modules[ctx.key]![item.class]++
   if (item.class === 'inSync') return
   ctx.items.push(item)
-  if (ctx.options.details || ctx.options.apply) ctx.report.items.push(item)
+  if (ctx.options.details) ctx.report.items.push(item)
 }
 
 function asRecord(a: CrmActivity) {
@@ -65,7 +65,9 @@ export async function reconcileActivities(engine: Engine, options: ReconcileOpti
   const calls = engine.hubspot.callCounts()
   await engine.prepareActivities?.()
   const parts: string[] = []
-  for (const module of ACTIVITY_PUSH_ORDER) {
+  // --module ModComments (or cbCalendar) narrows it; naming only record modules leaves the task out (pass.ts)
+  const named = ACTIVITY_PUSH_ORDER.filter((m) => (options.modules as string[]).includes(m))
+  for (const module of named.length > 0 ? named : ACTIVITY_PUSH_ORDER) {
     const key = asModuleKey(module)
     report.modules[key] ??= emptyReconcileCounts()
     const ctx: ModuleContext = {engine, module, key, report, options, items: [], seen: new Set(), gone: []}
