@@ -11,16 +11,18 @@ import {ensureSyncProperties, syncedObjectTypes} from '../../src/hubspot/setup.j
 import {runReconcile} from '../../src/pass.js'
 import type {ReconcileItem, ReconcileReport} from '../../src/sync/reconcile.js'
 import type {CrmModule} from '../../src/sync/types.js'
-import {addComment, useTimezone} from '../support/corebos-activities.js'
+import {addCalendar, addComment, useTimezone} from '../support/corebos-activities.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
 
 const M = 'ModComments' as CrmModule
+const CAL = 'cbCalendar' as CrmModule
 
 describe('reconcile: activities', () => {
   let env: SyncEnv
   let contact: number
   let hsContact: string
   const c: Record<string, number> = {}
+  let ana: string
   const hs: Record<string, string> = {}
 
   async function reconcile(apply = false): Promise<ReconcileReport> {
@@ -37,6 +39,9 @@ describe('reconcile: activities', () => {
     await ensureSyncProperties(openHubSpot(env.config), {propertyName: env.config.hubspot.uniqueProperty, objectTypes: syncedObjectTypes(true)})
     ;[contact] = await env.create('Contacts', [{lastname: 'Doe', email: 'jane@reconcile.example'}])
     for (const name of ['trashed', 'archived', 'purged', 'gone', 'hubspotDrift', 'crmDrift', 'inSync']) c[name] = await addComment(env.testDb, contact, `comment ${name}`)
+    await env.testDb.query("INSERT INTO vtiger_users (id, user_name, email1, status, date_entered) VALUES (20, 'ana', 'ana@reconcile.example', 'Active', '2024-01-01 00:00:00')")
+    ana = env.emu.control.addOwner({email: 'ana@reconcile.example'})
+    c.call = await addCalendar(env.testDb, {activitytype: 'Call', subject: 'Intro call', dtstart: '2026-03-10 09:00:00', dtend: '2026-03-10 09:30:00', eventstatus: 'Held', contacts: [contact]})
     for (const r of await env.pass('push')) expect(r.failures).toEqual([])
     hsContact = (await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [contact]))[0].hubspotid
     for (const name of Object.keys(c)) hs[name] = (await linkOf(c[name])).hubspot_id
@@ -56,6 +61,10 @@ describe('reconcile: activities', () => {
     // on nobody cbhs syncs: not reconcile's business
     env.emu.control.seed('notes', [{hs_timestamp: '2026-03-10T09:00:00.000Z', hs_note_body: 'on nobody'}])
     c.onlyCrm = await addComment(env.testDb, contact, 'only in coreBOS')
+    // the call: retitled in HubSpot, handed to Ana in coreBOS by SQL; a second call only in coreBOS
+    env.emu.control.update('calls', hs.call, {hs_call_title: 'Intro call (rescheduled)'})
+    await env.testDb.query('UPDATE vtiger_crmentity SET smownerid = 20 WHERE crmid = ?', [c.call])
+    c.onlyCrmCall = await addCalendar(env.testDb, {activitytype: 'Call', subject: 'Follow-up', dtstart: '2026-03-12 09:00:00', dtend: '2026-03-12 09:15:00', contacts: [contact]})
   })
   afterAll(async () => env?.close())
 
@@ -79,6 +88,12 @@ describe('reconcile: activities', () => {
     ])
     expect(byCrmid(items, c.onlyCrm)).toEqual([expect.objectContaining({class: 'onlyCrm', action: 'create-hubspot'})])
     expect(items.filter((i) => i.hubspotId === hs.onlyHubSpot)).toEqual([expect.objectContaining({class: 'onlyHubSpot', action: 'create-crm', crmid: null})])
+
+    expect(report.modules[CAL]).toMatchObject({inSync: 0, different: 1, onlyCrm: 1, onlyHubSpot: 0, brokenLink: 0})
+    const [call] = byCrmid(report.items, c.call)
+    expect(call).toMatchObject({class: 'different', action: 'update'})
+    expect(call.changes!.map((x) => [x.key, x.changed])).toEqual([['hubspot_owner_id', 'crm'], ['hs_call_title', 'hubspot']])
+    expect(byCrmid(report.items, c.onlyCrmCall)).toEqual([expect.objectContaining({class: 'onlyCrm', action: 'create-hubspot'})])
   })
 
   it('--apply repairs them through the activity streams; a second --apply writes nothing', async () => {
@@ -95,12 +110,17 @@ describe('reconcile: activities', () => {
     const [pulled] = await env.testDb.query<{crmid: number}>("SELECT crmid FROM cbhs_link WHERE object_type = 'notes' AND hubspot_id = ?", [hs.onlyHubSpot])
     expect(await comment(pulled.crmid)).toMatchObject({commentcontent: 'only in HubSpot', deleted: 0})
     expect(report.applied[M]).toMatchObject({archivedHubSpot: 2, markedDeleted: 2, updatedCrm: 1, updatedHubSpot: 1, createdHubSpot: 1, createdCrm: 1, failed: 0})
+    expect(env.emu.control.get('calls', hs.call)!.properties).toMatchObject({hs_call_title: 'Intro call (rescheduled)', hubspot_owner_id: ana})
+    const [subject] = await env.testDb.query<{subject: string}>('SELECT subject FROM vtiger_activity WHERE activityid = ?', [c.call])
+    expect(subject.subject).toBe('Intro call (rescheduled)')
+    expect(env.emu.control.get('calls', (await linkOf(c.onlyCrmCall)).hubspot_id)!.properties.hs_call_title).toBe('Follow-up')
 
     const mark = env.mark()
     const again = await reconcile(true)
     expect(env.writesSince(mark)).toEqual([])
     expect(again.failures).toEqual([])
     expect(again.modules[M]).toMatchObject({inSync: 5, different: 0, onlyCrm: 0, onlyHubSpot: 0, brokenLink: 0})
+    expect(again.modules[CAL]).toMatchObject({inSync: 2, different: 0, onlyCrm: 0, onlyHubSpot: 0, brokenLink: 0})
     expect(Object.values(again.applied[M] ?? {}).every((n) => n === 0)).toBe(true)
   })
 })
