@@ -104,6 +104,8 @@ async function compareHubSpot(ctx: ModuleContext, type: EngagementType, reporter
       }
       if (link.archived || link.module !== ctx.key) continue
       const activity = rows.get(link.crmid)
+      // a logged e-mail travels one way: its comment is a copy, trashing or deleting it leaves HubSpot's e-mail be
+      if ((!activity || activity.deleted) && !SHAPES[type].canPush) continue
       if (!activity) {
         note(ctx, {class: 'brokenLink', module: ctx.key, crmid: link.crmid, hubspotId: object.id, reason: `${module} ${link.crmid} is gone from coreBOS`, action: 'archive-hubspot'})
         ctx.gone.push({link, side: 'crm'})
