@@ -71,10 +71,7 @@ export function passOptions(flags: PassFlags, config: CbhsConfig): PassOptions {
     }
   }
   const named = flags.module ?? []
-  const activities = named.filter(isActivityModule)
-  if (activities.length > 0 && !config.sync.activities) {
-    throw new UsageError(`--module ${activities[0]} needs activity sync: set sync.activities to true (env CBHS_ACTIVITIES=true).`)
-  }
+  const activities = activityModulesNamed(named, config)
   return {
     modules: named.length > 0 ? named.filter(isCrmModule) : [...CRM_MODULES],
     // activities follow their parents: with no --module every pass syncs them (when on), after the records
@@ -84,6 +81,15 @@ export function passOptions(flags: PassFlags, config: CbhsConfig): PassOptions {
     limit: flags.limit,
     dryRun: Boolean(flags['dry-run']),
   }
+}
+
+/** The activity modules --module names; naming one while activity sync is off is a usage error. */
+function activityModulesNamed(named: string[], config: CbhsConfig): ActivityModule[] {
+  const activities = named.filter(isActivityModule)
+  if (activities.length > 0 && !config.sync.activities) {
+    throw new UsageError(`--module ${activities[0]} needs activity sync: set sync.activities to true (env CBHS_ACTIVITIES=true).`)
+  }
+  return activities
 }
 
 export interface RunPassInput {
@@ -301,6 +307,7 @@ export interface ReconcileOutcome {
  * dry-run row), one task per HubSpot object type. Exit 5 when --apply left records in the ledger.
  */
 export async function runReconcile(input: RunReconcileInput): Promise<ReconcileOutcome> {
+  const activities = activityModulesNamed(input.flags.module ?? [], input.config)
   const modules = (input.flags.module?.length ? input.flags.module : [...CRM_MODULES]) as CrmModule[]
   const apply = Boolean(input.flags.apply)
   const options = {modules, apply, details: Boolean(input.flags.details)}
@@ -317,7 +324,7 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
       run: (e, reporter) => reconcileType(e, type, options, report, reporter),
     }))
     // activities follow their parents: after the records, when on, unless --module names only record modules
-    if (input.config.sync.activities && (!input.flags.module?.length || input.flags.module.some(isActivityModule))) {
+    if (input.config.sync.activities && (!input.flags.module?.length || activities.length > 0)) {
       tasks.push({title: 'reconcile activities', run: (e, reporter) => reconcileActivities(e, options, report, reporter)})
     }
     try {

@@ -1,7 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {CbhsCommand} from '../base-command.js'
-import {conflictFlag, mapsDirFlag, moduleFlag} from '../flags.js'
+import {conflictFlag, mapsDirFlag, passModuleFlag} from '../flags.js'
 import {renderReconcileReport} from '../output/reconcile.js'
 import {renderNotOptedIn} from '../output/report.js'
 import {runReconcile} from '../pass.js'
@@ -42,7 +42,7 @@ on, comments and calendar activities are compared with the engagements on synced
     'dry-run': Flags.boolean({description: 'plan only (the default; conflicts with --apply)', exclusive: ['apply']}),
     details: Flags.boolean({description: 'list every record that is not in sync, with its per-field diff'}),
     output: Flags.string({description: 'write the full report (every item, JSON) to this file for review'}),
-    module: moduleFlag(),
+    module: passModuleFlag(),
     ...conflictFlag,
     ...mapsDirFlag,
   }

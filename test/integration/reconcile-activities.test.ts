@@ -12,6 +12,7 @@ import {runReconcile} from '../../src/pass.js'
 import type {ReconcileItem, ReconcileReport} from '../../src/sync/reconcile.js'
 import type {CrmModule} from '../../src/sync/types.js'
 import {addCalendar, addComment, useTimezone} from '../support/corebos-activities.js'
+import {runCli} from '../support/cli.js'
 import {createSyncEnv, type SyncEnv} from '../support/sync-env.js'
 
 const M = 'ModComments' as CrmModule
@@ -122,5 +123,16 @@ describe('reconcile: activities', () => {
     expect(again.modules[M]).toMatchObject({inSync: 5, different: 0, onlyCrm: 0, onlyHubSpot: 0, brokenLink: 0})
     expect(again.modules[CAL]).toMatchObject({inSync: 2, different: 0, onlyCrm: 0, onlyHubSpot: 0, brokenLink: 0})
     expect(Object.values(again.applied[M] ?? {}).every((n) => n === 0)).toBe(true)
+  })
+
+  it('the binary shows the activity modules beside the record modules; --module ModComments narrows it to comments', async () => {
+    const on = {...env.env, CBHS_ACTIVITIES: 'true'}
+    const table = await runCli(['reconcile'], {env: on})
+    expect(table.code, table.stderr).toBe(0)
+    expect(table.stdout).toMatch(/^\s*ModComments\s+5\b/m)
+    expect(table.stdout).toMatch(/^\s*cbCalendar\s+2\b/m)
+    const only = await runCli(['reconcile', '--module', 'ModComments', '--json'], {env: on})
+    expect(only.code, only.stderr).toBe(0)
+    expect(Object.keys(only.json.result.report.modules)).toEqual(['ModComments'])
   })
 })
