@@ -202,6 +202,9 @@ export async function buildEngine(config: CbhsConfig, db: Database, hubspot: Hub
       engine.settings.portalId ??= await schema('portal', () => hubspot.getPortalId())
       await lazy.prepare(module)
     },
+    async prepareActivities() {
+      engine.activityOwners ??= await lazy.owners()
+    },
     clock,
     settings: {
       optIn: config.sync.optIn,

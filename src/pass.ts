@@ -16,8 +16,9 @@ import type {PassContext} from './sync/pipeline.js'
 import type {Clock} from './sync/ports.js'
 import {parseSince} from './sync/time.js'
 import {CRM_MODULES, isCrmModule, type CrmModule, type Direction} from './sync/types.js'
-import {ACTIVITY_MODULES, ENGAGEMENTS_OF, isActivityModule, type ActivityModule} from './sync/activity-types.js'
+import {ACTIVITY_MODULES, ENGAGEMENTS_OF, isActivityModule, type ActivityModule, type EngagementType} from './sync/activity-types.js'
 import {ACTIVITY_PULL_ORDER, ACTIVITY_PUSH_ORDER, pullEngagements, pushActivities} from './sync/activities.js'
+import {reconcileActivities} from './sync/reconcile-activities.js'
 
 export interface PassFlags {
   'dry-run'?: boolean
@@ -27,25 +28,25 @@ export interface PassFlags {
   since?: string
 }
 
-/** The activity stream a task runs, and the report key its counts go under. */
-function activityTasks(direction: Direction, options: PassOptions, report: PassReport, ctx: PassContext): TaskSpec<Engine>[] {
+/** The activity streams a pass runs, by the key of their watermark, ledger and outcome rows. */
+function activityStreams(direction: Direction, options: PassOptions): CrmModule[] {
   const selected = options.activities ?? []
-  if (direction === 'push') {
-    return ACTIVITY_PUSH_ORDER.filter((m) => selected.includes(m)).map((module) => ({
-      title: `push ${module}`,
-      run: async (_engine, reporter) => {
-        const summary = await pushActivities(ctx, module, options, report, reporter)
-        const c = report.modules[module as unknown as CrmModule]
-        return {summary, processed: c?.read ?? 0, failed: c?.failed ?? 0}
-      },
-    }))
-  }
-  const types = ACTIVITY_PULL_ORDER.filter((t) => selected.some((m: ActivityModule) => ENGAGEMENTS_OF[m].includes(t)))
-  return types.map((type) => ({
-    title: `pull ${type}`,
+  if (direction === 'push') return ACTIVITY_PUSH_ORDER.filter((m) => selected.includes(m)) as unknown as CrmModule[]
+  return ACTIVITY_PULL_ORDER.filter((t) => selected.some((m: ActivityModule) => ENGAGEMENTS_OF[m].includes(t))) as unknown as CrmModule[]
+}
+
+/** The activity stream a task runs, and the report key its counts go under; its outcome is recorded as a module's, for `status`. */
+function activityTasks(direction: Direction, options: PassOptions, report: PassReport, ctx: PassContext, outcome: (modules: CrmModule[]) => Promise<void>): TaskSpec<Engine>[] {
+  return activityStreams(direction, options).map((key) => ({
+    title: `${direction} ${key}`,
     run: async (_engine, reporter) => {
-      const summary = await pullEngagements(ctx, type, options, report, reporter)
-      const c = report.modules[type as unknown as CrmModule]
+      await ctx.engine.prepareActivities?.()
+      const summary =
+        direction === 'push'
+          ? await pushActivities(ctx, key as unknown as ActivityModule, options, report, reporter)
+          : await pullEngagements(ctx, key as unknown as EngagementType, options, report, reporter)
+      await outcome([key])
+      const c = report.modules[key]
       return {summary, processed: c?.read ?? 0, failed: c?.failed ?? 0}
     },
   }))
@@ -70,10 +71,7 @@ export function passOptions(flags: PassFlags, config: CbhsConfig): PassOptions {
     }
   }
   const named = flags.module ?? []
-  const activities = named.filter(isActivityModule)
-  if (activities.length > 0 && !config.sync.activities) {
-    throw new UsageError(`--module ${activities[0]} needs activity sync: set sync.activities to true (env CBHS_ACTIVITIES=true).`)
-  }
+  const activities = activityModulesNamed(named, config)
   return {
     modules: named.length > 0 ? named.filter(isCrmModule) : [...CRM_MODULES],
     // activities follow their parents: with no --module every pass syncs them (when on), after the records
@@ -83,6 +81,15 @@ export function passOptions(flags: PassFlags, config: CbhsConfig): PassOptions {
     limit: flags.limit,
     dryRun: Boolean(flags['dry-run']),
   }
+}
+
+/** The activity modules --module names; naming one while activity sync is off is a usage error. */
+function activityModulesNamed(named: string[], config: CbhsConfig): ActivityModule[] {
+  const activities = named.filter(isActivityModule)
+  if (activities.length > 0 && !config.sync.activities) {
+    throw new UsageError(`--module ${activities[0]} needs activity sync: set sync.activities to true (env CBHS_ACTIVITIES=true).`)
+  }
+  return activities
 }
 
 export interface RunPassInput {
@@ -113,14 +120,14 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
       const tasks: TaskSpec<Engine>[] = []
       for (const [i, direction] of directions.entries()) {
         const ctx = passContext(engine, reports[i])
-        tasks.push(...tasksFor(direction, options, reports[i], db, runId, ctx), ...activityTasks(direction, options, reports[i], ctx))
+        tasks.push(...tasksFor(direction, options, reports[i], db, runId, ctx), ...activityTasks(direction, options, reports[i], ctx, outcomeRecorder(db, runId, direction, options, reports[i])))
       }
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {
       const message = (error as Error).message
       // a dry run writes nothing, not even the outcome of a pass that broke off
       for (const report of options.dryRun ? [] : reports) {
-        for (const module of moduleList(report.direction, options)) {
+        for (const module of [...moduleList(report.direction, options), ...activityStreams(report.direction, options)]) {
           await db.state.recordOutcome(module, report.direction, {runId, outcome: 'failed', message}).catch(() => undefined)
         }
       }
@@ -241,14 +248,19 @@ function moduleList(direction: Direction, options: PassOptions): CrmModule[] {
   return (direction === 'push' ? PUSH_ORDER : PULL_ORDER.flatMap((t) => PULL_MODULES[t].modules)).filter((m) => options.modules.includes(m))
 }
 
-function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number | null, ctx: PassContext): TaskSpec<Engine>[] {
-  const outcome = async (modules: CrmModule[]) => {
+/** Records each finished stream's outcome: partial when records of it failed. */
+function outcomeRecorder(db: Database, runId: number | null, direction: Direction, options: PassOptions, report: PassReport): (modules: CrmModule[]) => Promise<void> {
+  return async (modules) => {
     if (options.dryRun) return
     for (const module of modules) {
       const failed = report.failures.some((f) => f.module === module)
       await db.state.recordOutcome(module, direction, {runId, outcome: failed ? 'partial' : 'ok'})
     }
   }
+}
+
+function tasksFor(direction: Direction, options: PassOptions, report: PassReport, db: Database, runId: number | null, ctx: PassContext): TaskSpec<Engine>[] {
+  const outcome = outcomeRecorder(db, runId, direction, options, report)
   // what the task line shows: the summary, and a marker when records of its modules failed
   const result = (summary: string, modules: CrmModule[]): TaskOutcome => {
     const counts = modules.map((m) => report.modules[m]).filter((c) => c !== undefined)
@@ -295,6 +307,7 @@ export interface ReconcileOutcome {
  * dry-run row), one task per HubSpot object type. Exit 5 when --apply left records in the ledger.
  */
 export async function runReconcile(input: RunReconcileInput): Promise<ReconcileOutcome> {
+  const activities = activityModulesNamed(input.flags.module ?? [], input.config)
   const modules = (input.flags.module?.length ? input.flags.module : [...CRM_MODULES]) as CrmModule[]
   const apply = Boolean(input.flags.apply)
   const options = {modules, apply, details: Boolean(input.flags.details)}
@@ -310,6 +323,10 @@ export async function runReconcile(input: RunReconcileInput): Promise<ReconcileO
       title: `reconcile ${type}`,
       run: (e, reporter) => reconcileType(e, type, options, report, reporter),
     }))
+    // activities follow their parents: after the records, when on, unless --module names only record modules
+    if (input.config.sync.activities && (!input.flags.module?.length || activities.length > 0)) {
+      tasks.push({title: 'reconcile activities', run: (e, reporter) => reconcileActivities(e, options, report, reporter)})
+    }
     try {
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
     } catch (error) {

@@ -1,7 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {CbhsCommand} from '../base-command.js'
-import {conflictFlag, mapsDirFlag, moduleFlag} from '../flags.js'
+import {conflictFlag, mapsDirFlag, passModuleFlag} from '../flags.js'
 import {renderReconcileReport} from '../output/reconcile.js'
 import {renderNotOptedIn} from '../output/report.js'
 import {runReconcile} from '../pass.js'
@@ -26,7 +26,9 @@ A dry run by default: nothing is written. --apply links the unambiguous matches,
 values (the side that changed wins; the conflict policy decides when both did or nobody can tell),
 creates what is missing (opted-in records in HubSpot, HubSpot objects in coreBOS), repairs
 associations and broken links, under the pass lock, recorded as a run; failures go to the ledger
-(exit 5). Ambiguous matches and duplicates are listed, never guessed.`
+(exit 5). Ambiguous matches are listed, never guessed; of coreBOS records sharing one e-mail the
+linked one (else the oldest) is sent and the others fail naming it, as in a push. With sync.activities
+on, comments and calendar activities are compared with the engagements on synced records too.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -40,7 +42,7 @@ associations and broken links, under the pass lock, recorded as a run; failures 
     'dry-run': Flags.boolean({description: 'plan only (the default; conflicts with --apply)', exclusive: ['apply']}),
     details: Flags.boolean({description: 'list every record that is not in sync, with its per-field diff'}),
     output: Flags.string({description: 'write the full report (every item, JSON) to this file for review'}),
-    module: moduleFlag(),
+    module: passModuleFlag(),
     ...conflictFlag,
     ...mapsDirFlag,
   }

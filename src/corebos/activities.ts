@@ -290,8 +290,18 @@ export class MysqlActivities implements CrmActivities {
           entity.push('description = ?')
           entityParams.push(fields.description ?? '')
         }
+        const owner = Number(fields.assigned_user_id) || null
+        if (owner !== null) {
+          entity.push('smownerid = ?')
+          entityParams.push(owner)
+        }
         await conn.query(`UPDATE vtiger_crmentity SET ${entity.join(', ')} WHERE crmid = ?`, [...entityParams, crmid])
-        await conn.query('UPDATE vtiger_crmobject SET modifiedtime = ? WHERE crmid = ?', [now, crmid])
+        await conn.query(`UPDATE vtiger_crmobject SET modifiedtime = ?${owner !== null ? ', smownerid = ?' : ''} WHERE crmid = ?`, [now, ...(owner !== null ? [owner] : []), crmid])
+        if (owner !== null && module === 'cbCalendar') {
+          // coreBOS keeps the calendar owner in salesmanactivityrel too (users only, as its save does)
+          await conn.query('DELETE FROM vtiger_salesmanactivityrel WHERE activityid = ?', [crmid])
+          await conn.query('INSERT INTO vtiger_salesmanactivityrel (smid, activityid) SELECT id, ? FROM vtiger_users WHERE id = ?', [crmid, owner])
+        }
         if (module === 'ModComments') {
           if ('commentcontent' in fields) await conn.query('UPDATE vtiger_modcomments SET commentcontent = ? WHERE modcommentsid = ?', [fields.commentcontent ?? '', crmid])
           return

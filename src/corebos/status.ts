@@ -18,12 +18,13 @@ import {
 } from '../health.js'
 import {PULL_MODULES} from '../sync/streams.js'
 import {pastModifiedTime, type FailureEntry} from '../sync/ports.js'
+import {ACTIVITY_MODULES, ENGAGEMENT_TYPES, type ActivityModule} from '../sync/activity-types.js'
 import {epochMsToNaive, FUTURE_WINDOW_MS, pushWatermarkMs, wallClockSpan} from '../sync/time.js'
-import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction} from '../sync/types.js'
+import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmCursor, type CrmModule, type Direction} from '../sync/types.js'
 import {mirrorFailureToMessageQueue} from './errorlog.js'
 import {DbPassLock, lockNameFor, type LockHolder} from './lock.js'
 import {readLegacySettings} from './settings.js'
-import {FAILURE_COLUMNS, failureFromRow, isoFromUtc, utcDatetime, type FailureRow, type RunOutcome} from './state.js'
+import {FAILURE_COLUMNS, failureFromRow, isoFromUtc, utcDatetime, type FailureRow, type FailureSummaryRow, type RunOutcome, type WatermarkStatus} from './state.js'
 
 /**
  * The `--json` result of `cbhs status` (schema version 1). A public API: add fields freely, but
@@ -43,6 +44,11 @@ export interface StatusResult {
   }
   /** Accounts, Contacts, Leads, Potentials, in that order */
   modules: ModuleStatus[]
+  /**
+   * with sync.activities on (absent otherwise): the activity streams, push per coreBOS module
+   * (ModComments, cbCalendar) then pull per engagement type (notes, calls, meetings, tasks, emails)
+   */
+  activities?: ActivityStreamStatus[]
   failures: {
     /** open entries, given-up ones included */
     open: number
@@ -109,6 +115,18 @@ export interface DirectionStatus {
   givenUp: number
   /** true when the `stale` or `never-completed` rule fires */
   stale: boolean
+}
+
+/** An activity stream: the state of a record module's direction, under the stream's own key. */
+export interface ActivityStreamStatus extends DirectionStatus {
+  /** what the watermark, ledger and outcome rows are keyed by: the coreBOS module (push) or the engagement type (pull) */
+  stream: string
+  direction: Direction
+  /** links not archived: push by module, pull by engagement type */
+  linked: number
+  archivedLinks: number
+  /** open ledger entries (given-up ones included) by category, most frequent first */
+  failuresByCategory: Record<string, number>
 }
 
 /** A ledger entry as status shows it (nextRetryAt is null once given up). */
@@ -189,42 +207,21 @@ export async function collectStatus(
   for (const module of CRM_MODULES) {
     const links = linkCounts.find((l) => l.module === module)
     const direction = async (dir: Direction): Promise<DirectionStatus> => {
-      const own = wm.get(`${dir}:${module}`)
       // Leads ride on the contacts stream, whose watermark is kept under Contacts
       const streamOwner = dir === 'pull' ? PULL_MODULES[OBJECT_TYPE_OF_MODULE[module]].watermark : module
-      const mark = wm.get(`${dir}:${streamOwner}`)
-      const watermark = mark?.value ?? null
-      const watermarkMs = watermark === null ? null : watermarkInstant(watermark, dir, config.timezone)
-      const failures = fs.get(`${dir}:${module}`)
-      const outcome = {
-        lastOutcome: own?.lastOutcome ?? null,
-        lastOutcomeAt: own?.lastOutcomeAt ?? null,
-        lastSuccessAt: own?.lastSuccessAt ?? null,
-      }
-      // the outcome row keeps only the newest attempt: after a failed one, the last completed pass
-      // (ok or partial) is the newest run of that direction that finished with exit 0 or 5
-      const completed = latest(lastCompletedAt(outcome), outcome.lastOutcome === 'failed' ? completedRuns[dir] : null)
       const optIn = config.sync.optIn[module]
-      const since = watermarkMs === null ? null : pastModifiedTime(epochMsToNaive(watermarkMs, config.timezone))
-      const pending = dir === 'push' ? await db.records.countChanged(module, {since, until: lastPresent, optIn, includeDeleted: false}) : null
-      const futureDated = dir === 'push' ? await db.records.datedAfter(module, {after: lastPresent, optIn, sample: FUTURE_SAMPLE}) : null
-      return {
-        // push shows the coreBOS datetime it reads from, as it always has (it is stored as an instant)
-        watermark: dir === 'push' && watermarkMs !== null ? epochMsToNaive(watermarkMs, config.timezone) : watermark,
-        watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
-        behindSeconds: lagSeconds(dir, pending, watermarkMs, completed, nowMs),
+      return directionStatus({
+        dir,
+        own: wm.get(`${dir}:${module}`),
+        mark: wm.get(`${dir}:${streamOwner}`),
         watermarkOf: streamOwner === module ? null : streamOwner,
-        resumable: Boolean(mark?.cursor),
-        lastRunId: own?.lastRunId ?? null,
-        ...outcome,
-        lastCompletedAt: completed,
-        lastMessage: own?.lastMessage ?? null,
-        pending,
-        futureDated,
-        failed: failures?.open ?? 0,
-        givenUp: failures?.givenUp ?? 0,
-        stale: false,
-      }
+        failures: fs.get(`${dir}:${module}`),
+        completedRun: completedRuns[dir],
+        timezone: config.timezone,
+        nowMs,
+        pending: dir === 'push' ? (since) => db.records.countChanged(module, {since, until: lastPresent, optIn, includeDeleted: false}) : null,
+        futureDated: dir === 'push' ? () => db.records.datedAfter(module, {after: lastPresent, optIn, sample: FUTURE_SAMPLE}) : null,
+      })
     }
     modules.push({
       module,
@@ -234,13 +231,20 @@ export async function collectStatus(
       pull: await direction('pull'),
     })
   }
+  const activities = config.sync.activities
+    ? await activityStreams(db, {wm, fs, completedRuns, timezone: config.timezone, nowMs, lastPresent})
+    : undefined
 
   const lock = lockStatus(holder, nowMs)
   const dailyLimit = options.dailyLimit ?? DAILY_API_LIMIT[config.hubspot.tier]
   const health = evaluateHealth(
     {
       nowMs,
-      directions: modules.flatMap((m) => (['push', 'pull'] as const).map((d) => ({module: m.module, direction: d, ...m[d]}))),
+      directions: [
+        ...modules.flatMap((m) => (['push', 'pull'] as const).map((d) => ({module: m.module, direction: d, ...m[d]}))),
+        // an activity stream is judged as a record module is, under its own key
+        ...(activities ?? []).map((a) => ({...a, module: a.stream as CrmModule})),
+      ],
       failures: {open: counts.open, givenUp: counts.givenUp},
       lock: lock.held ? {holder: describeHolder(lock), heldSince: lock.since} : null,
       api: {today: apiToday, dailyLimit},
@@ -253,6 +257,8 @@ export async function collectStatus(
     const [dir, module] = p.subject.split(' ') as [Direction, CrmModule]
     const m = modules.find((x) => x.module === module)
     if (m) m[dir].stale = true
+    const a = activities?.find((x) => x.direction === dir && x.stream === module)
+    if (a) a.stale = true
   }
 
   const status: StatusResult = {
@@ -266,6 +272,7 @@ export async function collectStatus(
       thresholds,
     },
     modules,
+    ...(activities ? {activities} : {}),
     failures: {
       open: counts.open,
       due: counts.due,
@@ -323,6 +330,126 @@ export async function collectStatus(
     actions: {retried: 0, dismissed: 0, mirrored: 0, unknownIds: []},
   }
   return {status, legacyWarnings: legacy.warnings}
+}
+
+interface DirectionInput {
+  dir: Direction
+  /** the outcome row of the module or stream itself */
+  own: WatermarkStatus | undefined
+  /** the watermark row of the stream it rides on (itself, or Contacts for Leads' pull) */
+  mark: WatermarkStatus | undefined
+  watermarkOf: CrmModule | null
+  failures: FailureSummaryRow | undefined
+  completedRun: string | null
+  timezone: string
+  nowMs: number
+  /** what changed after the watermark (a naive coreBOS keyset position), when coreBOS can tell */
+  pending: ((since: CrmCursor | null) => Promise<number>) | null
+  futureDated: (() => Promise<{count: number; sample: Array<{crmid: number; modifiedtime: string}>}>) | null
+}
+
+async function directionStatus(input: DirectionInput): Promise<DirectionStatus> {
+  const {dir, own, mark, failures, timezone, nowMs} = input
+  const watermark = mark?.value ?? null
+  const watermarkMs = watermark === null ? null : watermarkInstant(watermark, dir, timezone)
+  const outcome = {
+    lastOutcome: own?.lastOutcome ?? null,
+    lastOutcomeAt: own?.lastOutcomeAt ?? null,
+    lastSuccessAt: own?.lastSuccessAt ?? null,
+  }
+  // the outcome row keeps only the newest attempt: after a failed one, the last completed pass
+  // (ok or partial) is the newest run of that direction that finished with exit 0 or 5
+  const completed = latest(lastCompletedAt(outcome), outcome.lastOutcome === 'failed' ? input.completedRun : null)
+  const since = watermarkMs === null ? null : pastModifiedTime(epochMsToNaive(watermarkMs, timezone))
+  const pending = input.pending ? await input.pending(since) : null
+  const futureDated = input.futureDated ? await input.futureDated() : null
+  return {
+    // push shows the coreBOS datetime it reads from, as it always has (it is stored as an instant)
+    watermark: dir === 'push' && watermarkMs !== null ? epochMsToNaive(watermarkMs, timezone) : watermark,
+    watermarkAt: watermarkMs === null ? null : new Date(watermarkMs).toISOString(),
+    behindSeconds: lagSeconds(dir, pending, watermarkMs, completed, nowMs),
+    watermarkOf: input.watermarkOf,
+    resumable: Boolean(mark?.cursor),
+    lastRunId: own?.lastRunId ?? null,
+    ...outcome,
+    lastCompletedAt: completed,
+    lastMessage: own?.lastMessage ?? null,
+    pending,
+    futureDated,
+    failed: failures?.open ?? 0,
+    givenUp: failures?.givenUp ?? 0,
+    stale: false,
+  }
+}
+
+/** the setype values of each activity module's rows (Calendar before coreBOS 2021's cbCalendar) */
+const ACTIVITY_SETYPES: Readonly<Record<ActivityModule, string[]>> = {ModComments: ['ModComments'], cbCalendar: ['cbCalendar', 'Calendar']}
+
+/**
+ * The activity streams, as `status` shows a record module's directions. Pending: comments or
+ * calendar rows changed after the push watermark, trashed ones too (push archives their
+ * engagements); pull needs HubSpot, as for records.
+ */
+async function activityStreams(
+  db: Database,
+  input: {
+    wm: Map<string, WatermarkStatus>
+    fs: Map<string, FailureSummaryRow>
+    completedRuns: Record<Direction, string | null>
+    timezone: string
+    nowMs: number
+    lastPresent: string
+  },
+): Promise<ActivityStreamStatus[]> {
+  const [linkRows] = await db.pool.query(
+    'SELECT module, object_type, COUNT(*) AS total, SUM(archived) AS archived FROM cbhs_link WHERE module IN (?) GROUP BY module, object_type',
+    [[...ACTIVITY_MODULES]],
+  )
+  const links = linkRows as Array<{module: string; object_type: string; total: number | string; archived: number | string | null}>
+  const [categoryRows] = await db.pool.query(
+    `SELECT module, direction, COALESCE(category, 'UNKNOWN') AS category, COUNT(*) AS n FROM cbhs_failure
+      WHERE open_flag = 1 AND module IN (?) GROUP BY module, direction, COALESCE(category, 'UNKNOWN') ORDER BY n DESC, category`,
+    [[...ACTIVITY_MODULES, ...ENGAGEMENT_TYPES]],
+  )
+  const categories = categoryRows as Array<{module: string; direction: Direction; category: string; n: number | string}>
+  const streams: Array<{stream: string; direction: Direction; linkedBy: (l: (typeof links)[number]) => boolean; module?: ActivityModule}> = [
+    ...ACTIVITY_MODULES.map((m) => ({stream: m as string, direction: 'push' as const, linkedBy: (l: (typeof links)[number]) => l.module === m, module: m})),
+    ...ENGAGEMENT_TYPES.map((t) => ({stream: t as string, direction: 'pull' as const, linkedBy: (l: (typeof links)[number]) => l.object_type === t})),
+  ]
+  const out: ActivityStreamStatus[] = []
+  for (const s of streams) {
+    const key = `${s.direction}:${s.stream}`
+    const own = input.wm.get(key)
+    const module = s.module
+    const status = await directionStatus({
+      dir: s.direction,
+      own,
+      mark: own,
+      watermarkOf: null,
+      failures: input.fs.get(key),
+      completedRun: input.completedRuns[s.direction],
+      timezone: input.timezone,
+      nowMs: input.nowMs,
+      pending: module ? (since) => countActivitiesChanged(db, module, since, input.lastPresent) : null,
+      futureDated: null,
+    })
+    const mine = links.filter(s.linkedBy)
+    const total = mine.reduce((n, l) => n + Number(l.total), 0)
+    const archived = mine.reduce((n, l) => n + Number(l.archived ?? 0), 0)
+    const byCategory: Record<string, number> = {}
+    for (const c of categories) if (c.module === s.stream && c.direction === s.direction) byCategory[c.category] = Number(c.n)
+    out.push({stream: s.stream, direction: s.direction, ...status, linked: total - archived, archivedLinks: archived, failuresByCategory: byCategory})
+  }
+  return out
+}
+
+async function countActivitiesChanged(db: Database, module: ActivityModule, since: CrmCursor | null, until: string): Promise<number> {
+  const where = since ? 'AND (modifiedtime > ? OR (modifiedtime = ? AND crmid >= ?))' : ''
+  const [rows] = await db.pool.query(
+    `SELECT COUNT(*) AS n FROM vtiger_crmentity WHERE setype IN (?) AND modifiedtime <= ? ${where}`,
+    [ACTIVITY_SETYPES[module], until, ...(since ? [since.modifiedtime, since.modifiedtime, since.crmid] : [])],
+  )
+  return Number((rows as Array<{n: number | string}>)[0]?.n ?? 0)
 }
 
 /**

@@ -77,12 +77,18 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
     rows.push(directionRow(m.module, 'push', m.push, m.linked, nowMs, withWatermark))
     rows.push(directionRow(m.module, 'pull', m.pull, m.linked, nowMs, withWatermark))
   }
+  for (const a of status.activities ?? []) rows.push(directionRow(a.stream, a.direction, a, a.linked, nowMs, withWatermark))
   const heads: Column[] = [keep('module'), keep('dir'), keep('lag', 'right'), keep('pending', 'right'), keep('failed', 'right'), keep('linked', 'right'), {head: 'last pass ago'}, {head: 'last attempt ago'}]
   if (withWatermark) heads.push({head: 'watermark (UTC)'})
   out.push(renderTable(heads, rows))
   for (const m of status.modules) {
     const future = m.push.futureDated
     if (future && future.count > 0) out.push(`${futureDatedNote(m.module, future.count, future.sample)}: each push sends ${future.count === 1 ? 'it' : 'them'} again until that time has come`)
+  }
+
+  for (const a of status.activities ?? []) {
+    const categories = Object.entries(a.failuresByCategory)
+    if (categories.length > 0) out.push(`${a.stream} ${a.direction}: ${a.failed} open (${categories.map(([c, n]) => `${c} ${n}`).join(', ')})`)
   }
 
   const lock = status.lock

@@ -235,7 +235,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
       else orphans.push(a)
       continue
     }
-    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone)
+    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone, engine.activityOwners)
     const changed =
       [...mapper.pushSources.values()].flat().some((f) => !mapper.sameCrmValue(f, a.fields[f], link.snapshot.crm[f])) ||
       joinParents(linked) !== (link.snapshot.crm[PARENTS_KEY] ?? '')
@@ -309,7 +309,7 @@ async function pushArchives(ctx: PassContext, module: ActivityModule, type: Enga
 function settleActivity(ctx: PassContext, type: EngagementType, record: CrmRecord, object: HubSpotObject, link: Link, stream: 'push' | 'pull'): Settlement {
   const {settings} = ctx.engine
   return settlePair({
-    mapper: shapeMapper(SHAPES[type], settings.timezone),
+    mapper: shapeMapper(SHAPES[type], settings.timezone, ctx.engine.activityOwners),
     record,
     object,
     link,
@@ -424,9 +424,11 @@ async function pushCreates(ctx: PassContext, module: ActivityModule, type: Engag
   const key = asModuleKey(module)
   const counts = ctx.sink.counts(key)
   const shape = SHAPES[type]
-  const mapper = shapeMapper(shape, engine.settings.timezone)
+  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
   const inputs = creates.map((c) => {
-    const properties: Record<string, string> = {...mapper.toHubSpot(asRecord(c.activity)).values}
+    const mapped = mapper.toHubSpot(asRecord(c.activity))
+    for (const w of mapped.warnings) ctx.sink.warn(`${module} ${c.activity.crmid}: ${w}`)
+    const properties: Record<string, string> = {...mapped.values}
     for (const r of shape.createOnlyPush) {
       const v = r.value(c.activity.fields, engine.settings.timezone)
       if (v !== null) properties[r.property] = v
@@ -586,7 +588,7 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   const parentOf = await linkedParents(ctx, assoc)
   const linkedIds = [...links.values()].filter((l) => !l.archived && l.module === asModuleKey(module)).map((l) => l.crmid)
   const records = new Map((await activities.readByIds(module, linkedIds)).map((a) => [a.crmid, a]))
-  const mapper = shapeMapper(shape, engine.settings.timezone)
+  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
   const creates: Array<{object: HubSpotObject; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
   const updates: Array<{object: HubSpotObject; link: Link; activity: CrmActivity; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
   for (const object of objects) {
@@ -752,4 +754,33 @@ async function pullArchived(ctx: PassContext, type: EngagementType): Promise<voi
       await engine.state.saveLinks([{...link, archived: true, syncedAt: ctx.nowIso()}])
     }
   }
+}
+
+/**
+ * Links whose other side is gone for good (purged in HubSpot, or the coreBOS row deleted outright),
+ * which neither the archived list nor a trashed row shows a pass: what pullArchived and
+ * pushArchives do for an archived or trashed one — the surviving side trashed or archived, the link
+ * archived. Reconcile's repair; exported for it.
+ */
+export async function retireGoneActivityLinks(ctx: PassContext, gone: Array<{link: Link; side: 'hubspot' | 'crm'}>): Promise<{trashed: number; archived: number}> {
+  const out = {trashed: 0, archived: 0}
+  const done: Link[] = []
+  for (const {link, side} of gone) {
+    const module = link.module as unknown as ActivityModule
+    if (side === 'hubspot') {
+      await activitiesOf(ctx).trash(module, link.crmid, ctx.engine.settings.userId)
+      out.trashed++
+      done.push(link)
+      continue
+    }
+    const {errors} = await ctx.engine.hubspot.archive(link.objectType, [link.hubspotId])
+    if (errors[0]) {
+      await ctx.fail({module: link.module, crmid: link.crmid, hubspotId: link.hubspotId, category: errors[0].category, message: errors[0].message})
+      continue
+    }
+    out.archived++
+    done.push(link)
+  }
+  await ctx.engine.state.saveLinks(done.map((l) => ({...l, archived: true, syncedAt: ctx.nowIso()})))
+  return out
 }

@@ -7,6 +7,7 @@
 import type {MappedValues, ModuleMapper} from './engine.js'
 import {ACTIVITY_TYPE, asModuleKey, asObjectType, type ActivityModule, type EngagementType} from './activity-types.js'
 import {epochMsToNaive, naiveToEpochMs} from './time.js'
+import {OWNER_FIELD, OWNER_PROPERTY, type OwnerLookup} from '../maps/owners.js'
 import type {CrmRecord, HubSpotObject} from './types.js'
 
 type Values = Record<string, string | null>
@@ -194,9 +195,12 @@ export function engagementOf(module: ActivityModule, activitytype: string | null
   return null
 }
 
-/** Every HubSpot property a shape reads or writes. */
+/**
+ * Every HubSpot property a shape reads or writes. The owner is read always: a mapper given the
+ * pass's owner lookup pairs it with the activity's coreBOS owner.
+ */
 export function shapeProperties(s: ActivityShape): string[] {
-  return [...new Set([...s.push.map((r) => r.property), ...s.createOnlyPush.map((r) => r.property), ...s.pull.flatMap((r) => r.sources), ...s.createOnlyPull.flatMap((r) => r.sources)])]
+  return [...new Set([...s.push.map((r) => r.property), ...s.createOnlyPush.map((r) => r.property), ...s.pull.flatMap((r) => r.sources), ...s.createOnlyPull.flatMap((r) => r.sources), OWNER_PROPERTY])]
 }
 
 /** vtiger_activity's varchar lengths (subject 255, location 150); the other text columns are TEXT. */
@@ -227,11 +231,20 @@ function sameText(a: string | null | undefined, b: string | null | undefined): b
   return (a ?? '').trim() === (b ?? '').trim()
 }
 
-/** The shape as a ModuleMapper for settle.ts; its `module` and `objectType` are the activity's own. */
-export function shapeMapper(s: ActivityShape, timezone: string): ModuleMapper {
-  const pushSources = new Map(s.push.map((r) => [r.property, r.sources]))
-  const pullSources = new Map(s.pull.map((r) => [r.field, r.sources]))
-  const crmKeys = [...new Set([...s.pull.map((r) => r.field), ...s.push.flatMap((r) => r.sources)])]
+/**
+ * The shape as a ModuleMapper for settle.ts; its `module` and `objectType` are the activity's own.
+ * Given the pass's owner lookup, it also pairs the activity's owner (assigned_user_id, smownerid)
+ * with hubspot_owner_id the way a record map's owner entry does (maps/owners.ts): a user ↔ the
+ * owner with its e-mail; a group or unmatched user travels as no owner, an unmatched owner as the
+ * default user, each with a warning; HubSpot's empty owner keeps the coreBOS one.
+ */
+export function shapeMapper(s: ActivityShape, timezone: string, owners?: OwnerLookup): ModuleMapper {
+  const ownerPush = Boolean(owners) && s.canPush
+  const pushSources = new Map<string, string[]>(s.push.map((r) => [r.property, r.sources]))
+  if (ownerPush) pushSources.set(OWNER_PROPERTY, [OWNER_FIELD])
+  const pullSources = new Map<string, string[]>(s.pull.map((r) => [r.field, r.sources]))
+  if (owners) pullSources.set(OWNER_FIELD, [OWNER_PROPERTY])
+  const crmKeys = [...new Set([...s.pull.map((r) => r.field), ...s.push.flatMap((r) => r.sources), ...(owners ? [OWNER_FIELD] : [])])]
   const hsKeys = shapeProperties(s)
   const sameHubSpotValue = (property: string, a: string | null | undefined, b: string | null | undefined): boolean => {
     if (s.datetimeProperties.has(property)) return instantMs(a) === instantMs(b)
@@ -248,8 +261,8 @@ export function shapeMapper(s: ActivityShape, timezone: string): ModuleMapper {
     canPush: s.canPush,
     canPull: true,
     pullProperties: hsKeys,
-    pushProperties: s.push.map((r) => r.property),
-    pullFields: s.pull.map((r) => r.field),
+    pushProperties: [...pushSources.keys()],
+    pullFields: [...pullSources.keys()],
     createOnly: new Set(s.createOnlyPush.map((r) => r.property)),
     pushSources,
     pullSources,
@@ -263,9 +276,15 @@ export function shapeMapper(s: ActivityShape, timezone: string): ModuleMapper {
         // an emptied text travels as empty; a time or status that cannot be converted stays as it is
         else if (r.sources.length === 1 && !s.datetimeFields.has(r.sources[0]) && !r.property.endsWith('_status') && !r.property.endsWith('_outcome')) values[r.property] = ''
       }
-      return {values, errors: [], warnings: []}
+      const warnings: string[] = []
+      if (owners && ownerPush) {
+        const owner = owners.toHubSpot(record.fields[OWNER_FIELD] ?? '')
+        values[OWNER_PROPERTY] = owner.value
+        if (owner.warning) warnings.push(`${OWNER_PROPERTY}: ${owner.warning}`)
+      }
+      return {values, errors: [], warnings}
     },
-    toCrm(object: HubSpotObject): MappedValues<Values> {
+    toCrm(object: HubSpotObject, current?: Values): MappedValues<Values> {
       const values: Values = {}
       const warnings: string[] = []
       for (const r of s.pull) {
@@ -274,6 +293,16 @@ export function shapeMapper(s: ActivityShape, timezone: string): ModuleMapper {
         if (typeof values[r.field] === 'string') values[r.field] = storable(r.field, values[r.field]!, warnings)
       }
       for (const k of Object.keys(values)) if (values[k] === null && (k === 'eventstatus' || k === 'taskpriority')) delete values[k]
+      if (owners) {
+        const ownerId = object.properties[OWNER_PROPERTY] ?? ''
+        const kept = current?.[OWNER_FIELD]
+        if (ownerId === '' && kept) values[OWNER_FIELD] = kept
+        else {
+          const owner = owners.toCoreBos(ownerId)
+          values[OWNER_FIELD] = owner.value
+          if (owner.warning) warnings.push(`${OWNER_FIELD}: ${owner.warning}`)
+        }
+      }
       return {values, errors: [], warnings}
     },
     sameHubSpotValue,

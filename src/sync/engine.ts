@@ -2,6 +2,7 @@
  * What a pass needs, handed in by the command layer: the ports, the per-module mappers and the
  * settings. Also the report shapes every pass returns.
  */
+import type {OwnerLookup} from '../maps/owners.js'
 import type {ActivityModule, CrmActivities} from './activity-types.js'
 import type {FieldConflict} from './settle.js'
 import type {Clock, CrmRecords, HubSpotPort, Reporter, StateStore} from './ports.js'
@@ -72,6 +73,10 @@ export interface Engine {
   clock: Clock
   /** coreBOS comments and calendar activities; present when activity sync is on (sync.activities) */
   activities?: CrmActivities
+  /** loads what converting activities needs (the owner lookup); call before an activity stream */
+  prepareActivities?(): Promise<void>
+  /** users ↔ HubSpot owners for the activity streams, once prepareActivities ran */
+  activityOwners?: OwnerLookup
 }
 
 export interface PassOptions {

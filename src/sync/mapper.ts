@@ -55,6 +55,8 @@ export interface LazyMappers {
   mappers: Record<CrmModule, SyncMapper>
   /** loads what a module's conversions need (HubSpot property definitions, deal pipelines), once */
   prepare(module: CrmModule): Promise<void>
+  /** the pass's owner lookup, loaded once and shared with the activity streams; undefined without an owners source */
+  owners(): Promise<OwnerLookup | undefined>
 }
 
 /**
@@ -93,6 +95,7 @@ export function buildMappers(sources: MapperSources): LazyMappers {
   }
   return {
     mappers,
+    owners: ownersOf,
     prepare(module) {
       let done = loading.get(module)
       if (!done) {

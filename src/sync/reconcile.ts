@@ -26,7 +26,7 @@ import {modifiedMs} from './settle.js'
 import {createInHubSpot, hsPropertiesOf, landingModule, legacyHubSpotId, pullObjects} from './streams.js'
 import type {Link, Reporter} from './ports.js'
 import {recordTimeMs} from './time.js'
-import {MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmModule, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
+import {MODIFIED_PROPERTY, REFERENCE_FIELD, type ConflictPolicy, type CrmModule, type Direction, type CrmRecord, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 export const RECONCILE_ORDER: HubSpotObjectType[] = ['companies', 'contacts', 'deals']
 export const TYPE_MODULES: Record<HubSpotObjectType, CrmModule[]> = {
@@ -195,6 +195,8 @@ interface TypeContext {
   engine: Engine
   /** the pipeline's context: reference views for the diff, then the repairs */
   pass: PassContext
+  /** the same for the repairs that write coreBOS from HubSpot: their failures are the pull's */
+  pullPass: PassContext
   /** pairs the repairs failed (module:crmid), for the apply counts */
   failed: Set<string>
   type: HubSpotObjectType
@@ -606,6 +608,16 @@ function associationDiff(entry: Entry, link: Link | null, view: ReferenceView, p
   return {crm: crmTarget, hubspot: all, base, changed, winner}
 }
 
+/**
+ * Of the coreBOS records that share one e-mail, the one push sends (streams.ts withOwnEmail): the
+ * linked one, else the oldest opted in. None when a HubSpot contact has that e-mail: that match is
+ * ambiguous, and a person decides.
+ */
+function emailHolder(group: Entry[]): Entry | undefined {
+  if (group.some((e) => e.claims > 0 || e.flags & AMBIGUOUS)) return undefined
+  return group.find((e) => e.linkedTo) ?? group.filter((e) => isLive(e) && e.flags & OPTED_IN).sort((a, b) => a.crmid - b.crmid)[0]
+}
+
 /** What the stream did not see: gone objects, records only in coreBOS, duplicates, double claims. */
 async function afterStream(ctx: TypeContext): Promise<void> {
   const {engine, type} = ctx
@@ -627,7 +639,7 @@ async function afterStream(ctx: TypeContext): Promise<void> {
       if (entry.claims > 0 || entry.flags & AMBIGUOUS) continue
       const group = entry.key ? (ctx.byKey.get(entry.key) ?? []) : []
       // accounts share domains legitimately (branches); e-mails identify one person
-      if (module !== 'Accounts' && group.length > 1) continue
+      if (module !== 'Accounts' && group.length > 1 && emailHolder(group) !== entry) continue
       if (!(entry.flags & OPTED_IN)) {
         if (selected(ctx, module)) counts(ctx.report, module).notOptedIn++
         continue
@@ -647,16 +659,20 @@ async function afterStream(ctx: TypeContext): Promise<void> {
   if (type === 'contacts') {
     for (const [email, group] of ctx.byKey) {
       if (group.length < 2 || group.every((e) => e.linkedTo)) continue
-      const first = group[0]
-      classify(ctx, {
-        class: 'duplicate',
-        module: first.module,
-        crmid: first.crmid,
-        hubspotId: group.find((e) => e.linkedTo)?.linkedTo ?? null,
-        reason: `${group.length} coreBOS records share the e-mail ${email}; HubSpot keeps one contact per e-mail: merge them in coreBOS or change one e-mail`,
-        action: 'none',
-        candidates: {crmids: group.map((e) => e.crmid)},
-      })
+      const reason = `${group.length} coreBOS records share the e-mail ${email}; HubSpot keeps one contact per e-mail: merge them in coreBOS or change one e-mail`
+      const candidates = {crmids: group.map((e) => e.crmid)}
+      const holder = emailHolder(group)
+      if (!holder) {
+        const first = group[0]
+        classify(ctx, {class: 'duplicate', module: first.module, crmid: first.crmid, hubspotId: group.find((e) => e.linkedTo)?.linkedTo ?? null, reason, action: 'none', candidates})
+        continue
+      }
+      // apply sends them through push's own batch, which fails each one naming the holder
+      for (const e of group) {
+        if (e === holder || e.linkedTo || !isLive(e) || !(e.flags & OPTED_IN)) continue
+        const why = `${reason}; it goes to ${holder.module} ${holder.crmid} (${holder.linkedTo ? 'linked' : 'the oldest'}), as in a push: this one fails naming it`
+        classify(ctx, {class: 'duplicate', module: e.module, crmid: e.crmid, hubspotId: holder.linkedTo, reason: why, action: 'create-hubspot', candidates})
+      }
     }
   }
 
@@ -741,6 +757,7 @@ export async function reconcileType(engine: Engine, type: HubSpotObjectType, opt
   const ctx: TypeContext = {
     engine,
     pass,
+    pullPass: reconcileContext(engine, report, 'pull', failed).ctx,
     failed,
     type,
     modules,
@@ -785,12 +802,15 @@ function summarizeType(report: ReconcileReport, modules: CrmModule[]): string {
 // apply: the repairs go through the same resolution, settlement and apply as the passes
 // ---------------------------------------------------------------------------------------------
 
-/** The reconcile report as a pipeline sink; which counters an apply step moved tells what it did. */
-function reconcileContext(engine: Engine, report: ReconcileReport): {ctx: PassContext; failed: Set<string>} {
+/**
+ * The reconcile report as a pipeline sink; which counters an apply step moved tells what it did.
+ * Its failures go to the ledger in the direction of the repair (a record written into coreBOS is
+ * the pull's), so a record the passes already failed keeps its one entry.
+ */
+function reconcileContext(engine: Engine, report: ReconcileReport, direction: Direction = 'push', failed = new Set<string>()): {ctx: PassContext; failed: Set<string>} {
   const counts = new Map<CrmModule, ModuleCounts>()
-  const failed = new Set<string>()
   const sink: Sink = {
-    direction: 'push',
+    direction,
     dryRun: false,
     counts: (module) => counts.get(module) ?? counts.set(module, emptyCounts()).get(module)!,
     plan: () => undefined,
@@ -835,6 +855,7 @@ async function applyItems(typeCtx: TypeContext, work: ReconcileItem[], reporter:
     }
   })
   await step(of('create-crm'), async (part) => {
+    const ctx = typeCtx.pullPass
     const {found, missing} = await engine.hubspot.read(type, part.map((i) => i.hubspotId!), hsPropertiesOf(engine, type))
     for (const id of missing) {
       const item = part.find((i) => i.hubspotId === id)!

@@ -19,6 +19,8 @@ const ARCHIVED = 8
 const PURGED = 6
 const TRASHED = 6
 const BROKEN = ARCHIVED + PURGED + TRASHED
+// collisions no HubSpot contact claims: the oldest of each is sent, the other fails naming it, as in a push
+const COLLISIONS_ONLY_CRM = COLLISIONS - COLLISIONS_IN_HUBSPOT
 
 describe('reconcile: go-live diff and repair', () => {
   let env: SyncEnv
@@ -136,7 +138,7 @@ describe('reconcile: go-live diff and repair', () => {
       inSync: c.inSync,
     }).toEqual({
       match: MATCHES,
-      onlyCrm: ONLY_CRM,
+      onlyCrm: ONLY_CRM + COLLISIONS_ONLY_CRM,
       onlyHubSpot: ONLY_HS,
       brokenLink: BROKEN,
       duplicate: COLLISIONS,
@@ -159,22 +161,32 @@ describe('reconcile: go-live diff and repair', () => {
 
     const drift = report.items.filter((i) => i.class === 'associationDrift')
     expect(drift.every((i) => i.association!.changed === 'hubspot' && i.association!.winner === 'hubspot')).toBe(true)
-    const dup = report.items.find((i) => i.class === 'duplicate')!
-    expect(dup.candidates!.crmids).toHaveLength(2)
-    expect(dup.reason).toMatch(/share the e-mail dup\d@golive\.example/)
+    const dups = report.items.filter((i) => i.class === 'duplicate')
+    for (const dup of dups) {
+      expect(dup.candidates!.crmids).toHaveLength(2)
+      expect(dup.reason).toMatch(/share the e-mail dup\d@golive\.example/)
+    }
+    // where HubSpot has the e-mail, a person decides; where it does not, push's rule: the younger fails naming the oldest
+    expect(dups.filter((d) => d.action === 'none')).toHaveLength(COLLISIONS_IN_HUBSPOT)
+    const younger = dups.filter((d) => d.action === 'create-hubspot')
+    expect(younger).toHaveLength(COLLISIONS_ONLY_CRM)
+    for (const d of younger) expect(d.crmid).toBe(Math.max(...d.candidates!.crmids!))
   })
 
   it('--apply repairs everything but the collisions, and a second reconcile finds all in sync', async () => {
     const report = await reconcile({apply: true})
-    expect(report.failures).toEqual([])
+    expect(report.failures.map((f) => f.category)).toEqual(Array(COLLISIONS_ONLY_CRM).fill('DUPLICATE_EMAIL'))
+    expect(report.failures.every((f) => /share the e-mail dup\d@golive\.example; HubSpot keeps one contact per e-mail and it goes to Contacts \d+/.test(f.message))).toBe(true)
+    const ledger = await env.testDb.query<{direction: string; category: string}>("SELECT direction, category FROM cbhs_failure WHERE open_flag = 1 AND category = 'DUPLICATE_EMAIL'")
+    expect(ledger).toEqual(Array(COLLISIONS_ONLY_CRM).fill({direction: 'push', category: 'DUPLICATE_EMAIL'}))
     expect(report.applied.Contacts).toMatchObject({
       linked: MATCHES,
-      createdHubSpot: ONLY_CRM,
+      createdHubSpot: ONLY_CRM + COLLISIONS_ONLY_CRM,
       createdCrm: ONLY_HS,
       markedDeleted: ARCHIVED + PURGED,
       archivedHubSpot: TRASHED,
       associationsRepaired: DRIFTED,
-      failed: 0,
+      failed: COLLISIONS_ONLY_CRM,
     })
 
     // the drifted contacts now point at the company HubSpot gave them
@@ -187,7 +199,7 @@ describe('reconcile: go-live diff and repair', () => {
     expect(env.writesSince(mark)).toEqual([])
     const c = again.modules.Contacts!
     expect(c).toMatchObject({
-      inSync: MATCHES + ONLY_CRM + ONLY_HS + DRIFTED,
+      inSync: MATCHES + ONLY_CRM + COLLISIONS_ONLY_CRM + ONLY_HS + DRIFTED,
       different: 0,
       match: 0,
       onlyCrm: 0,
