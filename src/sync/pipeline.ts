@@ -331,11 +331,10 @@ function changesOf(values: Record<string, string | null>, old: Record<string, st
 }
 
 /** Applies one page of one module's work, in an order that lets a crash anywhere resume safely. */
-export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[]): Promise<ApplyOutcome> {
+export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[], target = ctx.targetOf(module)): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {adopt: []}
   if (work.length === 0) return outcome
   const {engine} = ctx
-  const target = ctx.targetOf(module)
   const {type} = target
   const counts = ctx.sink.counts(module)
   // what HubSpot would surely refuse fails now, the same in a dry run as in the real pass
