@@ -225,6 +225,7 @@ export async function pushActivities(ctx: PassContext, module: ActivityModule, o
     }
     if (incomplete) break
   }
+  if (!incomplete) await archiveGoneActivities(ctx, module)
   if (!ctx.dryRun) {
     if (incomplete) report.incomplete.push(key)
     else await state.setWatermark(key, 'push', maxSeen ?? watermark.value, null)
@@ -371,6 +372,28 @@ async function pushUpdates(ctx: PassContext, module: ActivityModule, type: Engag
     work.push({kind: 'update', module: asModuleKey(module), record, object, link, settlement: s, reason: 'changed in coreBOS'})
   }
   return work
+}
+
+/**
+ * Activities gone without a modifiedtime change (purged: the recycle bin emptied) are found through
+ * their links, as the record streams find theirs, and archive their engagements. A comment copied
+ * from a HubSpot e-mail is not push's to archive: its link just retires, or it would come back every pass.
+ */
+async function archiveGoneActivities(ctx: PassContext, module: ActivityModule): Promise<void> {
+  const {state} = ctx.engine
+  const key = asModuleKey(module)
+  const seen = new Set<number>()
+  for (;;) {
+    const gone = (await state.linksWithGoneRecords(key, 1000)).filter((l) => !seen.has(l.crmid))
+    if (gone.length === 0) return
+    for (const l of gone) seen.add(l.crmid)
+    for (const type of ENGAGEMENTS_OF[module]) {
+      const links = gone.filter((l) => l.objectType === asObjectType(type))
+      if (SHAPES[type].canPush) await applyWork(ctx, key, links.map((link) => ({kind: 'archive', module: key, link, reason: 'purged in coreBOS'})), activityTarget(ctx, type))
+      else if (!ctx.dryRun && links.length > 0) await state.saveLinks(links.map((l) => ({...l, archived: true, syncedAt: ctx.nowIso()})))
+    }
+    if (ctx.dryRun) return
+  }
 }
 
 /**

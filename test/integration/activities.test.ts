@@ -216,6 +216,27 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(env.writesSince(mark)).toEqual([])
   })
 
+  it('a purged comment and a purged calendar call (recycle bin emptied, no modifiedtime change) archive their engagements', async () => {
+    const c = env.emu.control
+    const gone = await addComment(env.testDb, contact, 'about to be purged')
+    const call = await addCalendar(env.testDb, {activitytype: 'Call', subject: 'Purged call', dtstart: '2026-04-01 10:00:00', dtend: '2026-04-01 10:15:00', contacts: [contact]})
+    const [first] = await env.pass('push')
+    expect(first.failures).toEqual([])
+    const note = c.all('notes').find((n) => n.properties.corebos_crmid === String(gone))!
+    const hsCall = c.all('calls').find((n) => n.properties.corebos_crmid === String(call))!
+    for (const sql of ['DELETE FROM vtiger_modcomments WHERE modcommentsid = ?', 'DELETE FROM vtiger_crmentity WHERE crmid = ?']) await env.testDb.query(sql, [gone])
+    for (const sql of ['DELETE FROM vtiger_cntactivityrel WHERE activityid = ?', 'DELETE FROM vtiger_seactivityrel WHERE activityid = ?', 'DELETE FROM vtiger_activity WHERE activityid = ?', 'DELETE FROM vtiger_crmentity WHERE crmid = ?']) await env.testDb.query(sql, [call])
+    const [push] = await env.pass('push')
+    expect(push.failures).toEqual([])
+    expect(push.modules['ModComments' as never]).toMatchObject({archived: 1})
+    expect(push.modules['cbCalendar' as never]).toMatchObject({archived: 1})
+    expect(c.all('notes', {archived: true}).map((n) => n.id)).toContain(note.id)
+    expect(c.all('calls', {archived: true}).map((n) => n.id)).toContain(hsCall.id)
+    const mark = env.mark()
+    for (const r of await env.pass('sync')) expect(r.failures).toEqual([])
+    expect(env.writesSince(mark)).toEqual([])
+  })
+
   it('a comment on a record that is opted in but not in HubSpot yet waits in the ledger, and goes with its record', async () => {
     const [newbie] = await env.create('Contacts', [{firstname: 'Linus', lastname: 'Torvalds', email: 'linus@acme.example'}])
     const onIt = await addComment(env.testDb, newbie, 'met at the conference')
