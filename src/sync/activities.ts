@@ -11,6 +11,7 @@
  * ids by type), so a parent added or removed on one side travels without echoing back.
  */
 import {callsSince, type PassOptions, type PassReport} from './engine.js'
+import {checkArchived, readArchivedList} from './archived.js'
 import {isEligible} from './eligibility.js'
 import {applyWork, type ApplyTarget, type PassContext, type Work} from './pipeline.js'
 import {PULL_MODULES, summarize} from './streams.js'
@@ -450,6 +451,10 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
   const wmMs = watermark.value ? Date.parse(watermark.value) : null
   const sinceMs = resumeMs ?? options.sinceMs ?? (options.full || wmMs === null ? 0 : wmMs)
   const properties = [...shapeProperties(SHAPES[type]), settings.uniqueProperty]
+  const full = options.full || (wmMs === null && options.sinceMs === undefined)
+
+  // archived engagements as the record pulls find archived objects: before this pass links anything
+  if (!full) await checkArchived(ctx, asObjectType(type), [key], {remember: true})
 
   // failures due for retry first
   const due = ctx.dryRun ? [] : await state.dueFailures(key, 'pull', 10_000)
@@ -478,7 +483,7 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
     if (last && !ctx.dryRun) await state.setWatermark(key, 'pull', watermark.value, JSON.stringify({full: options.full, lastMs: instantMs(last.properties.hs_lastmodifieddate ?? last.updatedAt) ?? sinceMs}))
     if (incomplete) break
   }
-  if (!incomplete) await pullArchived(ctx, type)
+  if (full && !incomplete) await readArchivedList(ctx, asObjectType(type), [key], {remember: true})
   if (!ctx.dryRun) {
     if (incomplete) report.incomplete.push(key)
     else await state.setWatermark(key, 'pull', new Date(startedMs - settings.pullLagSeconds * 1000).toISOString(), null)
@@ -661,14 +666,4 @@ async function parentsAfterHubSpot(
   if (removed.size === 0 && added.length === 0) return null
   const next = representable('cbCalendar', [...current.filter((p) => !removed.has(parentKey(p))), ...added.filter((p) => !current.some((q) => parentKey(q) === parentKey(p)))])
   return joinParents(next) === joinParents(current) ? null : next
-}
-
-/** Engagements archived in HubSpot trash their coreBOS comment or activity (the recycle bin keeps it). */
-async function pullArchived(ctx: PassContext, type: EngagementType): Promise<void> {
-  const {engine} = ctx
-  const key = pullKey(type)
-  for await (const page of engine.hubspot.list(asObjectType(type), {properties: [engine.settings.uniqueProperty], archived: true})) {
-    const links = [...(await engine.state.getLinksByHubSpotIds(asObjectType(type), page.map((o) => o.id))).values()].filter((l) => !l.archived)
-    await applyWork(ctx, key, links.map((link) => ({kind: 'mark-deleted', module: key, link, reason: 'archived in HubSpot: trashed in coreBOS'})))
-  }
 }
