@@ -497,7 +497,10 @@ export class CoreBosStateStore implements StateStore {
   async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
     // by module, so that the count is read off the (module, archived, crmid) index alone: an idle pass makes it
     const modules = CRM_MODULES.filter((m) => OBJECT_TYPE_OF_MODULE[m] === objectType)
-    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE module IN (?) AND archived = 0', [modules])
+    // an engagement type is no record module's: its links share their activity module with other types
+    const rows = modules.length > 0
+      ? await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE module IN (?) AND archived = 0', [modules])
+      : await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
     return Number(rows[0]?.n ?? 0)
   }
 

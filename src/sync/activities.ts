@@ -1,9 +1,10 @@
 /**
  * The activity streams: coreBOS comments and calendar activities → HubSpot engagements (push, per
- * module), HubSpot engagements → coreBOS (pull, per engagement type). They run the pipeline's
- * steps with its parts: the pass context (ledger, dry run, sink), the three-way merge (settle.ts,
- * through the shape's mapper), the link table with its snapshot shape and `saveLinksOrFail`,
- * watermarks with a bookmark, upserts keyed on the unique crmid property (kill safety).
+ * module), HubSpot engagements → coreBOS (pull, per engagement type). They read a page from a
+ * bookmark, resolve counterparts and parents, settle each pair (settle.ts, through the shape's
+ * mapper) and hand the work to the pipeline's one apply (`applyWork` with the engagement type's
+ * target): the same writers' order, link writer, snapshots, ledger, dry-run plan and kill safety
+ * as the record streams. Archived and purged counterparts are found as the record streams find theirs.
  *
  * An activity follows its parents: it is synced only when at least one of the records it hangs off
  * is synced, and it is associated with every synced parent on the other side. The snapshot keeps
