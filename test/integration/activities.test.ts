@@ -253,6 +253,23 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(await env.testDb.query("SELECT id FROM cbhs_failure WHERE crmid = ? AND resolved_at IS NULL", [onIt])).toEqual([])
   })
 
+  it('a note on a HubSpot contact not pulled yet waits in the ledger, and comes with its contact', async () => {
+    const c = env.emu.control
+    const [grace] = c.seed('contacts', [{firstname: 'Grace', lastname: 'Hopper', email: 'grace@acme.example'}])
+    const [note] = c.seed('notes', [{hs_timestamp: '2026-04-02T09:00:00.000Z', hs_note_body: 'Grace wants a demo'}])
+    c.associate('notes', note.id, 'contacts', grace.id)
+    // the contacts' pull comes later: this pass pulls the comments' engagements only
+    const [first] = await env.pass('pull', {module: ['ModComments']})
+    expect(first.failures.map((f) => [f.hubspotId, f.category])).toEqual([[note.id, 'PARENT_PENDING']])
+    expect(first.failures[0].message).toContain(`contacts ${grace.id}`)
+    await env.testDb.query("UPDATE cbhs_failure SET next_retry_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE hubspot_id = ?", [note.id])
+    const [second] = await env.pass('pull')
+    expect(second.failures).toEqual([])
+    const graceCrmid = (await env.testDb.query<{contactid: number}>('SELECT contactid FROM vtiger_contactdetails WHERE email = ?', ['grace@acme.example']))[0].contactid
+    expect((await comments()).filter((r) => r.commentcontent === 'Grace wants a demo').map((r) => r.related_to)).toEqual([graceCrmid])
+    expect(await env.testDb.query('SELECT id FROM cbhs_failure WHERE hubspot_id = ? AND resolved_at IS NULL', [note.id])).toEqual([])
+  })
+
   it('an emoji and an over-long title are adjusted with a warning, not failed, and never echoed back', async () => {
     const c = env.emu.control
     const [note] = c.seed('notes', [{hs_timestamp: '2026-05-01T10:00:00Z', hs_note_body: 'Great call 🎉 see you'}])
