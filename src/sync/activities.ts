@@ -611,6 +611,14 @@ async function pullUpdate(
     for (const p of parents) if (!activity.parents.some((q) => parentKey(q) === parentKey(p))) baseParents.set(parentKey(p), p)
     for (const q of activity.parents) if (!parents.some((p) => parentKey(p) === parentKey(q))) baseParents.delete(parentKey(q))
   }
+  // a parent both sides hold now is settled, whichever side added it: a later removal in coreBOS is push's to send
+  const held = new Set((parents ?? activity.parents).map(parentKey))
+  for (const t of PARENT_TYPES) {
+    for (const id of associations[t] ?? []) {
+      const p = parentOf.get(`${t}:${id}`)
+      if (p && held.has(parentKey(p))) baseParents.set(parentKey(p), p)
+    }
+  }
   s.next = {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs, associations}
   return {kind: 'update', module: pullKey(type), record, object, link, settlement: s, reason: 'changed in HubSpot'}
 }
