@@ -255,7 +255,7 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
 
   it('a note on a HubSpot contact not pulled yet waits in the ledger, and comes with its contact', async () => {
     const c = env.emu.control
-    const [grace] = c.seed('contacts', [{firstname: 'Grace', lastname: 'Hopper', email: 'grace@acme.example'}])
+    const [grace] = c.seed('contacts', [{firstname: 'Grace', lastname: 'Hopper-Murray', email: 'g.hopper@navy.example'}])
     const [note] = c.seed('notes', [{hs_timestamp: '2026-04-02T09:00:00.000Z', hs_note_body: 'Grace wants a demo'}])
     c.associate('notes', note.id, 'contacts', grace.id)
     // the contacts' pull comes later: this pass pulls the comments' engagements only
@@ -265,7 +265,7 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     await env.testDb.query("UPDATE cbhs_failure SET next_retry_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE hubspot_id = ?", [note.id])
     const [second] = await env.pass('pull')
     expect(second.failures).toEqual([])
-    const graceCrmid = (await env.testDb.query<{contactid: number}>('SELECT contactid FROM vtiger_contactdetails WHERE email = ?', ['grace@acme.example']))[0].contactid
+    const graceCrmid = (await env.testDb.query<{contactid: number}>('SELECT contactid FROM vtiger_contactdetails WHERE email = ?', ['g.hopper@navy.example']))[0].contactid
     expect((await comments()).filter((r) => r.commentcontent === 'Grace wants a demo').map((r) => r.related_to)).toEqual([graceCrmid])
     expect(await env.testDb.query('SELECT id FROM cbhs_failure WHERE hubspot_id = ? AND resolved_at IS NULL', [note.id])).toEqual([])
   })
