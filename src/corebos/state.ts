@@ -503,8 +503,12 @@ export class CoreBosStateStore implements StateStore {
   async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
     // by module, so that the count is read off the (module, archived, crmid) index alone: an idle pass makes it
     const modules = CRM_MODULES.filter((m) => OBJECT_TYPE_OF_MODULE[m] === objectType)
-    // …which the optimizer passes over for the primary key, reading every snapshot (5× slower)
-    const rows = await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link IGNORE INDEX (PRIMARY) WHERE module IN (?) AND archived = 0', [modules])
+    // an engagement type is no record module's: its links share their activity module with other types;
+    // a record module's count is read off the (module, archived, crmid) index, which the optimizer passes
+    // over for the primary key, reading every snapshot (5× slower)
+    const rows = modules.length > 0
+      ? await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link IGNORE INDEX (PRIMARY) WHERE module IN (?) AND archived = 0', [modules])
+      : await this.q<Array<{n: number | string}>>('SELECT COUNT(*) AS n FROM cbhs_link WHERE object_type = ? AND archived = 0', [objectType])
     return Number(rows[0]?.n ?? 0)
   }
 

@@ -1,21 +1,23 @@
 /**
  * The activity streams: coreBOS comments and calendar activities → HubSpot engagements (push, per
- * module), HubSpot engagements → coreBOS (pull, per engagement type). They run the pipeline's
- * steps with its parts: the pass context (ledger, dry run, sink), the three-way merge (settle.ts,
- * through the shape's mapper), the link table with its snapshot shape and `saveLinksOrFail`,
- * watermarks with a bookmark, upserts keyed on the unique crmid property (kill safety).
+ * module), HubSpot engagements → coreBOS (pull, per engagement type). They read a page from a
+ * bookmark, resolve counterparts and parents, settle each pair (settle.ts, through the shape's
+ * mapper) and hand the work to the pipeline's one apply (`applyWork` with the engagement type's
+ * target): the same writers' order, link writer, snapshots, ledger, dry-run plan and kill safety
+ * as the record streams. Archived and purged counterparts are found as the record streams find theirs.
  *
  * An activity follows its parents: it is synced only when at least one of the records it hangs off
  * is synced, and it is associated with every synced parent on the other side. The snapshot keeps
  * both sides' parents: `crm['@parents']` (coreBOS records, by crmid) and `associations` (HubSpot
  * ids by type), so a parent added or removed on one side travels without echoing back.
  */
-import {callsSince, emptyCounts, type PassOptions, type PassReport, type PlanItem} from './engine.js'
+import {callsSince, type PassOptions, type PassReport} from './engine.js'
+import {checkArchived, readArchivedList} from './archived.js'
 import {isEligible} from './eligibility.js'
-import {saveLinksOrFail, type PassContext} from './pipeline.js'
-import {summarize} from './streams.js'
-import type {Link, Reporter} from './ports.js'
-import {settlePair, type Settlement} from './settle.js'
+import {applyWork, type ApplyTarget, type PassContext, type Work} from './pipeline.js'
+import {PULL_MODULES, summarize} from './streams.js'
+import type {Link, Reporter, WriteResult} from './ports.js'
+import {createdSnapshot, settlePair, type Settlement, type Values} from './settle.js'
 import {epochMsToNaive, naiveToEpochMs} from './time.js'
 import {
   ENGAGEMENTS_OF,
@@ -65,10 +67,6 @@ function joinParents(parents: ActivityParent[]): string {
   return [...new Set(parents.map(parentKey))].sort().join(',')
 }
 
-function asRecord(a: CrmActivity): CrmRecord {
-  return {module: asModuleKey(a.module), crmid: a.crmid, modifiedtime: a.modifiedtime, deleted: a.deleted, fields: a.fields}
-}
-
 function mergeCalls(report: PassReport, calls: Record<string, number>): void {
   for (const [key, value] of Object.entries(calls)) report.apiCalls[key] = (report.apiCalls[key] ?? 0) + value
 }
@@ -84,31 +82,87 @@ async function parentLinks(ctx: PassContext, parents: ActivityParent[]): Promise
   return out
 }
 
-function associationsOf(targets: Array<{type: HubSpotObjectType; id: string}>): Record<string, string[]> {
-  const out: Record<string, string[]> = {contacts: [], companies: [], deals: []}
-  for (const t of targets) if (!out[t.type].includes(t.id)) out[t.type].push(t.id)
-  for (const t of PARENT_TYPES) out[t].sort()
-  return out
-}
-
-async function associate(ctx: PassContext, type: EngagementType, ops: Array<{fromId: string; to: {type: HubSpotObjectType; id: string}; remove: boolean}>, counts: ReturnType<typeof emptyCounts>): Promise<void> {
-  for (const remove of [false, true]) {
-    for (const to of PARENT_TYPES) {
-      const list = ops.filter((o) => o.remove === remove && o.to.type === to).map((o) => ({fromId: o.fromId, toId: o.to.id}))
-      if (list.length === 0) continue
-      const from = asObjectType(type)
-      const {errors} = remove ? await ctx.engine.hubspot.removeAssociations(from, to, list) : await ctx.engine.hubspot.createAssociations(from, to, list)
-      for (const e of errors) ctx.sink.warn(`association ${type}→${to} ${e.key}: ${e.message}`)
-      const n = list.length - errors.length
-      if (remove) counts.associationsRemoved += n
-      else counts.associationsCreated += n
-    }
+/**
+ * The pipeline's apply target of one engagement type: its links are the activity module's, its
+ * ledger entries resolve under both streams' keys, and the coreBOS writer is `CrmActivities`. The
+ * parents travel as the pseudo-field `@parents` (what coreBOS holds) beside the fields, and as the
+ * settlement's associations (what HubSpot holds).
+ */
+function activityTarget(ctx: PassContext, type: EngagementType): ApplyTarget {
+  const {settings} = ctx.engine
+  const {module} = SHAPES[type]
+  const activities = activitiesOf(ctx)
+  const shaped = shapeMapper(SHAPES[type], settings.timezone, ctx.engine.activityOwners)
+  const mapper = {...shaped, crmKeys: [...shaped.crmKeys, PARENTS_KEY]}
+  const split = (values: Values) => {
+    const {[PARENTS_KEY]: parents, ...fields} = values
+    return {fields, parents: parents === undefined ? null : parseParents(parents)}
+  }
+  return {
+    linkModule: asModuleKey(module),
+    type: asObjectType(type),
+    mapper,
+    controlFields: false,
+    ledgerKeys: [asModuleKey(module), pullKey(type)],
+    async updateMany(updates) {
+      const out: WriteResult[] = []
+      for (const u of updates) {
+        const {fields, parents} = split(u.fields)
+        const result = await activities.update(module, u.crmid, fields, parents, settings.userId)
+        out.push(result.ok ? result : {...result, error: `${module} ${u.crmid}: ${result.error ?? 'not written'}`})
+      }
+      return out
+    },
+    // the record, its relation rows and its link in one transaction: a rerun after a kill finds the link
+    create: (creates) =>
+      activities.create(
+        module,
+        creates.map((c) => {
+          const {fields, parents} = split(c.fields)
+          const {crm, hs} = createdSnapshot(mapper, c.fields, c.object.properties, c.associations)
+          return {fields, parents: parents ?? [], hubspot: {type, id: c.object.id}, snapshot: {crm, hs}, associations: c.associations}
+        }),
+        settings.userId,
+      ),
+    // the recycle bin keeps the comment or activity
+    async markDeleted(links) {
+      for (const l of links) await activities.trash(module, l.crmid, settings.userId)
+    },
   }
 }
 
-async function resolve(ctx: PassContext, key: CrmModule, keys: Array<{crmid?: number; hubspotId?: string}>): Promise<void> {
-  if (ctx.dryRun || keys.length === 0) return
-  await ctx.engine.state.resolveFailures(key, ctx.sink.direction, keys)
+/** An activity as the pipeline's record: its fields, and its parents as coreBOS holds them. */
+function asRecord(a: CrmActivity, parents: ActivityParent[]): CrmRecord {
+  return {module: asModuleKey(a.module), crmid: a.crmid, modifiedtime: a.modifiedtime, deleted: a.deleted, fields: {...a.fields, [PARENTS_KEY]: joinParents(parents)}}
+}
+
+function settleActivity(ctx: PassContext, type: EngagementType, record: CrmRecord, object: HubSpotObject, link: Link, stream: 'push' | 'pull'): Settlement {
+  const {settings} = ctx.engine
+  return settlePair({
+    mapper: shapeMapper(SHAPES[type], settings.timezone, ctx.engine.activityOwners),
+    record,
+    object,
+    link,
+    reference: null,
+    policy: settings.conflictPolicy,
+    timezone: settings.timezone,
+    uniqueProperty: settings.uniqueProperty,
+    origin: stream === 'push' ? 'crm' : 'hubspot',
+    writes: {hubspot: stream === 'push', crm: stream === 'pull'},
+  })
+}
+
+async function readAssociations(ctx: PassContext, type: EngagementType, ids: string[]): Promise<Map<string, Record<string, string[]>>> {
+  const out = new Map<string, Record<string, string[]>>()
+  for (const id of ids) out.set(id, {contacts: [], companies: [], deals: []})
+  if (ids.length === 0) return out
+  for (const to of PARENT_TYPES) {
+    for (const [id, list] of await ctx.engine.hubspot.readAssociations(asObjectType(type), to, ids)) {
+      const entry = out.get(id)
+      if (entry) entry[to] = [...list].sort()
+    }
+  }
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +227,7 @@ export async function pushActivities(ctx: PassContext, module: ActivityModule, o
     }
     if (incomplete) break
   }
+  if (!incomplete) await archiveGoneActivities(ctx, module)
   if (!ctx.dryRun) {
     if (incomplete) report.incomplete.push(key)
     else await state.setWatermark(key, 'push', maxSeen ?? watermark.value, null)
@@ -181,22 +236,15 @@ export async function pushActivities(ctx: PassContext, module: ActivityModule, o
   return summarize(counts, incomplete)
 }
 
-interface PushPair {
+interface Pending {
   activity: CrmActivity
-  link: Link
+  link: Link | null
   type: EngagementType
   targets: Array<{type: HubSpotObjectType; id: string}>
   parents: ActivityParent[]
 }
 
-interface PushCreate {
-  activity: CrmActivity
-  type: EngagementType
-  targets: Array<{type: HubSpotObjectType; id: string}>
-  parents: ActivityParent[]
-}
-
-/** One page of one activity module: resolve parents and links, settle, write HubSpot, record links. */
+/** One page of one activity module: resolve links and parents, settle, and hand the work to the pipeline's apply. */
 async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActivity[]): Promise<void> {
   if (page.length === 0) return
   const {engine} = ctx
@@ -206,8 +254,7 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
   const links = await engine.state.getLinksByCrmids(key, page.map((a) => a.crmid))
   const parents = await parentLinks(ctx, page.flatMap((a) => a.parents))
   const archives: Array<{link: Link; type: EngagementType}> = []
-  const pairs: PushPair[] = []
-  const creates: PushCreate[] = []
+  const pending: Pending[] = []
   const settled: Array<{crmid: number}> = []
   const orphans: CrmActivity[] = []
 
@@ -231,27 +278,125 @@ async function pushPage(ctx: PassContext, module: ActivityModule, page: CrmActiv
     const linked = a.parents.filter((p) => parents.has(parentKey(p)))
     const targets = linked.map((p) => ({type: OBJECT_TYPE_OF_MODULE[p.module], id: parents.get(parentKey(p))!.hubspotId}))
     if (!link) {
-      if (linked.length > 0) creates.push({activity: a, type, targets, parents: linked})
+      if (linked.length > 0) pending.push({activity: a, link: null, type, targets, parents: linked})
       else orphans.push(a)
       continue
     }
-    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone, engine.activityOwners)
+    const mapper = shapeMapper(SHAPES[type], engine.settings.timezone, ctx.engine.activityOwners)
     const changed =
       [...mapper.pushSources.values()].flat().some((f) => !mapper.sameCrmValue(f, a.fields[f], link.snapshot.crm[f])) ||
       joinParents(linked) !== (link.snapshot.crm[PARENTS_KEY] ?? '')
-    if (changed) pairs.push({activity: a, link, type, targets, parents: linked})
+    if (changed) pending.push({activity: a, link, type, targets, parents: linked})
     else {
       counts.skipped++
       settled.push({crmid: a.crmid})
     }
   }
-  await resolve(ctx, key, settled)
+  await ctx.resolveFailures(key, settled)
   await waitForParents(ctx, module, orphans)
 
   for (const type of ENGAGEMENTS_OF[module]) {
-    await pushArchives(ctx, module, type, archives.filter((x) => x.type === type))
-    await pushUpdates(ctx, module, type, pairs.filter((x) => x.type === type))
-    await pushCreates(ctx, module, type, creates.filter((x) => x.type === type))
+    const ofType = pending.filter((x) => x.type === type)
+    const work: Work[] = archives.filter((x) => x.type === type).map((x) => ({kind: 'archive', module: key, link: x.link, reason: 'trashed in coreBOS'}))
+    work.push(...(await pushUpdates(ctx, module, type, ofType.filter((x) => x.link !== null))))
+    work.push(...ofType.filter((x) => x.link === null).map((x) => pushCreate(ctx, module, type, x)))
+    await applyWork(ctx, key, work, activityTarget(ctx, type))
+  }
+}
+
+/** An engagement new to HubSpot, upserted on the unique crmid property and associated with its parents. */
+function pushCreate(ctx: PassContext, module: ActivityModule, type: EngagementType, c: Pending): Work {
+  const {settings} = ctx.engine
+  const shape = SHAPES[type]
+  const record = asRecord(c.activity, c.parents)
+  const mapped = shapeMapper(shape, settings.timezone, ctx.engine.activityOwners).toHubSpot(record)
+  for (const w of mapped.warnings) ctx.sink.warn(`${module} ${c.activity.crmid}: ${w}`)
+  const properties: Record<string, string> = {...mapped.values}
+  for (const r of shape.createOnlyPush) {
+    const v = r.value(c.activity.fields, settings.timezone)
+    if (v !== null) properties[r.property] = v
+  }
+  // HubSpot refuses an engagement without its timeline moment: the activity's creation stands in
+  if (!properties.hs_timestamp) {
+    const created = c.activity.fields.createdtime
+    properties.hs_timestamp = created ? new Date(naiveToEpochMs(created, settings.timezone)).toISOString() : ctx.nowIso()
+  }
+  return {kind: 'create-hubspot', module: asModuleKey(module), record, properties, associate: c.targets, reason: 'new in coreBOS'}
+}
+
+/**
+ * Linked activities that changed in coreBOS, settled against their engagements as HubSpot has them
+ * now. Parents coreBOS added or removed since the last sync travel as associations; HubSpot's own
+ * additions stay, and the snapshot learns only what this stream settled (a parent HubSpot added
+ * meanwhile is pull's to bring over).
+ */
+async function pushUpdates(ctx: PassContext, module: ActivityModule, type: EngagementType, pairs: Pending[]): Promise<Work[]> {
+  if (pairs.length === 0) return []
+  const {engine} = ctx
+  const counts = ctx.sink.counts(asModuleKey(module))
+  const properties = [...shapeProperties(SHAPES[type]), engine.settings.uniqueProperty]
+  const {found} = await engine.hubspot.read(asObjectType(type), pairs.map((p) => p.link!.hubspotId), properties)
+  const byId = new Map(found.map((o) => [o.requestedId, o]))
+  const current = await readAssociations(ctx, type, [...byId.keys()])
+  const work: Work[] = []
+  for (const p of pairs) {
+    const link = p.link!
+    const found = byId.get(link.hubspotId)
+    if (!found) {
+      // archived in HubSpot since the last pass: the pull's archived check trashes the comment or activity
+      counts.skipped++
+      continue
+    }
+    const {requestedId: _, ...object} = found
+    const record = asRecord(p.activity, p.parents)
+    const s = settleActivity(ctx, type, record, object, link, 'push')
+    for (const w of s.warnings) ctx.sink.warn(`${module} ${p.activity.crmid} → HubSpot ${type} ${object.id}: ${w}`)
+    const base = new Set(parseParents(link.snapshot.crm[PARENTS_KEY]).map(parentKey))
+    const now = new Set(p.parents.map(parentKey))
+    const hs = current.get(object.id) ?? {contacts: [], companies: [], deals: []}
+    const next: Record<string, string[]> = {}
+    for (const t of PARENT_TYPES) next[t] = [...(link.associations?.[t] ?? [])]
+    for (const [i, parent] of p.parents.entries()) {
+      const t = p.targets[i]
+      if (base.has(parentKey(parent))) continue
+      if (!hs[t.type].includes(t.id)) s.associate.push(t)
+      if (!next[t.type].includes(t.id)) next[t.type].push(t.id)
+    }
+    const removed = parseParents(link.snapshot.crm[PARENTS_KEY]).filter((x) => !now.has(parentKey(x)))
+    const removedLinks = await parentLinks(ctx, removed)
+    for (const r of removed) {
+      const l = removedLinks.get(parentKey(r))
+      if (!l) continue
+      const t = OBJECT_TYPE_OF_MODULE[r.module]
+      if (hs[t].includes(l.hubspotId)) s.dissociate.push({type: t, id: l.hubspotId})
+      next[t] = next[t].filter((id) => id !== l.hubspotId)
+    }
+    for (const t of PARENT_TYPES) next[t].sort()
+    s.next = {crm: {...s.next.crm, [PARENTS_KEY]: joinParents(p.parents)}, hs: s.next.hs, associations: next}
+    work.push({kind: 'update', module: asModuleKey(module), record, object, link, settlement: s, reason: 'changed in coreBOS'})
+  }
+  return work
+}
+
+/**
+ * Activities gone without a modifiedtime change (purged: the recycle bin emptied) are found through
+ * their links, as the record streams find theirs, and archive their engagements. A comment copied
+ * from a HubSpot e-mail is not push's to archive: its link just retires, or it would come back every pass.
+ */
+async function archiveGoneActivities(ctx: PassContext, module: ActivityModule): Promise<void> {
+  const {state} = ctx.engine
+  const key = asModuleKey(module)
+  const seen = new Set<number>()
+  for (;;) {
+    const gone = (await state.linksWithGoneRecords(key, 1000)).filter((l) => !seen.has(l.crmid))
+    if (gone.length === 0) return
+    for (const l of gone) seen.add(l.crmid)
+    for (const type of ENGAGEMENTS_OF[module]) {
+      const links = gone.filter((l) => l.objectType === asObjectType(type))
+      if (SHAPES[type].canPush) await applyWork(ctx, key, links.map((link) => ({kind: 'archive', module: key, link, reason: 'purged in coreBOS'})), activityTarget(ctx, type))
+      else if (!ctx.dryRun && links.length > 0) await state.saveLinks(links.map((l) => ({...l, archived: true, syncedAt: ctx.nowIso()})))
+    }
+    if (ctx.dryRun) return
   }
 }
 
@@ -285,209 +430,6 @@ async function waitForParents(ctx: PassContext, module: ActivityModule, activiti
   await ctx.retire(key, retired)
 }
 
-async function pushArchives(ctx: PassContext, module: ActivityModule, type: EngagementType, archives: Array<{link: Link}>): Promise<void> {
-  if (archives.length === 0) return
-  const key = asModuleKey(module)
-  const counts = ctx.sink.counts(key)
-  if (ctx.dryRun) {
-    for (const a of archives) ctx.sink.plan({module: key, crmid: a.link.crmid, hubspotId: a.link.hubspotId, action: 'archive', reason: 'trashed in coreBOS', changes: []})
-    counts.archived += archives.length
-    return
-  }
-  const {errors} = await ctx.engine.hubspot.archive(asObjectType(type), archives.map((a) => a.link.hubspotId))
-  const failed = new Map(errors.map((e) => [e.key, e]))
-  for (const a of archives) {
-    const e = failed.get(a.link.hubspotId)
-    if (e) await ctx.fail({module: key, crmid: a.link.crmid, hubspotId: a.link.hubspotId, category: e.category, message: e.message})
-  }
-  const done = archives.filter((a) => !failed.has(a.link.hubspotId))
-  await ctx.engine.state.saveLinks(done.map((a) => ({...a.link, archived: true, syncedAt: ctx.nowIso()})))
-  counts.archived += done.length
-  await resolve(ctx, key, done.map((a) => ({crmid: a.link.crmid})))
-}
-
-function settleActivity(ctx: PassContext, type: EngagementType, record: CrmRecord, object: HubSpotObject, link: Link, stream: 'push' | 'pull'): Settlement {
-  const {settings} = ctx.engine
-  return settlePair({
-    mapper: shapeMapper(SHAPES[type], settings.timezone, ctx.engine.activityOwners),
-    record,
-    object,
-    link,
-    reference: null,
-    policy: settings.conflictPolicy,
-    timezone: settings.timezone,
-    uniqueProperty: settings.uniqueProperty,
-    origin: stream === 'push' ? 'crm' : 'hubspot',
-    writes: {hubspot: stream === 'push', crm: stream === 'pull'},
-  })
-}
-
-async function readAssociations(ctx: PassContext, type: EngagementType, ids: string[]): Promise<Map<string, Record<string, string[]>>> {
-  const out = new Map<string, Record<string, string[]>>()
-  for (const id of ids) out.set(id, {contacts: [], companies: [], deals: []})
-  if (ids.length === 0) return out
-  for (const to of PARENT_TYPES) {
-    for (const [id, list] of await ctx.engine.hubspot.readAssociations(asObjectType(type), to, ids)) {
-      const entry = out.get(id)
-      if (entry) entry[to] = [...list].sort()
-    }
-  }
-  return out
-}
-
-async function pushUpdates(ctx: PassContext, module: ActivityModule, type: EngagementType, pairs: PushPair[]): Promise<void> {
-  if (pairs.length === 0) return
-  const {engine} = ctx
-  const key = asModuleKey(module)
-  const counts = ctx.sink.counts(key)
-  const properties = [...shapeProperties(SHAPES[type]), engine.settings.uniqueProperty]
-  const {found, missing} = await engine.hubspot.read(asObjectType(type), pairs.map((p) => p.link.hubspotId), properties)
-  const byId = new Map(found.map((o) => [o.requestedId, o]))
-  const gone = new Set(missing)
-  const current = await readAssociations(ctx, type, [...byId.keys()])
-  const writes: Array<{id: string; properties: Record<string, string>}> = []
-  const ops: Array<{fromId: string; to: {type: HubSpotObjectType; id: string}; remove: boolean}> = []
-  const links: Link[] = []
-  for (const p of pairs) {
-    const object = byId.get(p.link.hubspotId)
-    if (!object || gone.has(p.link.hubspotId)) {
-      // archived in HubSpot since the last pass: the pull's archived list trashes the comment or activity
-      counts.skipped++
-      continue
-    }
-    const s = settleActivity(ctx, type, asRecord(p.activity), object, p.link, 'push')
-    for (const w of s.warnings) ctx.sink.warn(`${module} ${p.activity.crmid} → HubSpot ${type} ${object.id}: ${w}`)
-    counts.conflicts += s.conflicts.length
-    for (const c of s.conflicts) ctx.sink.conflict(key, p.activity.crmid, object.id, c)
-    // parents: what coreBOS added or removed since the last sync travels; HubSpot's own additions stay
-    const base = new Set(parseParents(p.link.snapshot.crm[PARENTS_KEY]).map(parentKey))
-    const now = new Set(p.parents.map(parentKey))
-    const hs = current.get(object.id) ?? {contacts: [], companies: [], deals: []}
-    // the snapshot learns only what this stream settled: a parent HubSpot added meanwhile is pull's to bring over
-    const next: Record<string, string[]> = {}
-    for (const t of PARENT_TYPES) next[t] = [...(p.link.associations?.[t] ?? [])]
-    for (const [i, parent] of p.parents.entries()) {
-      const t = p.targets[i]
-      if (base.has(parentKey(parent))) continue
-      if (!hs[t.type].includes(t.id)) ops.push({fromId: object.id, to: t, remove: false})
-      if (!next[t.type].includes(t.id)) next[t.type].push(t.id)
-    }
-    const removed = parseParents(p.link.snapshot.crm[PARENTS_KEY]).filter((x) => !now.has(parentKey(x)))
-    const removedLinks = await parentLinks(ctx, removed)
-    for (const r of removed) {
-      const l = removedLinks.get(parentKey(r))
-      if (!l) continue
-      const t = OBJECT_TYPE_OF_MODULE[r.module]
-      if (hs[t].includes(l.hubspotId)) ops.push({fromId: object.id, to: {type: t, id: l.hubspotId}, remove: true})
-      next[t] = next[t].filter((id) => id !== l.hubspotId)
-    }
-    const wrote = Object.keys(s.hs).length > 0 || ops.some((o) => o.fromId === object.id)
-    if (ctx.dryRun) {
-      if (wrote) {
-        counts.updated++
-        const changes: PlanItem['changes'] = Object.entries(s.hs).map(([k, v]) => ({key: k, old: object.properties[k] ?? null, new: v, side: 'hubspot' as const}))
-        for (const o of ops.filter((x) => x.fromId === object.id)) changes.push({key: `association:${o.to.type}`, old: o.remove ? o.to.id : null, new: o.remove ? null : o.to.id, side: 'hubspot'})
-        ctx.sink.plan({module: key, crmid: p.activity.crmid, hubspotId: object.id, action: 'update', reason: 'changed in coreBOS', changes})
-      } else counts.skipped++
-      continue
-    }
-    if (Object.keys(s.hs).length > 0) writes.push({id: object.id, properties: s.hs})
-    if (wrote) counts.updated++
-    else counts.skipped++
-    for (const t of PARENT_TYPES) next[t].sort()
-    links.push({...p.link, snapshot: {crm: {...s.next.crm, [PARENTS_KEY]: joinParents(p.parents)}, hs: {...s.next.hs}}, associations: next, syncedAt: ctx.nowIso()})
-  }
-  if (ctx.dryRun) return
-  const failed = new Map<string, {category: string; message: string}>()
-  if (writes.length > 0) {
-    const {results, errors} = await engine.hubspot.update(asObjectType(type), writes)
-    for (const e of errors) failed.set(e.key, e)
-    // what HubSpot stored, in its own form, is what the snapshot keeps
-    for (const r of results) {
-      const link = links.find((l) => l.hubspotId === r.key)
-      if (link) for (const [k, v] of Object.entries(r.properties)) if (k in link.snapshot.hs) link.snapshot.hs[k] = v
-    }
-  }
-  await associate(ctx, type, ops.filter((o) => !failed.has(o.fromId)), counts)
-  const ok: Link[] = []
-  for (const link of links) {
-    const e = failed.get(link.hubspotId)
-    if (e) await ctx.fail({module: key, crmid: link.crmid, hubspotId: link.hubspotId, category: e.category, message: e.message})
-    else ok.push(link)
-  }
-  await recordLinks(ctx, key, ok)
-}
-
-async function pushCreates(ctx: PassContext, module: ActivityModule, type: EngagementType, creates: PushCreate[]): Promise<void> {
-  if (creates.length === 0) return
-  const {engine} = ctx
-  const key = asModuleKey(module)
-  const counts = ctx.sink.counts(key)
-  const shape = SHAPES[type]
-  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
-  const inputs = creates.map((c) => {
-    const mapped = mapper.toHubSpot(asRecord(c.activity))
-    for (const w of mapped.warnings) ctx.sink.warn(`${module} ${c.activity.crmid}: ${w}`)
-    const properties: Record<string, string> = {...mapped.values}
-    for (const r of shape.createOnlyPush) {
-      const v = r.value(c.activity.fields, engine.settings.timezone)
-      if (v !== null) properties[r.property] = v
-    }
-    // HubSpot refuses an engagement without its timeline moment: the activity's creation stands in
-    if (!properties.hs_timestamp) {
-      const created = c.activity.fields.createdtime
-      properties.hs_timestamp = created ? new Date(naiveToEpochMs(created, engine.settings.timezone)).toISOString() : ctx.nowIso()
-    }
-    return {key: String(c.activity.crmid), properties, create: c}
-  })
-  if (ctx.dryRun) {
-    for (const i of inputs) {
-      counts.created++
-      const changes: PlanItem['changes'] = Object.entries(i.properties).map(([k, v]) => ({key: k, old: null, new: v, side: 'hubspot' as const}))
-      for (const t of i.create.targets) changes.push({key: `association:${t.type}`, old: null, new: t.id, side: 'hubspot'})
-      ctx.sink.plan({module: key, crmid: i.create.activity.crmid, hubspotId: null, action: 'create', reason: 'new in coreBOS', changes})
-    }
-    return
-  }
-  // upsert on the unique crmid property: a rerun after a kill finds the engagement it made
-  const {results, errors} = await engine.hubspot.upsert(asObjectType(type), inputs.map((i) => ({key: i.key, properties: i.properties})))
-  const byKey = new Map(inputs.map((i) => [i.key, i]))
-  const links: Link[] = []
-  const ops: Array<{fromId: string; to: {type: HubSpotObjectType; id: string}; remove: boolean}> = []
-  for (const r of results) {
-    const input = byKey.get(r.key)
-    if (!input) continue
-    if (r.isNew) counts.created++
-    else counts.linked++
-    for (const t of input.create.targets) ops.push({fromId: r.id, to: t, remove: false})
-    const hs: Record<string, string | null> = {}
-    for (const p of mapper.hsKeys) hs[p] = r.properties[p] ?? input.properties[p] ?? null
-    const crm: Record<string, string | null> = {[PARENTS_KEY]: joinParents(input.create.parents)}
-    for (const f of mapper.crmKeys) crm[f] = input.create.activity.fields[f] ?? null
-    links.push({module: key, crmid: input.create.activity.crmid, objectType: asObjectType(type), hubspotId: r.id, snapshot: {crm, hs}, associations: associationsOf(input.create.targets), archived: false, syncedAt: ctx.nowIso()})
-  }
-  for (const e of errors) {
-    const input = byKey.get(e.key)
-    if (input) await ctx.fail({module: key, crmid: input.create.activity.crmid, hubspotId: null, category: e.category, message: `${module} ${input.create.activity.crmid}: ${e.message}`})
-  }
-  await associate(ctx, type, ops, counts)
-  await recordLinks(ctx, key, links)
-}
-
-/** The link writer of the activity streams: saved (one HubSpot object, one record), ledger resolved. */
-async function recordLinks(ctx: PassContext, key: CrmModule, links: Link[]): Promise<void> {
-  if (links.length === 0) return
-  const saved = await saveLinksOrFail(ctx.engine, links, (link, message) =>
-    ctx.fail({module: key, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
-  )
-  const keys = links.filter((l) => saved.has(l.crmid)).flatMap((l) => [{crmid: l.crmid}, {hubspotId: l.hubspotId}])
-  if (keys.length === 0) return
-  for (const direction of ['push', 'pull'] as const) {
-    await ctx.engine.state.resolveFailures(key, direction, keys)
-    await ctx.engine.state.resolveFailures(pullKey(links[0].objectType as unknown as EngagementType), direction, keys)
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // pull: HubSpot engagements → coreBOS activities
 // ---------------------------------------------------------------------------------------------
@@ -497,6 +439,8 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
   const {state, settings, hubspot} = engine
   const key = pullKey(type)
   const counts = ctx.sink.counts(key)
+  // every apply of this stream's work, the archived check's included, writes the activity module
+  ctx.setTarget(key, activityTarget(ctx, type))
   const calls = hubspot.callCounts()
   const startedMs = engine.clock.nowMs()
   const watermark = await state.getWatermark(key, 'pull')
@@ -510,6 +454,10 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
   const wmMs = watermark.value ? Date.parse(watermark.value) : null
   const sinceMs = resumeMs ?? options.sinceMs ?? (options.full || wmMs === null ? 0 : wmMs)
   const properties = [...shapeProperties(SHAPES[type]), settings.uniqueProperty]
+  const full = options.full || (wmMs === null && options.sinceMs === undefined)
+
+  // archived engagements as the record pulls find archived objects: before this pass links anything
+  if (!full) await checkArchived(ctx, asObjectType(type), [key], {remember: true})
 
   // failures due for retry first
   const due = ctx.dryRun ? [] : await state.dueFailures(key, 'pull', 10_000)
@@ -538,7 +486,7 @@ export async function pullEngagements(ctx: PassContext, type: EngagementType, op
     if (last && !ctx.dryRun) await state.setWatermark(key, 'pull', watermark.value, JSON.stringify({full: options.full, lastMs: instantMs(last.properties.hs_lastmodifieddate ?? last.updatedAt) ?? sinceMs}))
     if (incomplete) break
   }
-  if (!incomplete) await pullArchived(ctx, type)
+  if (full && !incomplete) await readArchivedList(ctx, asObjectType(type), [key], {remember: true})
   if (!ctx.dryRun) {
     if (incomplete) report.incomplete.push(key)
     else await state.setWatermark(key, 'pull', new Date(startedMs - settings.pullLagSeconds * 1000).toISOString(), null)
@@ -582,15 +530,13 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
   const key = pullKey(type)
   const counts = ctx.sink.counts(key)
   counts.read += objects.length
-  const activities = activitiesOf(ctx)
   const links = await engine.state.getLinksByHubSpotIds(asObjectType(type), objects.map((o) => o.id))
   const assoc = await readAssociations(ctx, type, objects.map((o) => o.id))
   const parentOf = await linkedParents(ctx, assoc)
   const linkedIds = [...links.values()].filter((l) => !l.archived && l.module === asModuleKey(module)).map((l) => l.crmid)
-  const records = new Map((await activities.readByIds(module, linkedIds)).map((a) => [a.crmid, a]))
-  const mapper = shapeMapper(shape, engine.settings.timezone, engine.activityOwners)
-  const creates: Array<{object: HubSpotObject; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
-  const updates: Array<{object: HubSpotObject; link: Link; activity: CrmActivity; parents: ActivityParent[]; associations: Record<string, string[]>}> = []
+  const records = new Map((await activitiesOf(ctx).readByIds(module, linkedIds)).map((a) => [a.crmid, a]))
+  const work: Work[] = []
+  const orphans: HubSpotObject[] = []
   for (const object of objects) {
     const link = links.get(object.id)
     const current = assoc.get(object.id) ?? {contacts: [], companies: [], deals: []}
@@ -602,107 +548,109 @@ async function pullPage(ctx: PassContext, type: EngagementType, objects: HubSpot
       const activity = records.get(link.crmid)
       // archived link, or the coreBOS record is trashed or gone: push archives the engagement
       if (link.archived || !activity || activity.deleted) counts.skipped++
-      else updates.push({object, link, activity, parents, associations})
+      else work.push(await pullUpdate(ctx, type, object, link, activity, associations, parentOf))
       continue
     }
     if (parents.length === 0) {
-      counts.skipped++
+      orphans.push(object)
       continue
     }
-    creates.push({object, parents: representable(module, parents), associations})
+    work.push(pullCreate(ctx, type, object, representable(module, parents), associations))
   }
+  await waitForHubSpotParents(ctx, type, orphans, assoc)
+  await applyWork(ctx, key, work)
+}
 
-  // updates: fields by the three-way merge; parents HubSpot added or removed since the last sync
-  const updated: Link[] = []
-  const hsWrites: Array<{id: string; properties: Record<string, string>}> = []
-  for (const u of updates) {
-    const s = settleActivity(ctx, type, asRecord(u.activity), u.object, u.link, 'pull')
-    for (const w of s.warnings) ctx.sink.warn(`HubSpot ${type} ${u.object.id} → ${module} ${u.activity.crmid}: ${w}`)
-    counts.conflicts += s.conflicts.length
-    for (const c of s.conflicts) ctx.sink.conflict(key, u.activity.crmid, u.object.id, c)
-    const parents = module === 'cbCalendar' ? await parentsAfterHubSpot(ctx, u.activity.parents, u.link.associations ?? {}, u.associations, parentOf) : null
-    const wroteCrm = Object.keys(s.crm).length > 0 || parents !== null
-    const unique = s.hs[engine.settings.uniqueProperty]
-    if (ctx.dryRun) {
-      if (wroteCrm) {
-        counts.updated++
-        ctx.sink.plan({module: key, crmid: u.activity.crmid, hubspotId: u.object.id, action: 'update', reason: 'changed in HubSpot',
-          changes: Object.entries(s.crm).map(([k, v]) => ({key: k, old: u.activity.fields[k] ?? null, new: v, side: 'crm' as const}))})
-      } else counts.skipped++
+/**
+ * Engagements none of whose HubSpot parents is linked. One with a parent the pull will bring in (a
+ * type cbhs pulls, not held by a retired link) waits in the ledger and is retried, as a comment waits
+ * for its record on the push side; the others stay in HubSpot, and leave the ledger if they were in it.
+ */
+async function waitForHubSpotParents(ctx: PassContext, type: EngagementType, objects: HubSpotObject[], assoc: Map<string, Record<string, string[]>>): Promise<void> {
+  if (objects.length === 0) return
+  const {engine} = ctx
+  const key = pullKey(type)
+  const counts = ctx.sink.counts(key)
+  const retired = new Set<string>()
+  const pulled = PARENT_TYPES.filter((t) => PULL_MODULES[t].modules.some((m) => engine.mappers[m]?.canPull))
+  for (const t of pulled) {
+    const ids = [...new Set(objects.flatMap((o) => assoc.get(o.id)?.[t] ?? []))]
+    if (ids.length > 0) for (const id of (await engine.state.getLinksByHubSpotIds(t, ids)).keys()) retired.add(`${t}:${id}`)
+  }
+  const skipped: Array<{hubspotId: string}> = []
+  for (const o of objects) {
+    const waiting = pulled.flatMap((t) => (assoc.get(o.id)?.[t] ?? []).map((id) => ({t, id}))).find((p) => !retired.has(`${p.t}:${p.id}`))
+    if (waiting) {
+      await ctx.fail({module: key, crmid: null, hubspotId: o.id, category: 'PARENT_PENDING',
+        message: `HubSpot ${type} ${o.id} hangs off HubSpot ${waiting.t} ${waiting.id}, which is not in coreBOS yet; retried next pass`})
       continue
     }
-    if (wroteCrm) {
-      const result = await activities.update(module, u.activity.crmid, s.crm, parents, engine.settings.userId)
-      if (!result.ok) {
-        await ctx.fail({module: key, crmid: u.activity.crmid, hubspotId: u.object.id, category: 'WRITE_FAILED', message: `${module} ${u.activity.crmid}: ${result.error ?? 'not written'}`})
-        continue
-      }
-      counts.updated++
-    } else counts.skipped++
-    if (unique) hsWrites.push({id: u.object.id, properties: {[engine.settings.uniqueProperty]: unique}})
-    // coreBOS's side of the parents learns only what this stream wrote: a parent coreBOS added meanwhile is push's to send
-    const baseParents = new Map(parseParents(u.link.snapshot.crm[PARENTS_KEY]).map((p) => [parentKey(p), p]))
-    if (parents) {
-      for (const p of parents) if (!u.activity.parents.some((q) => parentKey(q) === parentKey(p))) baseParents.set(parentKey(p), p)
-      for (const q of u.activity.parents) if (!parents.some((p) => parentKey(p) === parentKey(q))) baseParents.delete(parentKey(q))
-    }
-    updated.push({...u.link, snapshot: {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs}, associations: u.associations, syncedAt: ctx.nowIso()})
+    counts.skipped++
+    skipped.push({hubspotId: o.id})
   }
-  if (!ctx.dryRun) {
-    if (hsWrites.length > 0) await engine.hubspot.update(asObjectType(type), hsWrites)
-    await recordLinks(ctx, key, updated.filter((l) => !sameLink(links.get(l.hubspotId), l)))
-    await resolve(ctx, key, updated.map((l) => ({hubspotId: l.hubspotId})))
-  }
+  await ctx.retire(key, skipped)
+}
 
-  // creates: the record, its relation rows and its link in one transaction
-  if (creates.length === 0) return
-  const inputs = creates.map((c) => {
-    const mapped = mapper.toCrm(c.object)
-    for (const w of mapped.warnings) ctx.sink.warn(`HubSpot ${type} ${c.object.id}: ${w}`)
-    const fields: Record<string, string | null> = {...mapped.values}
-    for (const r of shape.createOnlyPull) fields[r.field] ??= r.value(c.object.properties, engine.settings.timezone)
-    if (ACTIVITY_TYPE[type]) fields.activitytype = ACTIVITY_TYPE[type]!
-    if (module === 'ModComments') {
-      const at = instantMs(c.object.properties.hs_timestamp)
-      // never later than now: a comment is not dated in the future (invariant 13's clocks)
-      if (at !== null) fields.createdtime = epochMsToNaive(Math.min(at, engine.clock.nowMs()), engine.settings.timezone)
-    }
-    if (module === 'cbCalendar') {
-      // coreBOS requires a subject, a start and a due date
-      fields.dtstart ??= fields.dtend ?? epochMsToNaive(instantMs(c.object.properties.hs_timestamp) ?? engine.clock.nowMs(), engine.settings.timezone)
-      fields.dtend ??= fields.dtstart
-      if (!fields.subject) {
-        fields.subject = `HubSpot ${type.slice(0, -1)} ${c.object.id}`
-        ctx.sink.warn(`HubSpot ${type} ${c.object.id}: no title; stored '${fields.subject}' as the subject`)
-      }
-    }
-    const crm: Record<string, string | null> = {[PARENTS_KEY]: joinParents(c.parents)}
-    for (const f of mapper.crmKeys) crm[f] = fields[f] ?? null
-    const hs: Record<string, string | null> = {}
-    for (const p of mapper.hsKeys) hs[p] = c.object.properties[p] ?? null
-    return {fields, parents: c.parents, hubspot: {type, id: c.object.id}, snapshot: {crm, hs}, associations: c.associations}
-  })
-  if (ctx.dryRun) {
-    for (const i of inputs) {
-      counts.created++
-      ctx.sink.plan({module: key, crmid: null, hubspotId: i.hubspot.id, action: 'create', reason: 'new in HubSpot', changes: Object.entries(i.fields).map(([k, v]) => ({key: k, old: null, new: v, side: 'crm' as const}))})
-    }
-    return
+/** Fields by the three-way merge; parents HubSpot added or removed since the last sync. */
+async function pullUpdate(
+  ctx: PassContext,
+  type: EngagementType,
+  object: HubSpotObject,
+  link: Link,
+  activity: CrmActivity,
+  associations: Record<string, string[]>,
+  parentOf: Map<string, ActivityParent>,
+): Promise<Work> {
+  const {module} = SHAPES[type]
+  const record = asRecord(activity, activity.parents)
+  const s = settleActivity(ctx, type, record, object, link, 'pull')
+  for (const w of s.warnings) ctx.sink.warn(`HubSpot ${type} ${object.id} → ${module} ${activity.crmid}: ${w}`)
+  const parents = module === 'cbCalendar' ? await parentsAfterHubSpot(ctx, activity.parents, link.associations ?? {}, associations, parentOf) : null
+  // coreBOS's side of the parents learns only what this stream wrote: a parent coreBOS added meanwhile is push's to send
+  const baseParents = new Map(parseParents(link.snapshot.crm[PARENTS_KEY]).map((p) => [parentKey(p), p]))
+  if (parents) {
+    s.crm[PARENTS_KEY] = joinParents(parents)
+    for (const p of parents) if (!activity.parents.some((q) => parentKey(q) === parentKey(p))) baseParents.set(parentKey(p), p)
+    for (const q of activity.parents) if (!parents.some((p) => parentKey(p) === parentKey(q))) baseParents.delete(parentKey(q))
   }
-  const results = await activities.create(module, inputs, engine.settings.userId)
-  const made: Link[] = []
-  for (const [i, r] of results.entries()) {
-    const input = inputs[i]
-    if (!r.ok) {
-      await ctx.fail({module: key, crmid: null, hubspotId: input.hubspot.id, category: 'WRITE_FAILED', message: `HubSpot ${type} ${input.hubspot.id}: ${r.error ?? 'not written'}`})
-      continue
+  // a parent both sides hold now is settled, whichever side added it: a later removal in coreBOS is push's to send
+  const held = new Set((parents ?? activity.parents).map(parentKey))
+  for (const t of PARENT_TYPES) {
+    for (const id of associations[t] ?? []) {
+      const p = parentOf.get(`${t}:${id}`)
+      if (p && held.has(parentKey(p))) baseParents.set(parentKey(p), p)
     }
-    counts.created++
-    made.push({module: asModuleKey(module), crmid: r.crmid, objectType: asObjectType(type), hubspotId: input.hubspot.id, snapshot: input.snapshot, associations: input.associations, archived: false, syncedAt: ctx.nowIso()})
   }
-  // HubSpot learns the crmid, as for every object cbhs links
-  if (made.length > 0) await engine.hubspot.update(asObjectType(type), made.map((l) => ({id: l.hubspotId, properties: {[engine.settings.uniqueProperty]: String(l.crmid)}})))
-  await recordLinks(ctx, key, made)
+  s.next = {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs, associations}
+  return {kind: 'update', module: pullKey(type), record, object, link, settlement: s, reason: 'changed in HubSpot'}
+}
+
+/** An engagement new to coreBOS, with what coreBOS requires of a comment or calendar activity. */
+function pullCreate(ctx: PassContext, type: EngagementType, object: HubSpotObject, parents: ActivityParent[], associations: Record<string, string[]>): Work {
+  const {settings, clock} = ctx.engine
+  const shape = SHAPES[type]
+  const {module} = shape
+  const mapped = shapeMapper(shape, settings.timezone, ctx.engine.activityOwners).toCrm(object)
+  for (const w of mapped.warnings) ctx.sink.warn(`HubSpot ${type} ${object.id}: ${w}`)
+  const fields: Values = {...mapped.values}
+  for (const r of shape.createOnlyPull) fields[r.field] ??= r.value(object.properties, settings.timezone)
+  if (ACTIVITY_TYPE[type]) fields.activitytype = ACTIVITY_TYPE[type]!
+  if (module === 'ModComments') {
+    const at = instantMs(object.properties.hs_timestamp)
+    // never later than now: a comment is not dated in the future (invariant 13's clocks)
+    if (at !== null) fields.createdtime = epochMsToNaive(Math.min(at, clock.nowMs()), settings.timezone)
+  }
+  if (module === 'cbCalendar') {
+    // coreBOS requires a subject, a start and a due date
+    fields.dtstart ??= fields.dtend ?? epochMsToNaive(instantMs(object.properties.hs_timestamp) ?? clock.nowMs(), settings.timezone)
+    fields.dtend ??= fields.dtstart
+    if (!fields.subject) {
+      fields.subject = `HubSpot ${type.slice(0, -1)} ${object.id}`
+      ctx.sink.warn(`HubSpot ${type} ${object.id}: no title; stored '${fields.subject}' as the subject`)
+    }
+  }
+  fields[PARENTS_KEY] = joinParents(parents)
+  return {kind: 'create-crm', module: pullKey(type), object, fields, associations, reason: 'new in HubSpot'}
 }
 
 /**
@@ -731,56 +679,27 @@ async function parentsAfterHubSpot(
   return joinParents(next) === joinParents(current) ? null : next
 }
 
-function sameLink(old: Link | undefined, next: Link): boolean {
-  if (!old) return false
-  return JSON.stringify(old.snapshot) === JSON.stringify(next.snapshot) && JSON.stringify(old.associations) === JSON.stringify(next.associations)
-}
-
-/** Engagements archived in HubSpot trash their coreBOS comment or activity (the recycle bin keeps it). */
-async function pullArchived(ctx: PassContext, type: EngagementType): Promise<void> {
-  const {engine} = ctx
-  const key = pullKey(type)
-  const counts = ctx.sink.counts(key)
-  const module = SHAPES[type].module
-  for await (const page of engine.hubspot.list(asObjectType(type), {properties: [engine.settings.uniqueProperty], archived: true})) {
-    const links = [...(await engine.state.getLinksByHubSpotIds(asObjectType(type), page.map((o) => o.id))).values()].filter((l) => !l.archived)
-    for (const link of links) {
-      counts.markedDeleted++
-      if (ctx.dryRun) {
-        ctx.sink.plan({module: key, crmid: link.crmid, hubspotId: link.hubspotId, action: 'mark-deleted', reason: 'archived in HubSpot: trashed in coreBOS', changes: []})
-        continue
-      }
-      await activitiesOf(ctx).trash(module, link.crmid, engine.settings.userId)
-      await engine.state.saveLinks([{...link, archived: true, syncedAt: ctx.nowIso()}])
-    }
-  }
-}
-
 /**
  * Links whose other side is gone for good (purged in HubSpot, or the coreBOS row deleted outright),
- * which neither the archived list nor a trashed row shows a pass: what pullArchived and
- * pushArchives do for an archived or trashed one — the surviving side trashed or archived, the link
- * archived. Reconcile's repair; exported for it.
+ * which no pass's read shows: the surviving side is trashed or archived through the shared apply, as
+ * for an archived or trashed one. Reconcile's repair; exported for it.
  */
 export async function retireGoneActivityLinks(ctx: PassContext, gone: Array<{link: Link; side: 'hubspot' | 'crm'}>): Promise<{trashed: number; archived: number}> {
   const out = {trashed: 0, archived: 0}
-  const done: Link[] = []
-  for (const {link, side} of gone) {
-    const module = link.module as unknown as ActivityModule
-    if (side === 'hubspot') {
-      await activitiesOf(ctx).trash(module, link.crmid, ctx.engine.settings.userId)
-      out.trashed++
-      done.push(link)
-      continue
-    }
-    const {errors} = await ctx.engine.hubspot.archive(link.objectType, [link.hubspotId])
-    if (errors[0]) {
-      await ctx.fail({module: link.module, crmid: link.crmid, hubspotId: link.hubspotId, category: errors[0].category, message: errors[0].message})
-      continue
-    }
-    out.archived++
-    done.push(link)
+  for (const type of ACTIVITY_PULL_ORDER) {
+    const ofType = gone.filter((g) => g.link.objectType === asObjectType(type))
+    if (ofType.length === 0) continue
+    const key = ofType[0].link.module
+    const counts = ctx.sink.counts(key)
+    const before = {archived: counts.archived, markedDeleted: counts.markedDeleted}
+    const work: Work[] = ofType.map(({link, side}) =>
+      side === 'hubspot'
+        ? {kind: 'mark-deleted', module: key, link, reason: 'gone from HubSpot: trashed in coreBOS'}
+        : {kind: 'archive', module: key, link, reason: 'gone from coreBOS'},
+    )
+    await applyWork(ctx, key, work, activityTarget(ctx, type))
+    out.trashed += counts.markedDeleted - before.markedDeleted
+    out.archived += counts.archived - before.archived
   }
-  await ctx.engine.state.saveLinks(done.map((l) => ({...l, archived: true, syncedAt: ctx.nowIso()})))
   return out
 }

@@ -144,7 +144,8 @@ async function walkArchivedList(ctx: PassContext, type: HubSpotObjectType, modul
 async function markLinks(ctx: PassContext, type: HubSpotObjectType, modules: CrmModule[], ids: string[]): Promise<void> {
   const links = await ctx.engine.state.getLinksByHubSpotIds(type, ids)
   for (const module of modules) {
-    const marks = [...links.values()].filter((l) => !l.archived && l.module === module)
+    const {linkModule} = ctx.targetOf(module)
+    const marks = [...links.values()].filter((l) => !l.archived && l.module === linkModule)
     await applyWork(ctx, module, marks.map((link) => ({kind: 'mark-deleted', module, link, reason: 'archived in HubSpot'})))
   }
 }

@@ -7,7 +7,7 @@
 import {hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper, type PlanItem} from './engine.js'
 import {eligibility, isEligible} from './eligibility.js'
 import type {FieldConflict} from './settle.js'
-import type {AssociationPair, FailureResolution, Link} from './ports.js'
+import type {AssociationPair, FailureResolution, Link, RecordUpdate, WriteResult} from './ports.js'
 import {contactSetValue, createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
 import {hubspotRejections} from './validate.js'
 import type {CarrierWrites} from './carriers.js'
@@ -44,6 +44,8 @@ export class PassContext {
   private readonly ledgerOpen = new Map<string, Promise<boolean>>()
   /** set by a full pull while it lists: the crmid write-backs go there instead of into each page */
   carrierWrites: CarrierWrites | null = null
+  /** work keys whose apply writes elsewhere than a record module (the activity streams') */
+  private readonly targets = new Map<CrmModule, ApplyTarget>()
 
   constructor(
     readonly engine: Engine,
@@ -52,6 +54,15 @@ export class PassContext {
 
   get dryRun(): boolean {
     return this.sink.dryRun
+  }
+
+  /** Work under this key is applied to this target from now on in the pass. */
+  setTarget(key: CrmModule, target: ApplyTarget): void {
+    this.targets.set(key, target)
+  }
+
+  targetOf(key: CrmModule): ApplyTarget {
+    return this.targets.get(key) ?? recordTarget(this.engine, key)
   }
 
   async fail(f: Failure): Promise<void> {
@@ -199,6 +210,49 @@ export class PassContext {
 }
 
 // ---------------------------------------------------------------------------------------------
+// apply targets
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a stream's work is applied to. Work, counts and ledger entries go under a key: a record
+ * module is its own target; the activity streams set theirs (activities.ts), whose key may differ
+ * from the module their links name (a pull's engagement type).
+ */
+export interface ApplyTarget {
+  /** the module links are recorded under */
+  linkModule: CrmModule
+  type: HubSpotObjectType
+  /** cuts the snapshots the link writer records */
+  mapper: ModuleMapper
+  /** whether the record carries hubspotid and the other control fields */
+  controlFields: boolean
+  /** the keys whose open ledger entries a synced or archived pair resolves, in both directions */
+  ledgerKeys: CrmModule[]
+  updateMany(updates: RecordUpdate[]): Promise<WriteResult[]>
+  create(creates: CreateInCrm[], control: (create: CreateInCrm) => ControlValues): Promise<WriteResult[]>
+  /** HubSpot says the object is gone: what becomes of its coreBOS side (before the link is archived) */
+  markDeleted(links: Link[]): Promise<void>
+}
+
+function recordTarget(engine: Engine, module: CrmModule): ApplyTarget {
+  const {crm, settings} = engine
+  return {
+    linkModule: module,
+    type: OBJECT_TYPE_OF_MODULE[module],
+    mapper: engine.mappers[module],
+    controlFields: true,
+    ledgerKeys: [module],
+    updateMany: (updates) => crm.updateMany(module, updates, settings.userId),
+    create: (creates, control) => crm.create(module, creates.map((c) => ({fields: c.fields, control: control(c)})), settings.userId),
+    // the coreBOS record stays, marked, and stops syncing
+    async markDeleted(links) {
+      const now = await crm.now()
+      await crm.setControlMany(module, links.map((l) => ({crmid: l.crmid, values: {hubspotdeleted: '1', hubspotdeletedon: now, hubspotsyncwith: '0'}})))
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // work items
 // ---------------------------------------------------------------------------------------------
 
@@ -280,14 +334,14 @@ function changesOf(values: Record<string, string | null>, old: Record<string, st
 }
 
 /** Applies one page of one module's work, in an order that lets a crash anywhere resume safely. */
-export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[]): Promise<ApplyOutcome> {
+export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[], target = ctx.targetOf(module)): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {adopt: []}
   if (work.length === 0) return outcome
   const {engine} = ctx
-  const type = OBJECT_TYPE_OF_MODULE[module]
+  const {type} = target
   const counts = ctx.sink.counts(module)
   // what HubSpot would surely refuse fails now, the same in a dry run as in the real pass
-  work = await withoutRefused(ctx, module, work)
+  work = await withoutRefused(ctx, module, type, work)
   const of = <K extends Work['kind']>(kind: K) => work.filter((w): w is Extract<Work, {kind: K}> => w.kind === kind)
 
   if (ctx.dryRun) {
@@ -298,11 +352,9 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   const synced: Synced[] = []
   const associations: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}> = []
 
-  // HubSpot says the object is gone: the coreBOS record stays, marked, and stops syncing
   const marks = of('mark-deleted')
   if (marks.length > 0) {
-    const now = await engine.crm.now()
-    await engine.crm.setControlMany(module, marks.map((m) => ({crmid: m.link.crmid, values: {hubspotdeleted: '1', hubspotdeletedon: now, hubspotsyncwith: '0'}})))
+    await target.markDeleted(marks.map((m) => m.link))
     await engine.state.saveLinks(marks.map((m) => ({...m.link, archived: true, syncedAt: ctx.nowIso()})))
     counts.markedDeleted += marks.length
   }
@@ -318,11 +370,11 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     const done = archives.filter((a) => !failed.has(a.link.hubspotId))
     await engine.state.saveLinks(done.map((a) => ({...a.link, archived: true, syncedAt: ctx.nowIso()})))
     counts.archived += done.length
-    await resolveLedger(ctx, module, done.map((a) => ({crmid: a.link.crmid, hubspotId: a.link.hubspotId})))
+    await resolveLedger(ctx, target, done.map((a) => ({crmid: a.link.crmid, hubspotId: a.link.hubspotId})))
   }
 
   // pairs: coreBOS first (a record coreBOS refuses fails alone), then HubSpot
-  const {updates, refused} = await writeCrm(ctx, module, of('update'))
+  const {updates, refused} = await writeCrm(ctx, module, target, of('update'))
   for (const u of updates) {
     const {relate} = u.settlement
     if (refused.has(u) || (relate.add.length === 0 && relate.remove.length === 0)) continue
@@ -353,8 +405,8 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     counts.conflicts += u.settlement.conflicts.length
     for (const c of u.settlement.conflicts) ctx.sink.conflict(module, u.record.crmid, u.object.id, c)
     // a record whose control fields lag behind its link (a pass killed between the two writes) is written again
-    const controlled = (u.record.fields.hubspotid ?? '') === u.object.id
-    if (!wroteSomething(u.settlement) && u.link && controlled && sameSnapshot(engine.mappers[module], u.link, next)) {
+    const controlled = !target.controlFields || (u.record.fields.hubspotid ?? '') === u.object.id
+    if (!wroteSomething(u.settlement) && u.link && controlled && sameSnapshot(target.mapper, u.link, next)) {
       // in sync already: nothing to record but that a retry of it is over
       counts.skipped++
       unchanged.push({crmid: u.record.crmid, hubspotId: u.object.id})
@@ -393,7 +445,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       for (const a of c.associate) associations.push({pair: {fromId: r.id, toId: a.id}, type: a.type, remove: false, module, crmid: c.record.crmid})
       const associated: Record<string, string[]> = {}
       for (const a of c.associate) (associated[a.type] ??= []).push(a.id)
-      const mapper = engine.mappers[module]
+      const {mapper} = target
       synced.push({
         module,
         crmid: c.record.crmid,
@@ -415,15 +467,8 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   // creates in coreBOS, recorded with hubspotcreated = 1; then HubSpot learns the new crmid
   const crmCreates = of('create-crm')
   if (crmCreates.length > 0) {
-    const now = await engine.crm.now()
-    const results = await engine.crm.create(
-      module,
-      crmCreates.map((c) => ({
-        fields: c.fields,
-        control: {hubspotid: c.object.id, hubspotcreated: '1', hubspotsyncwith: '1', hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, c.object.id), hubspotlastsync: now},
-      })),
-      engine.settings.userId,
-    )
+    const now = target.controlFields ? await engine.crm.now() : ''
+    const results = await target.create(crmCreates, (c) => ({hubspotid: c.object.id, hubspotcreated: '1', hubspotsyncwith: '1', hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, c.object.id), hubspotlastsync: now}))
     const created: Array<{work: CreateInCrm; crmid: number}> = []
     for (const [i, result] of results.entries()) {
       const c = crmCreates[i]
@@ -446,13 +491,13 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
       const hs = {...c.work.object.properties}
       if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)
       // the resolution found no link to the object, and the insert wrote the control fields: neither is done again
-      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(engine.mappers[module], withContactSet(c.work.fields, c.work.contacts), hs, c.work.associations), control: {}, previous: null, fresh: true, quiet: true})
+      synced.push({module, crmid: c.crmid, hubspotId: c.work.object.id, snapshot: createdSnapshot(target.mapper, withContactSet(c.work.fields, c.work.contacts), hs, c.work.associations), control: {}, previous: null, fresh: true, quiet: true})
     }
   }
 
   await applyAssociations(ctx, type, associations)
-  await recordSynced(ctx, module, synced)
-  await resolveLedger(ctx, module, unchanged)
+  await recordSynced(ctx, module, target, synced)
+  await resolveLedger(ctx, target, unchanged)
   return outcome
 }
 
@@ -465,18 +510,14 @@ const MAX_REMERGES = 3
  * conflicts are the new settlement's), then written against its new modifiedtime. Returns the updates
  * as they stand after that, and those that were not written.
  */
-async function writeCrm(ctx: PassContext, module: CrmModule, initial: UpdateWork[]): Promise<{updates: UpdateWork[]; refused: Set<UpdateWork>}> {
+async function writeCrm(ctx: PassContext, module: CrmModule, target: ApplyTarget, initial: UpdateWork[]): Promise<{updates: UpdateWork[]; refused: Set<UpdateWork>}> {
   const {engine} = ctx
   const updates = [...initial]
   const refused = new Set<UpdateWork>()
   const dropped = new Set<UpdateWork>()
   let pending = updates.map((u, i) => ({u, i})).filter(({u}) => Object.keys(u.settlement.crm).length > 0)
   for (let round = 0; pending.length > 0; round++) {
-    const results = await engine.crm.updateMany(
-      module,
-      pending.map(({u}) => ({crmid: u.record.crmid, fields: u.settlement.crm, expected: {modifiedtime: u.record.modifiedtime, fields: asRead(u.record, u.settlement.crm)}})),
-      engine.settings.userId,
-    )
+    const results = await target.updateMany(pending.map(({u}) => ({crmid: u.record.crmid, fields: u.settlement.crm, expected: {modifiedtime: u.record.modifiedtime, fields: asRead(u.record, u.settlement.crm)}})))
     const stale: typeof pending = []
     for (const [k, result] of results.entries()) {
       if (result.ok) continue
@@ -567,8 +608,7 @@ function defined(values: Record<string, string | null> | undefined, keys: string
 }
 
 /** The work HubSpot would take; each item it would refuse (validate.ts) fails, before any call. */
-async function withoutRefused(ctx: PassContext, module: CrmModule, work: Work[]): Promise<Work[]> {
-  const type = OBJECT_TYPE_OF_MODULE[module]
+async function withoutRefused(ctx: PassContext, module: CrmModule, type: HubSpotObjectType, work: Work[]): Promise<Work[]> {
   const keep: Work[] = []
   for (const w of work) {
     const write =
@@ -656,37 +696,37 @@ async function applyAssociations(
  * The link writer: the one place a pair becomes "synced". A HubSpot object already owned by another
  * record is refused before anything is recorded, so no record gets the id of an object it does not own.
  */
-async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[]): Promise<void> {
+async function recordSynced(ctx: PassContext, module: CrmModule, target: ApplyTarget, synced: Synced[]): Promise<void> {
   if (synced.length === 0) return
   const {engine} = ctx
-  const type = OBJECT_TYPE_OF_MODULE[module]
+  const {type, linkModule} = target
   // one read of the links serves both: who owns each object, and which retired link still holds one
   const {owners, links: held} = await ctx.ownersAndLinks(type, synced.filter((s) => !s.fresh).map((s) => s.hubspotId))
   // a retired link (converted Lead, trashed record) gives its object up to the record that takes it now
   if (!ctx.dryRun) {
     for (const s of synced) {
       const old = held.get(s.hubspotId)
-      if (old?.archived && !owners.has(s.hubspotId) && !(old.module === s.module && old.crmid === s.crmid)) await engine.state.deleteLink(old.module, old.crmid)
+      if (old?.archived && !owners.has(s.hubspotId) && !(old.module === linkModule && old.crmid === s.crmid)) await engine.state.deleteLink(old.module, old.crmid)
     }
   }
   const accepted: Synced[] = []
   for (const s of synced) {
     const owner = owners.get(s.hubspotId)
-    if (owner && !(owner.module === s.module && owner.crmid === s.crmid) && s.previous?.hubspotId !== s.hubspotId) {
+    if (owner && !(owner.module === linkModule && owner.crmid === s.crmid) && s.previous?.hubspotId !== s.hubspotId) {
       await ctx.fail({module, crmid: s.crmid, hubspotId: s.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true,
         message: `${module} ${s.crmid} resolved to HubSpot ${type} ${s.hubspotId}, which belongs to ${owner.module} ${owner.crmid}`})
       continue
     }
-    ctx.claim(type, s.hubspotId, {module: s.module, crmid: s.crmid})
+    ctx.claim(type, s.hubspotId, {module: linkModule, crmid: s.crmid})
     accepted.push(s)
   }
   const syncedAt = ctx.nowIso()
-  const links: Link[] = accepted.map((s) => ({module, crmid: s.crmid, objectType: type, hubspotId: s.hubspotId, snapshot: {crm: s.snapshot.crm, hs: s.snapshot.hs}, associations: s.snapshot.associations, archived: false, syncedAt}))
+  const links: Link[] = accepted.map((s) => ({module: linkModule, crmid: s.crmid, objectType: type, hubspotId: s.hubspotId, snapshot: {crm: s.snapshot.crm, hs: s.snapshot.hs}, associations: s.snapshot.associations, archived: false, syncedAt}))
   const saved = await saveLinksOrFail(engine, links, (link, message) =>
     ctx.fail({module, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
   )
   const ok = accepted.filter((s) => saved.has(s.crmid))
-  const control = ok.filter((s) => !s.quiet)
+  const control = target.controlFields ? ok.filter((s) => !s.quiet) : []
   if (control.length > 0) {
     const now = await engine.crm.now()
     await engine.crm.setControlMany(
@@ -694,11 +734,11 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
       control.map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),
     )
   }
-  await resolveLedger(ctx, module, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
+  await resolveLedger(ctx, target, ok.map((s) => ({crmid: s.crmid, hubspotId: s.hubspotId})))
 }
 
-async function resolveLedger(ctx: PassContext, module: CrmModule, keys: Array<{crmid: number; hubspotId: string}>): Promise<void> {
-  await ctx.resolveFailures(module, keys.flatMap((k) => [{crmid: k.crmid}, {hubspotId: k.hubspotId}]))
+async function resolveLedger(ctx: PassContext, target: ApplyTarget, keys: Array<{crmid: number; hubspotId: string}>): Promise<void> {
+  for (const key of target.ledgerKeys) await ctx.resolveFailures(key, keys.flatMap((k) => [{crmid: k.crmid}, {hubspotId: k.hubspotId}]))
 }
 
 

@@ -59,7 +59,7 @@ export function hubspotRejections(type: HubSpotObjectType, properties: Record<st
     out.push({property: 'email', category: 'INVALID_EMAIL', message: `Email address ${show(email.trim())} is invalid: HubSpot refuses it (INVALID_EMAIL); correct it in coreBOS`})
   }
   if (options.creating) {
-    for (const anyOf of REQUIRED_ON_CREATE[type]) {
+    for (const anyOf of REQUIRED_ON_CREATE[type] ?? []) {
       if (anyOf.some((p) => (properties[p] ?? '').trim() !== '')) continue
       out.push({property: anyOf[0], category: 'REQUIRED', message: `HubSpot needs ${anyOf.join(' or ')} to create a ${SINGULAR[type]} (REQUIRED); it is empty`})
     }

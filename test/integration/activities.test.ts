@@ -216,6 +216,27 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     expect(env.writesSince(mark)).toEqual([])
   })
 
+  it('a purged comment and a purged calendar call (recycle bin emptied, no modifiedtime change) archive their engagements', async () => {
+    const c = env.emu.control
+    const gone = await addComment(env.testDb, contact, 'about to be purged')
+    const call = await addCalendar(env.testDb, {activitytype: 'Call', subject: 'Purged call', dtstart: '2026-04-01 10:00:00', dtend: '2026-04-01 10:15:00', contacts: [contact]})
+    const [first] = await env.pass('push')
+    expect(first.failures).toEqual([])
+    const note = c.all('notes').find((n) => n.properties.corebos_crmid === String(gone))!
+    const hsCall = c.all('calls').find((n) => n.properties.corebos_crmid === String(call))!
+    for (const sql of ['DELETE FROM vtiger_modcomments WHERE modcommentsid = ?', 'DELETE FROM vtiger_crmentity WHERE crmid = ?']) await env.testDb.query(sql, [gone])
+    for (const sql of ['DELETE FROM vtiger_cntactivityrel WHERE activityid = ?', 'DELETE FROM vtiger_seactivityrel WHERE activityid = ?', 'DELETE FROM vtiger_activity WHERE activityid = ?', 'DELETE FROM vtiger_crmentity WHERE crmid = ?']) await env.testDb.query(sql, [call])
+    const [push] = await env.pass('push')
+    expect(push.failures).toEqual([])
+    expect(push.modules['ModComments' as never]).toMatchObject({archived: 1})
+    expect(push.modules['cbCalendar' as never]).toMatchObject({archived: 1})
+    expect(c.all('notes', {archived: true}).map((n) => n.id)).toContain(note.id)
+    expect(c.all('calls', {archived: true}).map((n) => n.id)).toContain(hsCall.id)
+    const mark = env.mark()
+    for (const r of await env.pass('sync')) expect(r.failures).toEqual([])
+    expect(env.writesSince(mark)).toEqual([])
+  })
+
   it('a comment on a record that is opted in but not in HubSpot yet waits in the ledger, and goes with its record', async () => {
     const [newbie] = await env.create('Contacts', [{firstname: 'Linus', lastname: 'Torvalds', email: 'linus@acme.example'}])
     const onIt = await addComment(env.testDb, newbie, 'met at the conference')
@@ -230,6 +251,23 @@ describe('activities: HubSpot engagements ↔ coreBOS comments and calendar', ()
     const linusHs = (await env.testDb.query<{hubspotid: string}>('SELECT hubspotid FROM vtiger_contactdetails WHERE contactid = ?', [newbie]))[0].hubspotid
     expect(env.emu.control.associations('notes', note.id, 'contacts').map((a) => a.toId)).toEqual([linusHs])
     expect(await env.testDb.query("SELECT id FROM cbhs_failure WHERE crmid = ? AND resolved_at IS NULL", [onIt])).toEqual([])
+  })
+
+  it('a note on a HubSpot contact not pulled yet waits in the ledger, and comes with its contact', async () => {
+    const c = env.emu.control
+    const [grace] = c.seed('contacts', [{firstname: 'Grace', lastname: 'Hopper-Murray', email: 'g.hopper@navy.example'}])
+    const [note] = c.seed('notes', [{hs_timestamp: '2026-04-02T09:00:00.000Z', hs_note_body: 'Grace wants a demo'}])
+    c.associate('notes', note.id, 'contacts', grace.id)
+    // the contacts' pull comes later: this pass pulls the comments' engagements only
+    const [first] = await env.pass('pull', {module: ['ModComments']})
+    expect(first.failures.map((f) => [f.hubspotId, f.category])).toEqual([[note.id, 'PARENT_PENDING']])
+    expect(first.failures[0].message).toContain(`contacts ${grace.id}`)
+    await env.testDb.query("UPDATE cbhs_failure SET next_retry_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE hubspot_id = ?", [note.id])
+    const [second] = await env.pass('pull')
+    expect(second.failures).toEqual([])
+    const graceCrmid = (await env.testDb.query<{contactid: number}>('SELECT contactid FROM vtiger_contactdetails WHERE email = ?', ['g.hopper@navy.example']))[0].contactid
+    expect((await comments()).filter((r) => r.commentcontent === 'Grace wants a demo').map((r) => r.related_to)).toEqual([graceCrmid])
+    expect(await env.testDb.query('SELECT id FROM cbhs_failure WHERE hubspot_id = ? AND resolved_at IS NULL', [note.id])).toEqual([])
   })
 
   it('an emoji and an over-long title are adjusted with a warning, not failed, and never echoed back', async () => {

@@ -4,8 +4,8 @@
  * and the link of a create saved with it (the real adapter's one transaction).
  */
 import type {ActivityCreate, ActivityModule, ActivityParent, ActivityWriteResult, CrmActivities, CrmActivity} from '../../../src/sync/activity-types.js'
-import {asModuleKey, asObjectType} from '../../../src/sync/activity-types.js'
-import type {CrmCursor} from '../../../src/sync/types.js'
+import {asModuleKey, asObjectType, isActivityModule} from '../../../src/sync/activity-types.js'
+import type {CrmCursor, CrmModule} from '../../../src/sync/types.js'
 import type {MemoryCrm} from './crm.js'
 import type {MemoryState} from './state.js'
 
@@ -21,7 +21,16 @@ export class MemoryActivities implements CrmActivities {
   constructor(
     private readonly crm: MemoryCrm,
     private readonly state: MemoryState,
-  ) {}
+  ) {
+    state.activities = this
+  }
+
+  /** whether an activity module's row is trashed or purged; undefined for the other modules */
+  isGone(module: CrmModule, crmid: number): boolean | undefined {
+    if (!isActivityModule(module)) return undefined
+    const r = this.rows.get(crmid)
+    return !r || r.module !== module || r.deleted
+  }
 
   private view(r: Row): CrmActivity {
     const parents = r.parents.filter((p) => {
@@ -107,6 +116,11 @@ export class MemoryActivities implements CrmActivities {
     const r = this.rows.get(crmid)!
     r.deleted = true
     r.modifiedtime = this.crm.naiveNow()
+  }
+
+  /** The recycle bin emptied: the row is gone, and its modifiedtime with it. */
+  purgeByUser(crmid: number): void {
+    this.rows.delete(crmid)
   }
 
   get(crmid: number): CrmActivity | undefined {

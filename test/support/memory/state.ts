@@ -35,6 +35,9 @@ export class MemoryState implements StateStore {
     private readonly maxAttempts = DEFAULT_MAX_ATTEMPTS,
   ) {}
 
+  /** the memory activities, whose rows live beside the CRM's (set by MemoryActivities) */
+  activities?: {isGone(module: CrmModule, crmid: number): boolean | undefined}
+
   private now(): string {
     return new Date(this.clock.nowMs()).toISOString()
   }
@@ -121,7 +124,7 @@ export class MemoryState implements StateStore {
     const out: Link[] = []
     for (const link of [...this.links.values()].filter((l) => l.module === module && !l.archived).sort((a, b) => a.crmid - b.crmid)) {
       if (out.length >= limit) break
-      if (this.crm.isGone(module, link.crmid)) out.push(copy(link))
+      if (this.activities?.isGone(module, link.crmid) ?? this.crm.isGone(module, link.crmid)) out.push(copy(link))
     }
     return out
   }
