@@ -211,7 +211,9 @@ async function repair(ctx: ModuleContext, reporter: Reporter): Promise<void> {
   const pull = newReport('pull', false)
   const push = newReport('push', false)
   const options = {modules: [], activities: [module], full: true, dryRun: false}
-  const retired = await retireGoneActivityLinks(passContext(engine, push), ctx.gone)
+  // its own report: the shared apply counts into it, and only what it returns is added below
+  const retire = newReport('push', false)
+  const retired = await retireGoneActivityLinks(passContext(engine, retire), ctx.gone)
   totals.archivedHubSpot += retired.archived
   totals.markedDeleted += retired.trashed
   totals.linksRetired += ctx.gone.length
@@ -226,7 +228,7 @@ async function repair(ctx: ModuleContext, reporter: Reporter): Promise<void> {
   totals.updatedHubSpot += sum(push, 'updated')
   totals.archivedHubSpot += sum(push, 'archived')
   totals.linked += sum(push, 'linked')
-  for (const r of [pull, push]) {
+  for (const r of [retire, pull, push]) {
     totals.failed += r.failures.length
     report.failures.push(...r.failures)
     report.warnings.push(...r.warnings)
