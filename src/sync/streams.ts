@@ -36,10 +36,7 @@ const BATCH = 100
  * reads and settling while the other's writes are on the way); the batches of a page hold distinct
  * records, and the identity rules (e-mail, upsert on the crmid) decide the same in any order.
  */
-// 1 for now: with 2, concurrent batches deadlocked in MariaDB writing the ledger and links (cli-cron:
-// 220 refused contacts, "Deadlock found when trying to get lock", exit 1). Raise it once those writers
-// retry a deadlocked transaction.
-const PUSH_BATCHES_IN_FLIGHT = 1
+const PUSH_BATCHES_IN_FLIGHT = 2
 
 /**
  * Runs `work` over the items with at most `limit` at once, in order of start. Every started item
