@@ -276,8 +276,46 @@ function changesOf(values: Record<string, string | null>, old: Record<string, st
   return Object.entries(values).map(([key, value]) => ({key, old: old[key] ?? null, new: value, side}))
 }
 
-/** Applies one page of one module's work, in an order that lets a crash anywhere resume safely. */
-export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[]): Promise<ApplyOutcome> {
+type AssociationOp = {pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}
+
+/**
+ * A push page's associations, and the pairs and failures that wait on them: the batches of a page
+ * hand theirs over, and `flush` sends them in one call per type (HubSpot takes 2,000 a call, one
+ * batch brings 100 at most) before the link writer records those pairs. So no link claims an
+ * association a kill left unsent (the page is read again), and only these small entries are held
+ * until the page is done, not its records.
+ */
+export class HeldAssociations {
+  private ops: AssociationOp[] = []
+  private synced: Synced[] = []
+  private failures: Failure[] = []
+
+  hold(ops: AssociationOp[], synced: Synced[]): void {
+    this.ops.push(...ops)
+    this.synced.push(...synced)
+  }
+
+  /** a failure recorded after the link writer, which resolves the ledger entries of what it records */
+  failAfter(failure: Failure): void {
+    this.failures.push(failure)
+  }
+
+  async flush(ctx: PassContext, module: CrmModule): Promise<void> {
+    const {ops, synced, failures} = this
+    this.ops = []
+    this.synced = []
+    this.failures = []
+    await applyAssociations(ctx, OBJECT_TYPE_OF_MODULE[module], ops)
+    await recordSynced(ctx, module, synced)
+    for (const f of failures) await ctx.fail(f)
+  }
+}
+
+/**
+ * Applies one page of one module's work, in an order that lets a crash anywhere resume safely.
+ * With `held` (push), the associations and the link writer wait for the page's flush.
+ */
+export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[], held?: HeldAssociations): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {adopt: []}
   if (work.length === 0) return outcome
   const {engine} = ctx
@@ -293,7 +331,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   }
 
   const synced: Synced[] = []
-  const associations: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}> = []
+  const associations: AssociationOp[] = []
 
   // HubSpot says the object is gone: the coreBOS record stays, marked, and stops syncing
   const marks = of('mark-deleted')
@@ -443,8 +481,11 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     }
   }
 
-  await applyAssociations(ctx, type, associations)
-  await recordSynced(ctx, module, synced)
+  if (held) held.hold(associations, synced)
+  else {
+    await applyAssociations(ctx, type, associations)
+    await recordSynced(ctx, module, synced)
+  }
   await resolveLedger(ctx, module, unchanged)
   return outcome
 }
@@ -625,7 +666,7 @@ function reportPlanned(ctx: PassContext, w: Work): void {
 async function applyAssociations(
   ctx: PassContext,
   from: HubSpotObjectType,
-  ops: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}>,
+  ops: AssociationOp[],
 ): Promise<void> {
   for (const remove of [false, true]) {
     for (const to of ['companies', 'contacts', 'deals'] as HubSpotObjectType[]) {

@@ -13,7 +13,7 @@ import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCount
 import {checkArchived, readArchivedList} from './archived.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, type Failure, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -226,14 +226,17 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       if (chunk.length > 0) chunks.push(chunk)
     }
     // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
-    // bookmark below moves only once every batch of the page is done, so a kill re-reads the page
+    // bookmark below moves only once every batch of the page is done and its associations and links
+    // are written, so a kill re-reads the page
+    const held = new HeldAssociations()
     await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
-      await pushBatch(ctx, module, chunk, false)
+      await pushBatch(ctx, module, chunk, false, held)
       for (const r of chunk) saw(r)
       streamed += chunk.length
       // a record saved during the pass may join the read after the count
       reporter.progress(module, streamed, Math.max(total!, streamed))
     })
+    await held.flush(ctx, module)
     last = chunks.at(-1)?.at(-1)
     if (last && !ctx.dryRun) {
       const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()}
@@ -279,7 +282,7 @@ function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link
 }
 
 /** One batch (≤ 100 records) of one module: resolve, read what is needed from HubSpot, settle, apply. */
-async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean): Promise<void> {
+async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean, held?: HeldAssociations): Promise<void> {
   const {engine} = ctx
   await engine.prepare(module)
   const type = OBJECT_TYPE_OF_MODULE[module]
@@ -326,8 +329,8 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     else creates.push(p.record)
   }
   await settleAndCreate(ctx, module, found, creates, work)
-  const outcome = await applyWork(ctx, module, work)
-  await afterApply(ctx, module, work)
+  const outcome = await applyWork(ctx, module, work, held)
+  await afterApply(ctx, module, work, held)
 
   // a new contact whose e-mail HubSpot already has: adopt that contact, settled by the policy
   if (outcome.adopt.length > 0) {
@@ -350,8 +353,8 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     const more: Work[] = []
     await settleAndCreate(ctx, module, again.found, [], more)
     for (const p of again.gone) await ctx.fail({module, crmid: p.record.crmid, hubspotId: p.hubspotId, category: 'CHANGED_SINCE_READ', message: `HubSpot contact ${p.hubspotId} went away while ${module} ${p.record.crmid} was adopting it; retried next pass`})
-    await applyWork(ctx, module, more)
-    await afterApply(ctx, module, more)
+    await applyWork(ctx, module, more, held)
+    await afterApply(ctx, module, more, held)
   }
 }
 
@@ -481,14 +484,20 @@ async function failedToSettle(ctx: PassContext, module: CrmModule, crmid: number
   return true
 }
 
-/** A reference whose target is not in HubSpot yet: the rest went through; the record is retried. */
-async function afterApply(ctx: PassContext, module: CrmModule, work: Work[]): Promise<void> {
+/**
+ * A reference whose target is not in HubSpot yet: the rest went through; the record is retried.
+ * Its failure is recorded after its link (`held`: when the page's links are written), which
+ * resolves the record's open entries.
+ */
+async function afterApply(ctx: PassContext, module: CrmModule, work: Work[], held?: HeldAssociations): Promise<void> {
   for (const w of work) {
     const pending = w.kind === 'update' ? w.settlement.pending : w.kind === 'create-hubspot' ? w.pending : undefined
     if (!pending) continue
     const crmid = w.kind === 'update' ? w.record.crmid : w.kind === 'create-hubspot' ? w.record.crmid : null
     const hubspotId = w.kind === 'update' ? w.object.id : null
-    await ctx.fail({module, crmid, hubspotId, category: 'ASSOCIATION_PENDING', message: pending})
+    const failure: Failure = {module, crmid, hubspotId, category: 'ASSOCIATION_PENDING', message: pending}
+    if (held) held.failAfter(failure)
+    else await ctx.fail(failure)
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * The push overlaps the batches of a page (issue 19): a batch that waits on HubSpot does not hold
- * the next one back, and the page's bookmark moves only once all of its batches are done. The real
- * binary is SIGKILLed while one batch's upsert hangs in HubSpot and later batches of the same page
- * are already written; the next pass re-reads the page and leaves every record in HubSpot once.
+ * the next one back, and the page's links and bookmark are written only once all of its batches are
+ * done. The real binary is SIGKILLed while one batch's upsert hangs in HubSpot and later batches of
+ * the same page are already in HubSpot; the next pass re-reads the page and leaves every record in
+ * HubSpot once.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {checkPushed, createMany, runAndKillWhen, runToEnd} from '../chaos/harness.js'
@@ -36,24 +37,26 @@ describe('push: a pass killed with two batches of a page in flight', () => {
     ).map((r) => Number(r.crmid))
     env.emu.control.injectFaults({kinds: ['hang'], count: 1, match: /\/contacts\/batch\/upsert$/})
 
-    let linkedAtKill: number[] = []
+    let createdAtKill: number[] = []
     const outcome = await runAndKillWhen(['push', '--module', 'Contacts'], env.env, async () => {
       const hung = env.emu.control.requests().some((r) => r.fault === 'hang')
       if (!hung) return false
-      const rows = await env.testDb.query<{crmid: number}>(`SELECT crmid FROM cbhs_link WHERE module = 'Contacts'`)
-      linkedAtKill = rows.map((r) => Number(r.crmid))
-      // the two batches after the hung one are written while it still waits
-      return linkedAtKill.length >= 200
+      createdAtKill = env.emu.control.all('contacts').map((c) => Number(c.properties.corebos_crmid))
+      // the two batches after the hung one reach HubSpot while it still waits
+      return createdAtKill.length >= 200
     })
     env.emu.control.clearFaults()
     expect(outcome.killed, outcome.stderr).toBe(true)
-    // overlap: batches after the hung one were committed while it waited, so what was linked at the
+    // overlap: batches after the hung one were sent while it waited, so what HubSpot holds at the
     // kill is not a prefix of the stream (one batch after another would leave a prefix); the hung
-    // batch itself, 100 records among the first 200, was not linked
-    const linked = new Set(linkedAtKill)
-    const unlinked = order.filter((id) => !linked.has(id))
-    expect(order.slice(0, 200).filter((id) => !linked.has(id))).toHaveLength(100)
-    expect(order.indexOf(unlinked[0]!)).toBeLessThan(Math.max(...linkedAtKill.map((id) => order.indexOf(id))))
+    // batch itself, 100 records among the first 200, was not created
+    const created = new Set(createdAtKill)
+    const missing = order.filter((id) => !created.has(id))
+    expect(order.slice(0, 200).filter((id) => !created.has(id))).toHaveLength(100)
+    expect(order.indexOf(missing[0]!)).toBeLessThan(Math.max(...createdAtKill.map((id) => order.indexOf(id))))
+    // the page's links wait for its associations: none of it is linked yet
+    const linked = await env.testDb.query<{n: number}>(`SELECT COUNT(*) AS n FROM cbhs_link WHERE module = 'Contacts'`)
+    expect(Number(linked[0]!.n)).toBe(0)
     // the page was not checkpointed past the hung batch: no bookmark, no watermark for Contacts yet
     const marks = await env.testDb.query<{value: string | null; bookmark: string | null}>(
       `SELECT value, cursor_value AS bookmark FROM cbhs_watermark WHERE module = 'Contacts' AND direction = 'push'`,
