@@ -721,6 +721,9 @@ async function recordSynced(ctx: PassContext, module: CrmModule, synced: Synced[
     ctx.fail({module, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
   )
   const ok = accepted.filter((s) => saved.has(s.crmid))
+  // a saved link answers who owns its object from now on: the claim would only grow with the pass
+  // (a million-record back-fill held a million of them)
+  for (const s of ok) ctx.release(type, s.hubspotId)
   await engine.crm.setControlMany(
     module,
     ok.filter((s) => !s.quiet).map((s) => ({crmid: s.crmid, values: {hubspotid: s.hubspotId, hubspotrecord: hubspotRecordUrl(engine.settings.portalId, type, s.hubspotId), hubspotlastsync: now, ...s.control}})),

@@ -203,46 +203,55 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   let total: number | undefined
   let streamed = 0
   const stream = crm.readChanged(module, {...read, pageSize})
-  for await (const page of stream) {
-    if (total === undefined) {
-      // progress has a total, a percent and an ETA: a first page that is not full is the whole
-      // read (an idle pass, the look-back); a full one is counted with the read's own predicate
-      total = progressTotal(page.length < pageSize ? page.length : await crm.countChanged(module, read), options.limit)
-      reporter.progress(module, 0, total)
-    }
-    let last: CrmRecord | undefined
-    const chunks: CrmRecord[][] = []
-    for (let i = 0; i < page.length && !incomplete; i += BATCH) {
-      const slice = page.slice(i, i + BATCH)
-      let chunk = slice.filter((r) => !seen.has(r.crmid))
-      // records already handled as ledger retries still move the watermark past themselves
-      for (const r of slice) if (seen.has(r.crmid)) saw(r)
-      streamed += slice.length - chunk.length
-      if (options.limit !== undefined && processed + chunk.length > options.limit) {
-        chunk = chunk.slice(0, options.limit - processed)
-        incomplete = true
+  let flushing: Promise<void> = Promise.resolve()
+  try {
+    for await (const page of stream) {
+      if (total === undefined) {
+        // progress has a total, a percent and an ETA: a first page that is not full is the whole
+        // read (an idle pass, the look-back); a full one is counted with the read's own predicate
+        total = progressTotal(page.length < pageSize ? page.length : await crm.countChanged(module, read), options.limit)
+        reporter.progress(module, 0, total)
       }
-      processed += chunk.length
-      if (chunk.length > 0) chunks.push(chunk)
+      let last: CrmRecord | undefined
+      const chunks: CrmRecord[][] = []
+      for (let i = 0; i < page.length && !incomplete; i += BATCH) {
+        const slice = page.slice(i, i + BATCH)
+        let chunk = slice.filter((r) => !seen.has(r.crmid))
+        // records already handled as ledger retries still move the watermark past themselves
+        for (const r of slice) if (seen.has(r.crmid)) saw(r)
+        streamed += slice.length - chunk.length
+        if (options.limit !== undefined && processed + chunk.length > options.limit) {
+          chunk = chunk.slice(0, options.limit - processed)
+          incomplete = true
+        }
+        processed += chunk.length
+        if (chunk.length > 0) chunks.push(chunk)
+      }
+      // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
+      // bookmark moves only once every batch of the page is done and its associations and links are
+      // written, so a kill re-reads the page
+      const held = new HeldAssociations()
+      await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
+        await pushBatch(ctx, module, chunk, false, held)
+        for (const r of chunk) saw(r)
+        streamed += chunk.length
+        // a record saved during the pass may join the read after the count
+        reporter.progress(module, streamed, Math.max(total!, streamed))
+      })
+      last = chunks.at(-1)?.at(-1)
+      const bookmark: Bookmark | null = last && !ctx.dryRun ? {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()} : null
+      // the page's links are written while the next page is read and pushed; one page's at a time, in
+      // order, so a bookmark never passes a page whose links are not written
+      await flushing
+      flushing = held.flush(ctx, module).then(() => (bookmark ? state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark)) : undefined))
+      // awaited before anything else is done with the stream; until then its failure waits there
+      flushing.catch(() => undefined)
+      if (incomplete) break
     }
-    // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
-    // bookmark below moves only once every batch of the page is done and its associations and links
-    // are written, so a kill re-reads the page
-    const held = new HeldAssociations()
-    await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
-      await pushBatch(ctx, module, chunk, false, held)
-      for (const r of chunk) saw(r)
-      streamed += chunk.length
-      // a record saved during the pass may join the read after the count
-      reporter.progress(module, streamed, Math.max(total!, streamed))
-    })
-    await held.flush(ctx, module)
-    last = chunks.at(-1)?.at(-1)
-    if (last && !ctx.dryRun) {
-      const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()}
-      await state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark))
-    }
-    if (incomplete) break
+    await flushing
+  } finally {
+    // a page that failed leaves nothing of the one before it still writing
+    await flushing.catch(() => undefined)
   }
   if (futureIds.size > 0) report.warnings.push(`${futureDatedNote(module, futureIds.size, future)}: sent, and read again every pass until that time has come`)
 
@@ -321,9 +330,12 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     else creates.push(record)
   }
   await ctx.retire(module, retired)
-  if (type === 'contacts') creates = await withOwnEmail(ctx, module, creates, {crmids: new Set(records.map((r) => r.crmid)), links})
-
-  const {found, gone} = await readPairs(ctx, module, pairs)
+  // independent round trips, made at once: the e-mail check of the creates, HubSpot's side of the pairs
+  const [own, {found, gone}] = await Promise.all([
+    type === 'contacts' ? withOwnEmail(ctx, module, creates, {crmids: new Set(records.map((r) => r.crmid)), links}) : creates,
+    readPairs(ctx, module, pairs),
+  ])
+  creates = own
   for (const p of gone) {
     if (p.link) work.push({kind: 'mark-deleted', module, link: p.link, reason: 'archived or merged away in HubSpot'})
     else creates.push(p.record)
@@ -379,8 +391,11 @@ async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRec
   const emails = [...new Set(creates.map(emailOf).filter(Boolean))]
   if (emails.length === 0) return creates
   const holders = new Map<string, Array<{module: CrmModule; crmid: number; linked: boolean}>>()
-  for (const m of ['Leads', 'Contacts'] as CrmModule[]) {
-    const found = await engine.crm.findByEmails(m, emails)
+  // both modules are asked at once: two round trips in parallel instead of one after the other
+  const modules = ['Leads', 'Contacts'] as CrmModule[]
+  const byModule = await Promise.all(modules.map((m) => engine.crm.findByEmails(m, emails)))
+  for (const [i, m] of modules.entries()) {
+    const found = byModule[i]!
     const records = [...found.values()].flat().filter((r) => isEligible(r, engine.settings.optIn[m]))
     // the batch's own links are read already: only records outside it are looked up
     const asked = m === module ? known.crmids : new Set<number>()
