@@ -837,7 +837,10 @@ export function contactSetOfNewDeal(module: CrmModule, view: ReferenceView | und
   return out
 }
 
-export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[]): Promise<References> {
+/** How loadReferences reads the links of referenced records; a push page passes one that read them for the whole page. */
+export type LinkReader = (module: CrmModule, crmids: number[]) => Promise<Map<number, Link>>
+
+export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[], linksOf?: LinkReader): Promise<References> {
   const views = new Map<string, ReferenceView>()
   const field = REFERENCE_FIELD[module]
   if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
@@ -861,7 +864,7 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
   if (refs.length > 0) {
     for (const to of types) {
       const m = MODULE_OF_TYPE[to]!
-      const links = await engine.state.getLinksByCrmids(m, refs)
+      const links = await (linksOf ? linksOf(m, refs) : engine.state.getLinksByCrmids(m, refs))
       for (const [crmid, link] of links) {
         if (targets.has(crmid) && 'id' in targets.get(crmid)!) continue
         targets.set(crmid, link.archived ? {none: `is archived in HubSpot (${m} ${crmid})`} : {type: to, id: link.hubspotId})

@@ -13,7 +13,7 @@ import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCount
 import {checkArchived, readArchivedList} from './archived.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, type Failure, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -231,8 +231,9 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
       // bookmark moves only once every batch of the page is done and its associations and links are
       // written, so a kill re-reads the page
       const held = new HeldAssociations()
+      const references = pageReferenceLinks(ctx, module, chunks.flat())
       await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
-        await pushBatch(ctx, module, chunk, false, held)
+        await pushBatch(ctx, module, chunk, false, held, references)
         for (const r of chunk) saw(r)
         streamed += chunk.length
         // a record saved during the pass may join the read after the count
@@ -291,7 +292,7 @@ function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link
 }
 
 /** One batch (≤ 100 records) of one module: resolve, read what is needed from HubSpot, settle, apply. */
-async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean, held?: HeldAssociations): Promise<void> {
+async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean, held?: HeldAssociations, references?: LinkReader): Promise<void> {
   const {engine} = ctx
   await engine.prepare(module)
   const type = OBJECT_TYPE_OF_MODULE[module]
@@ -340,7 +341,7 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     if (p.link) work.push({kind: 'mark-deleted', module, link: p.link, reason: 'archived or merged away in HubSpot'})
     else creates.push(p.record)
   }
-  await settleAndCreate(ctx, module, found, creates, work)
+  await settleAndCreate(ctx, module, found, creates, work, references)
   const outcome = await applyWork(ctx, module, work, held)
   await afterApply(ctx, module, work, held)
 
@@ -363,7 +364,7 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     }
     const again = await readPairs(ctx, module, adopt)
     const more: Work[] = []
-    await settleAndCreate(ctx, module, again.found, [], more)
+    await settleAndCreate(ctx, module, again.found, [], more, references)
     for (const p of again.gone) await ctx.fail({module, crmid: p.record.crmid, hubspotId: p.hubspotId, category: 'CHANGED_SINCE_READ', message: `HubSpot contact ${p.hubspotId} went away while ${module} ${p.record.crmid} was adopting it; retried next pass`})
     await applyWork(ctx, module, more, held)
     await afterApply(ctx, module, more, held)
@@ -373,6 +374,34 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
 async function stillSyncs(engine: Engine, owner: {module: CrmModule; crmid: number}): Promise<boolean> {
   const [record] = await engine.crm.readByIds(owner.module, [owner.crmid])
   return Boolean(record && isEligible(record, engine.settings.optIn[owner.module]))
+}
+
+/**
+ * The links of the records a push page refers to (a contact's account, a deal's contacts and
+ * account), read once for the page when a batch first asks instead of once per batch. The streams of
+ * the modules referred to ran earlier in the pass, so those links do not change while the page is
+ * pushed; a record outside the page's references is read as it is asked for.
+ */
+function pageReferenceLinks(ctx: PassContext, module: CrmModule, records: CrmRecord[]): LinkReader {
+  const refs = new Set(referencedBy(module, records).filter((id) => id > 0))
+  const read = new Map<CrmModule, Promise<Map<number, Link>>>()
+  return async (m, crmids) => {
+    const outside = crmids.filter((id) => !refs.has(id))
+    if (outside.length > 0) return ctx.engine.state.getLinksByCrmids(m, crmids)
+    let page = read.get(m)
+    if (!page) {
+      page = ctx.engine.state.getLinksByCrmids(m, [...refs])
+      read.set(m, page)
+      page.catch(() => read.delete(m))
+    }
+    const links = await page
+    const out = new Map<number, Link>()
+    for (const id of crmids) {
+      const link = links.get(id)
+      if (link) out.set(id, link)
+    }
+    return out
+  }
 }
 
 /** "A and B", "A, B and C" */
@@ -461,13 +490,14 @@ async function settleAndCreate(
   pairs: Array<{record: CrmRecord; link: Link | null; object: HubSpotObject; hubspotId: string; reason: string}>,
   creates: CrmRecord[],
   work: Work[],
+  references?: LinkReader,
 ): Promise<void> {
   const {engine} = ctx
   const mapper = engine.mappers[module]
   const field = REFERENCE_FIELD[module]
   // associations are read only where the reference may have changed; elsewhere it is carried over
   const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field]) || contactSetChanged(module, p.record, p.link)))
-  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]))
+  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]), references)
   for (const p of pairs) {
     const settlement = ctx.settle(module, p, refs.view(p.object.id), 'push')
     if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
