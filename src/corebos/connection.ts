@@ -200,9 +200,11 @@ export async function checkConnection(pool: Pool, settings: DbSettings, use: DbU
 }
 
 /** Runs `work` in one transaction on one connection; rolls back on any error. */
-export async function inTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>, options: {readCommitted?: boolean} = {}): Promise<T> {
   const conn = await pool.getConnection()
   try {
+    // applies to the next transaction of this connection only
+    if (options.readCommitted) await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
     await conn.beginTransaction()
     const result = await work(conn)
     await conn.commit()

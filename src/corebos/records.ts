@@ -8,6 +8,7 @@ import type {CountChangedOptions, CreateInput, CrmOwners, CrmRecords, ModuleMeta
 import {CONTROL_FIELDS, type ControlField, type ControlValues, type CrmCursor, type CrmModule, type CrmRecord} from '../sync/types.js'
 import {CbhsError, ConfigError, EXIT} from '../errors.js'
 import {inTransaction, quoteIdent, stopsThePass, type Pool, type PoolConnection} from './connection.js'
+import {retryLockVictim} from './lock-retry.js'
 import {forgetModuleMeta, loadModuleStorage, type ModuleStorage} from './metadata.js'
 import {allocateNumbers, NumberingError} from './numbering.js'
 import {readCrmOwners} from './owners.js'
@@ -1087,9 +1088,11 @@ export class CoreBosRecords implements CrmRecords {
           .map(() => `SELECT ? AS cbhs_id${columns.map((c) => `, ? AS ${q(c)}`).join('')}`)
           .join(' UNION ALL ')
         const params = converted.flatMap((c) => [c.crmid, ...columns.map((col) => c.sets.get(col))])
-        await this.pool.query(
-          `UPDATE ${q(st.meta.baseTable)} b JOIN (${derived}) v ON b.${q(st.meta.baseKey)} = v.cbhs_id SET ${columns.map((c) => `b.${q(c)} = v.${q(c)}`).join(', ')}`,
-          params,
+        await retryLockVictim(() =>
+          this.pool.query(
+            `UPDATE ${q(st.meta.baseTable)} b JOIN (${derived}) v ON b.${q(st.meta.baseKey)} = v.cbhs_id SET ${columns.map((c) => `b.${q(c)} = v.${q(c)}`).join(', ')}`,
+            params,
+          ),
         )
       }
     }

@@ -12,7 +12,8 @@ import {CbhsError, ConfigError, EXIT, redact} from '../errors.js'
 import {hostNowMs} from '../host-clock.js'
 import type {FailureEntry, FailureResolution, Link, RunRecord, StateStore, Watermark} from '../sync/ports.js'
 import {CRM_MODULES, OBJECT_TYPE_OF_MODULE, type CrmModule, type Direction, type HubSpotObjectType} from '../sync/types.js'
-import {inTransaction, quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {quoteIdent, type Pool, type PoolConnection} from './connection.js'
+import {inRetriedTransaction, retryLockVictim} from './lock-retry.js'
 
 /** lookups by IN list are chunked so one statement stays well under max_allowed_packet */
 const LOOKUP_CHUNK = 1000
@@ -350,7 +351,7 @@ export class CoreBosStateStore implements StateStore {
     for (const link of links) byRecord.set(`${link.module}:${link.crmid}`, link)
     const batch = [...byRecord.values()]
 
-    await inTransaction(this.pool, async (conn) => {
+    await inRetriedTransaction(this.pool, async (conn) => {
       const conflicts: LinkConflictError['conflicts'] = []
       const claimed = new Map<string, Link>()
       for (const link of batch) {
@@ -417,7 +418,7 @@ export class CoreBosStateStore implements StateStore {
   }
 
   async deleteLink(module: CrmModule, crmid: number): Promise<void> {
-    await this.q('DELETE FROM cbhs_link WHERE module = ? AND crmid = ?', [module, crmid])
+    await retryLockVictim(() => this.q('DELETE FROM cbhs_link WHERE module = ? AND crmid = ?', [module, crmid]))
   }
 
   /**
@@ -545,7 +546,9 @@ export class CoreBosStateStore implements StateStore {
     const nowMs = this.clock()
     const now = utcDatetime(nowMs)
 
-    await inTransaction(this.pool, async (conn) => {
+    // READ COMMITTED: the locking read below finds nothing for a record's first failure, and under
+    // REPEATABLE READ it would lock the gap; two batches in flight then deadlocked on their INSERTs
+    await inRetriedTransaction(this.pool, async (conn) => {
       const match: string[] = []
       const params: unknown[] = [entry.module, entry.direction]
       if (crmid !== null) {
@@ -604,7 +607,7 @@ export class CoreBosStateStore implements StateStore {
           conn,
         )
       }
-    })
+    }, {readCommitted: true})
   }
 
   async resolveFailures(module: CrmModule, direction: Direction, keys: Array<{crmid?: number; hubspotId?: string}>, resolution: FailureResolution = 'synced'): Promise<void> {
@@ -615,10 +618,12 @@ export class CoreBosStateStore implements StateStore {
       const h = hubspotIds.slice(i, i + 1000)
       const match = [...(c.length ? ['crmid IN (?)'] : []), ...(h.length ? ['hubspot_id IN (?)'] : [])]
       if (match.length === 0) continue
-      await this.q(
-        `UPDATE cbhs_failure SET open_flag = NULL, resolved_at = ?, resolution = ?, next_retry_at = NULL
-          WHERE module = ? AND direction = ? AND open_flag = 1 AND (${match.join(' OR ')})`,
-        [this.nowSql(), resolution, module, direction, ...(c.length ? [c] : []), ...(h.length ? [h] : [])],
+      await retryLockVictim(() =>
+        this.q(
+          `UPDATE cbhs_failure SET open_flag = NULL, resolved_at = ?, resolution = ?, next_retry_at = NULL
+            WHERE module = ? AND direction = ? AND open_flag = 1 AND (${match.join(' OR ')})`,
+          [this.nowSql(), resolution, module, direction, ...(c.length ? [c] : []), ...(h.length ? [h] : [])],
+        ),
       )
     }
   }

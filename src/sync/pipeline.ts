@@ -333,8 +333,46 @@ function changesOf(values: Record<string, string | null>, old: Record<string, st
   return Object.entries(values).map(([key, value]) => ({key, old: old[key] ?? null, new: value, side}))
 }
 
-/** Applies one page of one module's work, in an order that lets a crash anywhere resume safely. */
-export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[], target = ctx.targetOf(module)): Promise<ApplyOutcome> {
+type AssociationOp = {pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}
+
+/**
+ * A push page's associations, and the pairs and failures that wait on them: the batches of a page
+ * hand theirs over, and `flush` sends them in one call per type (HubSpot takes 2,000 a call, one
+ * batch brings 100 at most) before the link writer records those pairs. So no link claims an
+ * association a kill left unsent (the page is read again), and only these small entries are held
+ * until the page is done, not its records.
+ */
+export class HeldAssociations {
+  private ops: AssociationOp[] = []
+  private synced: Synced[] = []
+  private failures: Failure[] = []
+
+  hold(ops: AssociationOp[], synced: Synced[]): void {
+    this.ops.push(...ops)
+    this.synced.push(...synced)
+  }
+
+  /** a failure recorded after the link writer, which resolves the ledger entries of what it records */
+  failAfter(failure: Failure): void {
+    this.failures.push(failure)
+  }
+
+  async flush(ctx: PassContext, module: CrmModule): Promise<void> {
+    const {ops, synced, failures} = this
+    this.ops = []
+    this.synced = []
+    this.failures = []
+    await applyAssociations(ctx, OBJECT_TYPE_OF_MODULE[module], ops)
+    await recordSynced(ctx, module, ctx.targetOf(module), synced)
+    for (const f of failures) await ctx.fail(f)
+  }
+}
+
+/**
+ * Applies one page of one module's work, in an order that lets a crash anywhere resume safely.
+ * With `held` (push), the associations and the link writer wait for the page's flush.
+ */
+export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[], target = ctx.targetOf(module), held?: HeldAssociations): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {adopt: []}
   if (work.length === 0) return outcome
   const {engine} = ctx
@@ -350,7 +388,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
   }
 
   const synced: Synced[] = []
-  const associations: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}> = []
+  const associations: AssociationOp[] = []
 
   const marks = of('mark-deleted')
   if (marks.length > 0) {
@@ -495,8 +533,11 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     }
   }
 
-  await applyAssociations(ctx, type, associations)
-  await recordSynced(ctx, module, target, synced)
+  if (held) held.hold(associations, synced)
+  else {
+    await applyAssociations(ctx, type, associations)
+    await recordSynced(ctx, module, target, synced)
+  }
   await resolveLedger(ctx, target, unchanged)
   return outcome
 }
@@ -672,7 +713,7 @@ function reportPlanned(ctx: PassContext, w: Work): void {
 async function applyAssociations(
   ctx: PassContext,
   from: HubSpotObjectType,
-  ops: Array<{pair: AssociationPair; type: HubSpotObjectType; remove: boolean; module: CrmModule; crmid: number}>,
+  ops: AssociationOp[],
 ): Promise<void> {
   for (const remove of [false, true]) {
     for (const to of ['companies', 'contacts', 'deals'] as HubSpotObjectType[]) {
@@ -726,6 +767,9 @@ async function recordSynced(ctx: PassContext, module: CrmModule, target: ApplyTa
     ctx.fail({module, crmid: link.crmid, hubspotId: link.hubspotId, category: 'SHARED_IDENTITY', waitForChange: true, message}),
   )
   const ok = accepted.filter((s) => saved.has(s.crmid))
+  // a saved link answers who owns its object from now on: the claim would only grow with the pass
+  // (a million-record back-fill held a million of them)
+  for (const s of ok) ctx.release(type, s.hubspotId)
   const control = target.controlFields ? ok.filter((s) => !s.quiet) : []
   if (control.length > 0) {
     const now = await engine.crm.now()
@@ -843,11 +887,21 @@ export function contactSetOfNewDeal(module: CrmModule, view: ReferenceView | und
   return out
 }
 
+/** How loadReferences reads the links of referenced records; a push page passes one that read them for the whole page. */
+export type LinkReader = (module: CrmModule, crmids: number[]) => Promise<Map<number, Link>>
+
 /**
  * `inline`: objects whose list page brought their associations along; only the others (and types
- * not brought) are read from the associations API.
+ * not brought) are read from the associations API. `linksOf`: the referenced records' links, when
+ * the caller read them for more than this batch.
  */
-export async function loadReferences(ctx: PassContext, module: CrmModule, objectIds: string[], referenced: number[], inline: HubSpotObject[] = []): Promise<References> {
+export async function loadReferences(
+  ctx: PassContext,
+  module: CrmModule,
+  objectIds: string[],
+  referenced: number[],
+  {inline = [], linksOf}: {inline?: HubSpotObject[]; linksOf?: LinkReader} = {},
+): Promise<References> {
   const views = new Map<string, ReferenceView>()
   const field = REFERENCE_FIELD[module]
   if (!field) return {view: () => undefined, target: () => ({none: 'is no reference'}), preferred: () => undefined}
@@ -874,7 +928,7 @@ export async function loadReferences(ctx: PassContext, module: CrmModule, object
   if (refs.length > 0) {
     for (const to of types) {
       const m = MODULE_OF_TYPE[to]!
-      const links = await engine.state.getLinksByCrmids(m, refs)
+      const links = await (linksOf ? linksOf(m, refs) : engine.state.getLinksByCrmids(m, refs))
       for (const [crmid, link] of links) {
         if (targets.has(crmid) && 'id' in targets.get(crmid)!) continue
         targets.set(crmid, link.archived ? {none: `is archived in HubSpot (${m} ${crmid})`} : {type: to, id: link.hubspotId})

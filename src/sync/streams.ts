@@ -14,7 +14,7 @@ import {checkArchived, readArchivedList} from './archived.js'
 import {CarrierWrites} from './carriers.js'
 import {foldingWarnings} from './warnings.js'
 import {eligibility, isEligible} from './eligibility.js'
-import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, loadReferences, PassContext, referencedBy, referenceTypes, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, referenceTypes, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter, SearchPage} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -37,10 +37,7 @@ const BATCH = 100
  * reads and settling while the other's writes are on the way); the batches of a page hold distinct
  * records, and the identity rules (e-mail, upsert on the crmid) decide the same in any order.
  */
-// 1 for now: with 2, concurrent batches deadlocked in MariaDB writing the ledger and links (cli-cron:
-// 220 refused contacts, "Deadlock found when trying to get lock", exit 1). Raise it once those writers
-// retry a deadlocked transaction.
-const PUSH_BATCHES_IN_FLIGHT = 1
+const PUSH_BATCHES_IN_FLIGHT = 2
 
 /**
  * Runs `work` over the items with at most `limit` at once, in order of start. Every started item
@@ -207,43 +204,56 @@ export async function pushModule(ctx: PassContext, module: CrmModule, options: P
   let total: number | undefined
   let streamed = 0
   const stream = crm.readChanged(module, {...read, pageSize})
-  for await (const page of stream) {
-    if (total === undefined) {
-      // progress has a total, a percent and an ETA: a first page that is not full is the whole
-      // read (an idle pass, the look-back); a full one is counted with the read's own predicate
-      total = progressTotal(page.length < pageSize ? page.length : await crm.countChanged(module, read), options.limit)
-      reporter.progress(module, 0, total)
-    }
-    let last: CrmRecord | undefined
-    const chunks: CrmRecord[][] = []
-    for (let i = 0; i < page.length && !incomplete; i += BATCH) {
-      const slice = page.slice(i, i + BATCH)
-      let chunk = slice.filter((r) => !seen.has(r.crmid))
-      // records already handled as ledger retries still move the watermark past themselves
-      for (const r of slice) if (seen.has(r.crmid)) saw(r)
-      streamed += slice.length - chunk.length
-      if (options.limit !== undefined && processed + chunk.length > options.limit) {
-        chunk = chunk.slice(0, options.limit - processed)
-        incomplete = true
+  let flushing: Promise<void> = Promise.resolve()
+  try {
+    for await (const page of stream) {
+      if (total === undefined) {
+        // progress has a total, a percent and an ETA: a first page that is not full is the whole
+        // read (an idle pass, the look-back); a full one is counted with the read's own predicate
+        total = progressTotal(page.length < pageSize ? page.length : await crm.countChanged(module, read), options.limit)
+        reporter.progress(module, 0, total)
       }
-      processed += chunk.length
-      if (chunk.length > 0) chunks.push(chunk)
+      let last: CrmRecord | undefined
+      const chunks: CrmRecord[][] = []
+      for (let i = 0; i < page.length && !incomplete; i += BATCH) {
+        const slice = page.slice(i, i + BATCH)
+        let chunk = slice.filter((r) => !seen.has(r.crmid))
+        // records already handled as ledger retries still move the watermark past themselves
+        for (const r of slice) if (seen.has(r.crmid)) saw(r)
+        streamed += slice.length - chunk.length
+        if (options.limit !== undefined && processed + chunk.length > options.limit) {
+          chunk = chunk.slice(0, options.limit - processed)
+          incomplete = true
+        }
+        processed += chunk.length
+        if (chunk.length > 0) chunks.push(chunk)
+      }
+      // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
+      // bookmark moves only once every batch of the page is done and its associations and links are
+      // written, so a kill re-reads the page
+      const held = new HeldAssociations()
+      const references = pageReferenceLinks(ctx, module, chunks.flat())
+      await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
+        await pushBatch(ctx, module, chunk, false, held, references)
+        for (const r of chunk) saw(r)
+        streamed += chunk.length
+        // a record saved during the pass may join the read after the count
+        reporter.progress(module, streamed, Math.max(total!, streamed))
+      })
+      last = chunks.at(-1)?.at(-1)
+      const bookmark: Bookmark | null = last && !ctx.dryRun ? {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()} : null
+      // the page's links are written while the next page is read and pushed; one page's at a time, in
+      // order, so a bookmark never passes a page whose links are not written
+      await flushing
+      flushing = held.flush(ctx, module).then(() => (bookmark ? state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark)) : undefined))
+      // awaited before anything else is done with the stream; until then its failure waits there
+      flushing.catch(() => undefined)
+      if (incomplete) break
     }
-    // the page's batches overlap (one settles while another waits on HubSpot or coreBOS); the
-    // bookmark below moves only once every batch of the page is done, so a kill re-reads the page
-    await inFlight(chunks, PUSH_BATCHES_IN_FLIGHT, async (chunk) => {
-      await pushBatch(ctx, module, chunk, false)
-      for (const r of chunk) saw(r)
-      streamed += chunk.length
-      // a record saved during the pass may join the read after the count
-      reporter.progress(module, streamed, Math.max(total!, streamed))
-    })
-    last = chunks.at(-1)?.at(-1)
-    if (last && !ctx.dryRun) {
-      const bookmark: Bookmark = {mode, position: {modifiedtime: last.modifiedtime, crmid: last.crmid + 1}, maxSeen: maxSeen()}
-      await state.setWatermark(module, 'push', watermark.value, JSON.stringify(bookmark))
-    }
-    if (incomplete) break
+    await flushing
+  } finally {
+    // a page that failed leaves nothing of the one before it still writing
+    await flushing.catch(() => undefined)
   }
   if (futureIds.size > 0) report.warnings.push(`${futureDatedNote(module, futureIds.size, future)}: sent, and read again every pass until that time has come`)
 
@@ -283,7 +293,7 @@ function changedInCrm(engine: Engine, module: CrmModule, record: CrmRecord, link
 }
 
 /** One batch (≤ 100 records) of one module: resolve, read what is needed from HubSpot, settle, apply. */
-async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean): Promise<void> {
+async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], retry: boolean, held?: HeldAssociations, references?: LinkReader): Promise<void> {
   const {engine} = ctx
   await engine.prepare(module)
   const type = OBJECT_TYPE_OF_MODULE[module]
@@ -322,16 +332,19 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     else creates.push(record)
   }
   await ctx.retire(module, retired)
-  if (type === 'contacts') creates = await withOwnEmail(ctx, module, creates, {crmids: new Set(records.map((r) => r.crmid)), links})
-
-  const {found, gone} = await readPairs(ctx, module, pairs)
+  // independent round trips, made at once: the e-mail check of the creates, HubSpot's side of the pairs
+  const [own, {found, gone}] = await Promise.all([
+    type === 'contacts' ? withOwnEmail(ctx, module, creates, {crmids: new Set(records.map((r) => r.crmid)), links}) : creates,
+    readPairs(ctx, module, pairs),
+  ])
+  creates = own
   for (const p of gone) {
     if (p.link) work.push({kind: 'mark-deleted', module, link: p.link, reason: 'archived or merged away in HubSpot'})
     else creates.push(p.record)
   }
-  await settleAndCreate(ctx, module, found, creates, work)
-  const outcome = await applyWork(ctx, module, work)
-  await afterApply(ctx, module, work)
+  await settleAndCreate(ctx, module, found, creates, work, references)
+  const outcome = await applyWork(ctx, module, work, undefined, held)
+  await afterApply(ctx, module, work, held)
 
   // a new contact whose e-mail HubSpot already has: adopt that contact, settled by the policy
   if (outcome.adopt.length > 0) {
@@ -352,16 +365,44 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     }
     const again = await readPairs(ctx, module, adopt)
     const more: Work[] = []
-    await settleAndCreate(ctx, module, again.found, [], more)
+    await settleAndCreate(ctx, module, again.found, [], more, references)
     for (const p of again.gone) await ctx.fail({module, crmid: p.record.crmid, hubspotId: p.hubspotId, category: 'CHANGED_SINCE_READ', message: `HubSpot contact ${p.hubspotId} went away while ${module} ${p.record.crmid} was adopting it; retried next pass`})
-    await applyWork(ctx, module, more)
-    await afterApply(ctx, module, more)
+    await applyWork(ctx, module, more, undefined, held)
+    await afterApply(ctx, module, more, held)
   }
 }
 
 async function stillSyncs(engine: Engine, owner: {module: CrmModule; crmid: number}): Promise<boolean> {
   const [record] = await engine.crm.readByIds(owner.module, [owner.crmid])
   return Boolean(record && isEligible(record, engine.settings.optIn[owner.module]))
+}
+
+/**
+ * The links of the records a push page refers to (a contact's account, a deal's contacts and
+ * account), read once for the page when a batch first asks instead of once per batch. The streams of
+ * the modules referred to ran earlier in the pass, so those links do not change while the page is
+ * pushed; a record outside the page's references is read as it is asked for.
+ */
+function pageReferenceLinks(ctx: PassContext, module: CrmModule, records: CrmRecord[]): LinkReader {
+  const refs = new Set(referencedBy(module, records).filter((id) => id > 0))
+  const read = new Map<CrmModule, Promise<Map<number, Link>>>()
+  return async (m, crmids) => {
+    const outside = crmids.filter((id) => !refs.has(id))
+    if (outside.length > 0) return ctx.engine.state.getLinksByCrmids(m, crmids)
+    let page = read.get(m)
+    if (!page) {
+      page = ctx.engine.state.getLinksByCrmids(m, [...refs])
+      read.set(m, page)
+      page.catch(() => read.delete(m))
+    }
+    const links = await page
+    const out = new Map<number, Link>()
+    for (const id of crmids) {
+      const link = links.get(id)
+      if (link) out.set(id, link)
+    }
+    return out
+  }
 }
 
 /** "A and B", "A, B and C" */
@@ -380,8 +421,11 @@ async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRec
   const emails = [...new Set(creates.map(emailOf).filter(Boolean))]
   if (emails.length === 0) return creates
   const holders = new Map<string, Array<{module: CrmModule; crmid: number; linked: boolean}>>()
-  for (const m of ['Leads', 'Contacts'] as CrmModule[]) {
-    const found = await engine.crm.findByEmails(m, emails)
+  // both modules are asked at once: two round trips in parallel instead of one after the other
+  const modules = ['Leads', 'Contacts'] as CrmModule[]
+  const byModule = await Promise.all(modules.map((m) => engine.crm.findByEmails(m, emails)))
+  for (const [i, m] of modules.entries()) {
+    const found = byModule[i]!
     const records = [...found.values()].flat().filter((r) => isEligible(r, engine.settings.optIn[m]))
     // the batch's own links are read already: only records outside it are looked up
     const asked = m === module ? known.crmids : new Set<number>()
@@ -447,13 +491,14 @@ async function settleAndCreate(
   pairs: Array<{record: CrmRecord; link: Link | null; object: HubSpotObject; hubspotId: string; reason: string}>,
   creates: CrmRecord[],
   work: Work[],
+  references?: LinkReader,
 ): Promise<void> {
   const {engine} = ctx
   const mapper = engine.mappers[module]
   const field = REFERENCE_FIELD[module]
   // associations are read only where the reference may have changed; elsewhere it is carried over
   const compared = pairs.filter((p) => field && (!p.link || !mapper.sameCrmValue(field, p.record.fields[field], p.link.snapshot.crm[field]) || contactSetChanged(module, p.record, p.link)))
-  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]))
+  const refs = await loadReferences(ctx, module, compared.map((p) => p.object.id), referencedBy(module, [...compared.map((p) => p.record), ...creates]), {linksOf: references})
   for (const p of pairs) {
     const settlement = ctx.settle(module, p, refs.view(p.object.id), 'push')
     if (await failedToSettle(ctx, module, p.record.crmid, p.object.id, settlement)) continue
@@ -485,14 +530,20 @@ async function failedToSettle(ctx: PassContext, module: CrmModule, crmid: number
   return true
 }
 
-/** A reference whose target is not in HubSpot yet: the rest went through; the record is retried. */
-async function afterApply(ctx: PassContext, module: CrmModule, work: Work[]): Promise<void> {
+/**
+ * A reference whose target is not in HubSpot yet: the rest went through; the record is retried.
+ * Its failure is recorded after its link (`held`: when the page's links are written), which
+ * resolves the record's open entries.
+ */
+async function afterApply(ctx: PassContext, module: CrmModule, work: Work[], held?: HeldAssociations): Promise<void> {
   for (const w of work) {
     const pending = w.kind === 'update' ? w.settlement.pending : w.kind === 'create-hubspot' ? w.pending : undefined
     if (!pending) continue
     const crmid = w.kind === 'update' ? w.record.crmid : w.kind === 'create-hubspot' ? w.record.crmid : null
     const hubspotId = w.kind === 'update' ? w.object.id : null
-    await ctx.fail({module, crmid, hubspotId, category: 'ASSOCIATION_PENDING', message: pending})
+    const failure: Failure = {module, crmid, hubspotId, category: 'ASSOCIATION_PENDING', message: pending}
+    if (held) held.failAfter(failure)
+    else await ctx.fail(failure)
   }
 }
 
@@ -794,7 +845,7 @@ async function pullBatch(ctx: PassContext, type: HubSpotObjectType, modules: Crm
       pairs.push(item as Resolved & {record: CrmRecord})
     }
     await ctx.retire(module, retired)
-    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)), items.map((i) => i.object))
+    const refs = await loadReferences(ctx, module, [...pairs, ...creates].map((i) => i.object.id), referencedBy(module, pairs.map((p) => p.record)), {inline: items.map((i) => i.object)})
     const work: Work[] = []
     for (const p of pairs) {
       // stand-ins are part of the settlement, so a settlement made again (compare-and-set) has them too
