@@ -520,11 +520,14 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     }
     const unique = engine.settings.uniqueProperty
     const writeBack = created.filter((c) => c.work.object.properties[unique] !== String(c.crmid))
-    // a stream that sends the write-backs beside its reads (carriers.ts): the snapshot claims none yet
+    // a stream that sends the write-backs beside its reads (carriers.ts): the snapshot claims them as
+    // sent, as the pass after would otherwise re-save every link it made for that one value; one that
+    // never landed is written again by the next settlement of the pair, which checks the unique
+    // property against the crmid whatever the snapshot says (settle.ts)
     const beside = ctx.carrierWrites
     beside?.add(writeBack.map((c) => ({id: c.work.object.id, crmid: c.crmid})))
     const {errors} = writeBack.length > 0 && !beside ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
-    const notWritten = beside ? new Set(writeBack.map((c) => c.work.object.id)) : new Set(errors.map((e) => e.key))
+    const notWritten = new Set(errors.map((e) => e.key))
     for (const c of created) {
       const hs = {...c.work.object.properties}
       if (!notWritten.has(c.work.object.id)) hs[unique] = String(c.crmid)
