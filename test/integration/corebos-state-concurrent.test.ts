@@ -4,11 +4,11 @@
  * and one that the server still picks as a deadlock victim is run again, not surfaced as a failure.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createPool, type Pool} from '../../src/corebos/connection.js'
-import {setupCoreBos} from '../../src/corebos/setup.js'
-import {CoreBosStateStore} from '../../src/corebos/state.js'
+import type {Pool} from '../../src/corebos/connection.js'
+import type {CoreBosStateStore} from '../../src/corebos/state.js'
 import type {Link} from '../../src/sync/ports.js'
-import {createTestDatabase, type TestDatabase} from '../support/db.js'
+import type {TestDatabase} from '../support/db.js'
+import {openStateStore, type StateStoreFixture} from '../support/state-store.js'
 
 function link(crmid: number, hubspotId: string): Link {
   return {module: 'Contacts', crmid, objectType: 'contacts', hubspotId, snapshot: {crm: {lastname: `L${crmid}`}, hs: {}}, associations: {}, archived: false, syncedAt: '2026-11-01T10:00:00.000Z'}
@@ -26,16 +26,14 @@ describe('CoreBosStateStore: writers of two batches in flight', () => {
   let db: TestDatabase
   let pool: Pool
   let store: CoreBosStateStore
+  let fixture: StateStoreFixture | undefined
 
   beforeAll(async () => {
-    db = await createTestDatabase()
-    await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
-    pool = createPool({...db.settings, timezone: 'UTC'})
-    store = new CoreBosStateStore(pool)
+    fixture = await openStateStore()
+    ;({db, pool, store} = fixture)
   })
   afterAll(async () => {
-    await pool?.end()
-    await db?.drop()
+    await fixture?.close()
   })
 
   it('records failures of interleaved crmids from two lanes without a deadlock', async () => {

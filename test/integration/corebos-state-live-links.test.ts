@@ -1,11 +1,9 @@
 /** The live links of an object type, as the archived check (src/sync/archived.ts) counts and halves them. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createPool, type Pool} from '../../src/corebos/connection.js'
-import {setupCoreBos} from '../../src/corebos/setup.js'
-import {CoreBosStateStore} from '../../src/corebos/state.js'
+import type {CoreBosStateStore} from '../../src/corebos/state.js'
 import type {Link} from '../../src/sync/ports.js'
 import type {CrmModule} from '../../src/sync/types.js'
-import {createTestDatabase, type TestDatabase} from '../support/db.js'
+import {openStateStore, type StateStoreFixture} from '../support/state-store.js'
 
 function link(module: CrmModule, crmid: number, hubspotId: string, archived = false): Link {
   const objectType = module === 'Accounts' ? 'companies' : module === 'Potentials' ? 'deals' : 'contacts'
@@ -13,15 +11,12 @@ function link(module: CrmModule, crmid: number, hubspotId: string, archived = fa
 }
 
 describe('CoreBosStateStore: live links of an object type', () => {
-  let db: TestDatabase
-  let pool: Pool
   let store: CoreBosStateStore
+  let fixture: StateStoreFixture | undefined
 
   beforeAll(async () => {
-    db = await createTestDatabase()
-    await setupCoreBos(db.pool, {dryRun: false, database: db.settings.database})
-    pool = createPool({...db.settings, timezone: 'UTC'})
-    store = new CoreBosStateStore(pool)
+    fixture = await openStateStore()
+    store = fixture.store
     await store.saveLinks([
       link('Contacts', 1, '10'),
       link('Leads', 2, '9'),
@@ -32,8 +27,7 @@ describe('CoreBosStateStore: live links of an object type', () => {
     ])
   })
   afterAll(async () => {
-    await pool?.end()
-    await db?.drop()
+    await fixture?.close()
   })
 
   it('lists the ids of Contacts and Leads together for contacts, in numeric order, archived links left out', async () => {
