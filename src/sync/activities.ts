@@ -613,14 +613,19 @@ async function pullUpdate(
     for (const p of parents) if (!activity.parents.some((q) => parentKey(q) === parentKey(p))) baseParents.set(parentKey(p), p)
     for (const q of activity.parents) if (!parents.some((p) => parentKey(p) === parentKey(q))) baseParents.delete(parentKey(q))
   }
-  // a parent both sides hold now is settled, whichever side added it: a later removal in coreBOS is push's to send
-  const held = new Set((parents ?? activity.parents).map(parentKey))
+  // where both sides agree on a parent now, held or not, that is settled whichever side got there first:
+  // a later change in coreBOS is then push's to send. Where they disagree, the base stays, so the side
+  // that changed is the one whose stream sends it.
+  const crmHeld = new Set((parents ?? activity.parents).map(parentKey))
+  const hsHeld = new Map<string, ActivityParent>()
   for (const t of PARENT_TYPES) {
     for (const id of associations[t] ?? []) {
       const p = parentOf.get(`${t}:${id}`)
-      if (p && held.has(parentKey(p))) baseParents.set(parentKey(p), p)
+      if (p) hsHeld.set(parentKey(p), p)
     }
   }
+  for (const [k, p] of hsHeld) if (crmHeld.has(k)) baseParents.set(k, p)
+  for (const k of [...baseParents.keys()]) if (!crmHeld.has(k) && !hsHeld.has(k)) baseParents.delete(k)
   s.next = {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs, associations}
   return {kind: 'update', module: pullKey(type), record, object, link, settlement: s, reason: 'changed in HubSpot'}
 }
