@@ -16,6 +16,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import type {RowDataPacket} from 'mysql2'
 import type {ActivityCreate, ActivityModule, ActivityParent, ActivityWriteResult, CrmActivities, CrmActivity} from '../sync/activity-types.js'
 import {ConfigError} from '../errors.js'
+import type {RecordUpdate} from '../sync/ports.js'
 import {CRM_MODULES, type CrmCursor, type CrmModule} from '../sync/types.js'
 import {inTransaction, type Pool, type PoolConnection} from './connection.js'
 import {naiveNow} from './values.js'
@@ -126,17 +127,18 @@ export class MysqlActivities implements CrmActivities {
 
   async readByIds(module: ActivityModule, crmids: number[]): Promise<CrmActivity[]> {
     const out: CrmActivity[] = []
-    const setype = await this.setype(module)
-    for (let i = 0; i < crmids.length; i += CHUNK) {
-      const part = crmids.slice(i, i + CHUNK)
-      if (part.length === 0) continue
-      const [rows] = await this.pool.query<Row[]>(`${this.select(module)} WHERE e.setype = ? AND e.crmid IN (?) ORDER BY e.crmid`, [setype, part])
-      out.push(...(await this.toActivities(module, rows)))
-    }
+    for (let i = 0; i < crmids.length; i += CHUNK) out.push(...(await this.readRows(module, crmids.slice(i, i + CHUNK))))
     return out
   }
 
-  private async toActivities(module: ActivityModule, rows: Row[]): Promise<CrmActivity[]> {
+  /** Up to CHUNK activities by id, through the pool or inside a caller's transaction. */
+  private async readRows(module: ActivityModule, crmids: number[], q: Pool | PoolConnection = this.pool): Promise<CrmActivity[]> {
+    if (crmids.length === 0) return []
+    const [rows] = await q.query<Row[]>(`${this.select(module)} WHERE e.setype = ? AND e.crmid IN (?) ORDER BY e.crmid`, [await this.setype(module), crmids])
+    return this.toActivities(module, rows, q)
+  }
+
+  private async toActivities(module: ActivityModule, rows: Row[], q: Pool | PoolConnection = this.pool): Promise<CrmActivity[]> {
     const ids = rows.map((r) => r.crmid)
     const related = new Map<number, number[]>()
     const add = (activity: number, parent: number) => {
@@ -147,15 +149,15 @@ export class MysqlActivities implements CrmActivities {
       for (const r of rows) add(r.crmid, Number(r.related_to ?? 0))
     } else if (ids.length > 0) {
       // the related lists read the relation tables, not rel_id / cto_id: so does cbhs
-      const [se] = await this.pool.query<RowDataPacket[]>('SELECT activityid, crmid FROM vtiger_seactivityrel WHERE activityid IN (?) ORDER BY crmid', [ids])
+      const [se] = await q.query<RowDataPacket[]>('SELECT activityid, crmid FROM vtiger_seactivityrel WHERE activityid IN (?) ORDER BY crmid', [ids])
       for (const r of se) add(Number(r.activityid), Number(r.crmid))
-      const [cnt] = await this.pool.query<RowDataPacket[]>('SELECT activityid, contactid FROM vtiger_cntactivityrel WHERE activityid IN (?) ORDER BY contactid', [ids])
+      const [cnt] = await q.query<RowDataPacket[]>('SELECT activityid, contactid FROM vtiger_cntactivityrel WHERE activityid IN (?) ORDER BY contactid', [ids])
       for (const r of cnt) add(Number(r.activityid), Number(r.contactid))
     }
     const parentIds = [...new Set([...related.values()].flat())]
     const modules = new Map<number, CrmModule>()
     if (parentIds.length > 0) {
-      const [ents] = await this.pool.query<RowDataPacket[]>('SELECT crmid, setype FROM vtiger_crmentity WHERE crmid IN (?) AND deleted = 0', [parentIds])
+      const [ents] = await q.query<RowDataPacket[]>('SELECT crmid, setype FROM vtiger_crmentity WHERE crmid IN (?) AND deleted = 0', [parentIds])
       for (const e of ents) if (PARENT_MODULES.has(String(e.setype))) modules.set(Number(e.crmid), String(e.setype) as CrmModule)
     }
     return rows.map((r) => {
@@ -279,10 +281,19 @@ export class MysqlActivities implements CrmActivities {
     }
   }
 
-  async update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, userId: number): Promise<ActivityWriteResult> {
+  async update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, userId: number, expected?: RecordUpdate['expected']): Promise<ActivityWriteResult> {
     const user = this.user(userId)
     try {
-      await inTransaction(this.pool, async (conn) => {
+      const stale = await inTransaction(this.pool, async (conn): Promise<string | null> => {
+        if (expected) {
+          // the entity row locked first: a coreBOS save of this activity waits until this one is done
+          const [[row]] = await conn.query<RowDataPacket[]>('SELECT modifiedtime FROM vtiger_crmentity WHERE crmid = ? FOR UPDATE', [crmid])
+          if (row && String(row.modifiedtime ?? '') !== expected.modifiedtime) return `modifiedtime ${row.modifiedtime ?? ''}, read ${expected.modifiedtime}`
+          // a save in the same second leaves modifiedtime as it was: the values being written tell
+          const [now] = await this.readRows(module, [crmid], conn)
+          const changed = now && Object.entries(expected.fields ?? {}).find(([f, v]) => f in now.fields && (now.fields[f] ?? null) !== v)
+          if (changed) return `${changed[0]} is no longer what was read`
+        }
         const now = naiveNow(this.timezone)
         const entity: string[] = ['modifiedtime = ?', 'modifiedby = ?']
         const entityParams: unknown[] = [now, user]
@@ -304,7 +315,7 @@ export class MysqlActivities implements CrmActivities {
         }
         if (module === 'ModComments') {
           if ('commentcontent' in fields) await conn.query('UPDATE vtiger_modcomments SET commentcontent = ? WHERE modcommentsid = ?', [fields.commentcontent ?? '', crmid])
-          return
+          return null
         }
         const sets: string[] = []
         const params: unknown[] = []
@@ -323,7 +334,9 @@ export class MysqlActivities implements CrmActivities {
           ])
         }
         if (parents) await this.writeCalendarRelations(conn, crmid, null, parents)
+        return null
       })
+      if (stale) return {crmid, ok: false, stale: true, error: `${module} ${crmid} changed in coreBOS since it was read (${stale})`}
       return {crmid, ok: true}
     } catch (error) {
       if (!isRowLevel(error as {code?: string})) throw error

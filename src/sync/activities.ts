@@ -14,7 +14,7 @@
 import {callsSince, type PassOptions, type PassReport} from './engine.js'
 import {checkArchived, readArchivedList} from './archived.js'
 import {isEligible} from './eligibility.js'
-import {applyWork, type ApplyTarget, type PassContext, type Work} from './pipeline.js'
+import {applyWork, type ApplyTarget, type PassContext, type UpdateWork, type Work} from './pipeline.js'
 import {PULL_MODULES, summarize} from './streams.js'
 import type {Link, Reporter, WriteResult} from './ports.js'
 import {createdSnapshot, settlePair, type Settlement, type Values} from './settle.js'
@@ -108,11 +108,14 @@ function activityTarget(ctx: PassContext, type: EngagementType): ApplyTarget {
       const out: WriteResult[] = []
       for (const u of updates) {
         const {fields, parents} = split(u.fields)
-        const result = await activities.update(module, u.crmid, fields, parents, settings.userId)
-        out.push(result.ok ? result : {...result, error: `${module} ${u.crmid}: ${result.error ?? 'not written'}`})
+        // the parents are compared through modifiedtime only: coreBOS's relation rows carry no value to compare
+        const expected = u.expected && {modifiedtime: u.expected.modifiedtime, fields: u.expected.fields && split(u.expected.fields).fields}
+        const result = await activities.update(module, u.crmid, fields, parents, settings.userId, expected)
+        out.push(result.ok || result.stale ? result : {...result, error: `${module} ${u.crmid}: ${result.error ?? 'not written'}`})
       }
       return out
     },
+    readAgain: async (crmids) => (await activities.readByIds(module, crmids)).filter((a) => !a.deleted).map((a) => asRecord(a, a.parents)),
     // the record, its relation rows and its link in one transaction: a rerun after a kill finds the link
     create: (creates) =>
       activities.create(
@@ -129,6 +132,12 @@ function activityTarget(ctx: PassContext, type: EngagementType): ApplyTarget {
       for (const l of links) await activities.trash(module, l.crmid, settings.userId)
     },
   }
+}
+
+/** The activity of a pipeline record made by asRecord. */
+function asActivity(module: ActivityModule, record: CrmRecord): CrmActivity {
+  const {[PARENTS_KEY]: parents, ...fields} = record.fields
+  return {module, crmid: record.crmid, modifiedtime: record.modifiedtime, deleted: record.deleted, fields, parents: parseParents(parents)}
 }
 
 /** An activity as the pipeline's record: its fields, and its parents as coreBOS holds them. */
@@ -600,7 +609,7 @@ async function pullUpdate(
   activity: CrmActivity,
   associations: Record<string, string[]>,
   parentOf: Map<string, ActivityParent>,
-): Promise<Work> {
+): Promise<UpdateWork> {
   const {module} = SHAPES[type]
   const record = asRecord(activity, activity.parents)
   const s = settleActivity(ctx, type, record, object, link, 'pull')
@@ -627,6 +636,8 @@ async function pullUpdate(
   for (const [k, p] of hsHeld) if (crmHeld.has(k)) baseParents.set(k, p)
   for (const k of [...baseParents.keys()]) if (!crmHeld.has(k) && !hsHeld.has(k)) baseParents.delete(k)
   s.next = {crm: {...s.next.crm, [PARENTS_KEY]: joinParents([...baseParents.values()])}, hs: s.next.hs, associations}
+  // a coreBOS save while this is written: the writer reads the activity again and this settles it again
+  ctx.settlesAgainWith(s, async (again) => (await pullUpdate(ctx, type, object, link, asActivity(module, again), associations, parentOf)).settlement)
   return {kind: 'update', module: pullKey(type), record, object, link, settlement: s, reason: 'changed in HubSpot'}
 }
 

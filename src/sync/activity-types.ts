@@ -4,6 +4,7 @@
  * (cbCalendar, vtiger_activity) of that type. The engine sees coreBOS activities only through
  * `CrmActivities`; `src/corebos/activities.ts` implements it over mysql2.
  */
+import type {RecordUpdate} from './ports.js'
 import type {CrmCursor, CrmModule, HubSpotObjectType} from './types.js'
 
 export const ACTIVITY_MODULES = ['ModComments', 'cbCalendar'] as const
@@ -85,6 +86,8 @@ export interface ActivityWriteResult {
   crmid: number
   ok: boolean
   error?: string
+  /** not written: the activity changed in coreBOS since it was read */
+  stale?: boolean
 }
 
 export interface CrmActivities {
@@ -93,8 +96,12 @@ export interface CrmActivities {
   readByIds(module: ActivityModule, crmids: number[]): Promise<CrmActivity[]>
   /** creates as coreBOS does (crmentity, module tables, crmobject, relation rows) with the link row */
   create(module: ActivityModule, inputs: ActivityCreate[], userId: number): Promise<ActivityWriteResult[]>
-  /** updates fields (and, when given, the parents) and bumps modifiedtime */
-  update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, userId: number): Promise<ActivityWriteResult>
+  /**
+   * updates fields (and, when given, the parents) and bumps modifiedtime. With `expected` it is
+   * compare-and-set, as a record update is (RecordUpdate): an activity saved since it was read is left
+   * untouched and comes back stale
+   */
+  update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, userId: number, expected?: RecordUpdate['expected']): Promise<ActivityWriteResult>
   /** trash, as coreBOS's mark_deleted */
   trash(module: ActivityModule, crmid: number, userId: number): Promise<void>
 }

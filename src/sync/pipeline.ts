@@ -39,7 +39,7 @@ export class PassContext {
   /** `type:id` → the record that owns it in this pass (links saved or about to be) */
   private readonly owners = new Map<string, {module: CrmModule; crmid: number}>()
   /** how each settlement was made, so the coreBOS writer can settle its pair again against a re-read record */
-  private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement>()
+  private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement | Promise<Settlement>>()
   /** `module:direction` → whether the ledger may hold open entries (see mayHaveOpenFailures) */
   private readonly ledgerOpen = new Map<string, Promise<boolean>>()
   /** set by a full pull while it lists: the crmid write-backs go there instead of into each page */
@@ -199,8 +199,16 @@ export class PassContext {
     return settlement
   }
 
+  /**
+   * How a settlement a stream made outside `settle` (the activity streams') is made again with the
+   * record as it is now, for the coreBOS writer's re-merge.
+   */
+  settlesAgainWith(settlement: Settlement, again: (record: CrmRecord) => Settlement | Promise<Settlement>): void {
+    this.settledWith.set(settlement, again)
+  }
+
   /** The pair of a settlement settled again, by the same stream and policy, with the record as it is now. */
-  settleAgain(settlement: Settlement, record: CrmRecord): Settlement | undefined {
+  async settleAgain(settlement: Settlement, record: CrmRecord): Promise<Settlement | undefined> {
     return this.settledWith.get(settlement)?.(record)
   }
 
@@ -228,7 +236,10 @@ export interface ApplyTarget {
   controlFields: boolean
   /** the keys whose open ledger entries a synced or archived pair resolves, in both directions */
   ledgerKeys: CrmModule[]
+  /** compare-and-set updates (RecordUpdate's `expected`): a record saved since it was read comes back stale */
   updateMany(updates: RecordUpdate[]): Promise<WriteResult[]>
+  /** the records of stale updates as they are now, those no longer synced (gone, trashed, opted out) left out */
+  readAgain(crmids: number[]): Promise<CrmRecord[]>
   create(creates: CreateInCrm[], control: (create: CreateInCrm) => ControlValues): Promise<WriteResult[]>
   /** HubSpot says the object is gone: what becomes of its coreBOS side (before the link is archived) */
   markDeleted(links: Link[]): Promise<void>
@@ -243,6 +254,7 @@ function recordTarget(engine: Engine, module: CrmModule): ApplyTarget {
     controlFields: true,
     ledgerKeys: [module],
     updateMany: (updates) => crm.updateMany(module, updates, settings.userId),
+    readAgain: async (crmids) => (await crm.readByIds(module, crmids)).filter((r) => isEligible(r, settings.optIn[module])),
     create: (creates, control) => crm.create(module, creates.map((c) => ({fields: c.fields, control: control(c)})), settings.userId),
     // the coreBOS record stays, marked, and stops syncing
     async markDeleted(links) {
@@ -555,7 +567,6 @@ const MAX_REMERGES = 3
  * as they stand after that, and those that were not written.
  */
 async function writeCrm(ctx: PassContext, module: CrmModule, target: ApplyTarget, initial: UpdateWork[]): Promise<{updates: UpdateWork[]; refused: Set<UpdateWork>}> {
-  const {engine} = ctx
   const updates = [...initial]
   const refused = new Set<UpdateWork>()
   const dropped = new Set<UpdateWork>()
@@ -576,17 +587,17 @@ async function writeCrm(ctx: PassContext, module: CrmModule, target: ApplyTarget
       await ctx.fail({module, crmid: u.record.crmid, hubspotId: u.object.id, category, message})
     }
     if (stale.length === 0) break
-    const fresh = new Map((await engine.crm.readByIds(module, stale.map(({u}) => u.record.crmid))).map((r) => [r.crmid, r]))
+    const fresh = new Map((await target.readAgain(stale.map(({u}) => u.record.crmid))).map((r) => [r.crmid, r]))
     pending = []
     for (const {u, i} of stale) {
       const record = fresh.get(u.record.crmid)
       // gone or no longer in sync since: nothing of this pair is written now; its stream meets it again
-      if (!record || !isEligible(record, engine.settings.optIn[module])) {
+      if (!record) {
         dropped.add(u)
         ctx.sink.counts(module).skipped++
         continue
       }
-      const settlement = ctx.settleAgain(u.settlement, record)
+      const settlement = await ctx.settleAgain(u.settlement, record)
       if (!settlement) throw new Error(`${module} ${u.record.crmid}: a settlement the pass context did not make`)
       if (settlement.errors.length > 0) {
         refused.add(u)

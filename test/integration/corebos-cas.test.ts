@@ -1,12 +1,16 @@
 /**
  * coreBOS writes are compare-and-set (DESIGN.md §5, invariant 14), on a real MariaDB: an update
- * carrying the modifiedtime it was merged against applies only if the record still has it.
+ * carrying the modifiedtime it was merged against applies only if the record still has it. The same
+ * holds for comments and calendar activities (MysqlActivities).
  * The re-merge that follows a refused write is the engine's (test/unit/engine-clocks.test.ts).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {MysqlActivities} from '../../src/corebos/activities.js'
 import {CoreBosRecords} from '../../src/corebos/records.js'
+import {addCalendar} from '../support/corebos-activities.js'
 import {addControlColumns} from '../support/corebos-fixtures.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
+import {openStateStore, type StateStoreFixture} from '../support/state-store.js'
 
 describe('CoreBosRecords.updateMany with the expected modifiedtime', () => {
   let db: TestDatabase
@@ -86,5 +90,47 @@ describe('CoreBosRecords.updateMany with the expected modifiedtime', () => {
     ])
     expect((await row(a)).phone).toBe('1')
     expect((await row(b)).phone).toBe('')
+  })
+})
+
+describe('MysqlActivities.update with the expected modifiedtime', () => {
+  let fixture: StateStoreFixture
+  let db: TestDatabase
+  let activities: MysqlActivities
+  beforeAll(async () => {
+    fixture = await openStateStore()
+    db = fixture.db
+    activities = new MysqlActivities(fixture.pool, 'UTC', 1)
+  })
+  afterAll(async () => fixture?.close())
+
+  const subject = async (crmid: number) =>
+    (await db.query<{subject: string; modifiedtime: string}>('SELECT a.subject, e.modifiedtime FROM vtiger_activity a JOIN vtiger_crmentity e ON e.crmid = a.activityid WHERE a.activityid = ?', [crmid]))[0]
+
+  it('writes an activity still as read, and refuses, untouched, one a user saved in between', async () => {
+    const call = await addCalendar(db, {activitytype: 'Call', subject: 'as read', dtstart: '2025-03-03 10:00:00', dtend: '2025-03-03 10:10:00'})
+    await db.query("UPDATE vtiger_crmentity SET modifiedtime = '2025-04-01 10:00:00' WHERE crmid = ?", [call])
+    const [read] = await activities.readByIds('cbCalendar', [call])
+    const expected = {modifiedtime: read.modifiedtime, fields: {subject: read.fields.subject}}
+    await db.query("UPDATE vtiger_activity SET subject = 'user subject' WHERE activityid = ?", [call])
+    await db.query("UPDATE vtiger_crmentity SET modifiedtime = '2025-04-01 10:05:00' WHERE crmid = ?", [call])
+
+    const result = await activities.update('cbCalendar', call, {subject: 'from HubSpot'}, null, 1, expected)
+    expect(result).toEqual({crmid: call, ok: false, stale: true, error: `cbCalendar ${call} changed in coreBOS since it was read (modifiedtime 2025-04-01 10:05:00, read 2025-04-01 10:00:00)`})
+    expect(await subject(call)).toEqual({subject: 'user subject', modifiedtime: '2025-04-01 10:05:00'})
+
+    const [again] = await activities.readByIds('cbCalendar', [call])
+    expect(await activities.update('cbCalendar', call, {subject: 'from HubSpot'}, null, 1, {modifiedtime: again.modifiedtime, fields: {subject: again.fields.subject}})).toEqual({crmid: call, ok: true})
+    expect((await subject(call)).subject).toBe('from HubSpot')
+  })
+
+  it('a save in the same second of a field being written is caught by its value', async () => {
+    const call = await addCalendar(db, {activitytype: 'Call', subject: 'old', dtstart: '2025-03-03 10:00:00', dtend: '2025-03-03 10:10:00'})
+    await db.query("UPDATE vtiger_crmentity SET modifiedtime = '2025-04-02 10:00:00' WHERE crmid = ?", [call])
+    const [read] = await activities.readByIds('cbCalendar', [call])
+    await db.query("UPDATE vtiger_activity SET subject = 'user, same second' WHERE activityid = ?", [call])
+    const result = await activities.update('cbCalendar', call, {subject: 'from HubSpot'}, null, 1, {modifiedtime: read.modifiedtime, fields: {subject: read.fields.subject}})
+    expect(result).toEqual({crmid: call, ok: false, stale: true, error: `cbCalendar ${call} changed in coreBOS since it was read (subject is no longer what was read)`})
+    expect(await subject(call)).toEqual({subject: 'user, same second', modifiedtime: '2025-04-02 10:00:00'})
   })
 })

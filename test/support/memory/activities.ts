@@ -5,6 +5,7 @@
  */
 import type {ActivityCreate, ActivityModule, ActivityParent, ActivityWriteResult, CrmActivities, CrmActivity} from '../../../src/sync/activity-types.js'
 import {asModuleKey, asObjectType, isActivityModule} from '../../../src/sync/activity-types.js'
+import type {RecordUpdate} from '../../../src/sync/ports.js'
 import type {CrmCursor, CrmModule} from '../../../src/sync/types.js'
 import type {MemoryCrm} from './crm.js'
 import type {MemoryState} from './state.js'
@@ -17,6 +18,8 @@ export class MemoryActivities implements CrmActivities {
   private nextId = 500_000
   /** creates, updates and trashes the engine made */
   writes = 0
+  /** runs once, just before the engine's next update is applied: a user's save racing the pass */
+  beforeNextUpdate: ((crmid: number) => void) | null = null
 
   constructor(
     private readonly crm: MemoryCrm,
@@ -72,9 +75,18 @@ export class MemoryActivities implements CrmActivities {
     return out
   }
 
-  async update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, _userId: number): Promise<ActivityWriteResult> {
+  async update(module: ActivityModule, crmid: number, fields: Record<string, string | null>, parents: ActivityParent[] | null, _userId: number, expected?: RecordUpdate['expected']): Promise<ActivityWriteResult> {
+    const hook = this.beforeNextUpdate
+    this.beforeNextUpdate = null
+    hook?.(crmid)
     const r = this.rows.get(crmid)
     if (!r || r.module !== module) return {crmid, ok: false, error: `no ${module} ${crmid}`}
+    // compare-and-set, as the adapter: an activity saved since it was read is left alone
+    if (expected && r.modifiedtime !== expected.modifiedtime) {
+      return {crmid, ok: false, stale: true, error: `${module} ${crmid} changed in coreBOS since it was read (modifiedtime ${r.modifiedtime}, read ${expected.modifiedtime})`}
+    }
+    const changed = Object.entries(expected?.fields ?? {}).find(([f, v]) => f in r.fields && (r.fields[f] ?? null) !== v)
+    if (changed) return {crmid, ok: false, stale: true, error: `${module} ${crmid} changed in coreBOS since it was read (${changed[0]} is no longer what was read)`}
     Object.assign(r.fields, fields)
     if (parents) r.parents = [...parents]
     r.modifiedtime = this.crm.naiveNow()
