@@ -10,6 +10,9 @@ export type Eligibility =
   | {eligible: true}
   | {eligible: false; why: 'trashed' | 'converted' | 'deleted in HubSpot' | 'not opted in' | 'opted out'}
 
+/** The fields the rule reads beside the record's deleted and converted state. */
+export const ELIGIBILITY_FIELDS = ['hubspotdeleted', 'hubspotsyncwith'] as const
+
 export function eligibility(record: CrmRecord, optIn: OptInMode): Eligibility {
   if (record.converted) return {eligible: false, why: 'converted'}
   if (record.deleted) return {eligible: false, why: 'trashed'}

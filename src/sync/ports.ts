@@ -122,8 +122,11 @@ export interface CrmRecords {
    * created a record and died before saving its link finds it here, and so do legacy links.
    */
   findByHubSpotIds(module: CrmModule, hubspotIds: string[]): Promise<Map<string, CrmRecord>>
-  /** live records of the module (Contacts, Leads) by e-mail, lower-cased; several per e-mail possible */
-  findByEmails(module: CrmModule, emails: string[]): Promise<Map<string, CrmRecord[]>>
+  /**
+   * live records of the module (Contacts, Leads) by e-mail, lower-cased; several per e-mail possible.
+   * With `only`, the records carry just these fields and the e-mail (a check that needs no more)
+   */
+  findByEmails(module: CrmModule, emails: string[], options?: {only?: readonly string[]}): Promise<Map<string, CrmRecord[]>>
   /** creates records exactly as coreBOS would (crmid, entity row, crmobject, every module table, number) */
   create(module: CrmModule, inputs: CreateInput[], userId: number): Promise<WriteResult[]>
   /** updates fields and bumps modifiedtime in the entity table and crmobject */

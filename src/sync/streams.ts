@@ -13,7 +13,7 @@ import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCount
 import {checkArchived, readArchivedList} from './archived.js'
 import {CarrierWrites} from './carriers.js'
 import {foldingWarnings} from './warnings.js'
-import {eligibility, isEligible} from './eligibility.js'
+import {ELIGIBILITY_FIELDS, eligibility, isEligible} from './eligibility.js'
 import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, referenceTypes, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter, SearchPage} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
@@ -423,7 +423,7 @@ async function withOwnEmail(ctx: PassContext, module: CrmModule, creates: CrmRec
   const holders = new Map<string, Array<{module: CrmModule; crmid: number; linked: boolean}>>()
   // both modules are asked at once: two round trips in parallel instead of one after the other
   const modules = ['Leads', 'Contacts'] as CrmModule[]
-  const byModule = await Promise.all(modules.map((m) => engine.crm.findByEmails(m, emails)))
+  const byModule = await Promise.all(modules.map((m) => engine.crm.findByEmails(m, emails, {only: ELIGIBILITY_FIELDS})))
   for (const [i, m] of modules.entries()) {
     const found = byModule[i]!
     const records = [...found.values()].flat().filter((r) => isEligible(r, engine.settings.optIn[m]))

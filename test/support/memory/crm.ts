@@ -280,14 +280,18 @@ export class MemoryCrm implements CrmRecords {
     return out
   }
 
-  async findByEmails(module: CrmModule, emails: string[]): Promise<Map<string, CrmRecord[]>> {
+  async findByEmails(module: CrmModule, emails: string[], options: {only?: readonly string[]} = {}): Promise<Map<string, CrmRecord[]>> {
     const out = new Map<string, CrmRecord[]>()
     if (this.metaOf(module).fields.get('email')?.table !== MODULES[module].baseTable) return out
     const wanted = new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))
+    const only = options.only && new Set(['email', ...options.only])
     for (const row of this.moduleRows(module)) {
       const email = (row.fields.email ?? '').trim().toLowerCase()
       if (!this.live(row) || !wanted.has(email)) continue
-      ;(out.get(email) ?? out.set(email, []).get(email)!).push(this.toRecord(row))
+      const record = this.toRecord(row)
+      // as the adapter: only the fields asked for
+      if (only) record.fields = Object.fromEntries(Object.entries(record.fields).filter(([f]) => only.has(f)))
+      ;(out.get(email) ?? out.set(email, []).get(email)!).push(record)
     }
     return out
   }
