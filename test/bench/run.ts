@@ -10,6 +10,7 @@
  *   npm run bench -- --only 'pull|idle' scenarios whose name matches the regular expression
  *   npm run bench -- --no-build        skip `tsc` (dist/ must be current)
  *   npm run bench -- --tier professional  only the groups of these tiers (comma-separated: off,starter,professional)
+ *   npm run bench -- --add-index       every coreBOS database set up as `cbhs setup --add-index` does (the modifiedtime index)
  *
  * This process only prepares and reports. The emulator runs in its own process (emulator-host.ts),
  * and every measured scenario in another (scenario.ts, or the real binary for the idle pass), so
@@ -49,10 +50,12 @@ interface Options {
   naive: boolean
   /** only groups of these tiers (micro-benchmarks included) */
   tiers: Tier[] | null
+  /** the coreBOS databases get setup's opt-in modifiedtime index */
+  addIndex: boolean
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {full: false, small: 10_000, big: 100_000, only: null, build: true, naive: true, tiers: null}
+  const o: Options = {full: false, small: 10_000, big: 100_000, only: null, build: true, naive: true, tiers: null, addIndex: false}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -66,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') o.only = value()
     else if (a === '--no-build') o.build = false
     else if (a === '--no-naive') o.naive = false
+    else if (a === '--add-index') o.addIndex = true
     else if (a === '--tier') {
       const list = value().split(',') as Tier[]
       const bad = list.find((t) => !['off', 'starter', 'professional'].includes(t))
@@ -322,9 +326,12 @@ interface Env {
   contacts: number[]
 }
 
+/** Set from --add-index: whether the coreBOS databases get setup's opt-in modifiedtime index. */
+let withModifiedTimeIndex = false
+
 async function newEnv(emu: EmulatorHost): Promise<Env> {
   const testDb = await createTestDatabase()
-  await setupCoreBos(testDb.pool, {dryRun: false, database: testDb.settings.database})
+  await setupCoreBos(testDb.pool, {dryRun: false, database: testDb.settings.database, addModifiedTimeIndex: withModifiedTimeIndex})
   const env: Record<string, string> = {
     CBHS_DB_HOST: testDb.settings.host,
     CBHS_DB_PORT: String(testDb.settings.port),
@@ -796,6 +803,7 @@ function sleep(ms: number): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2))
+  withModifiedTimeIndex = options.addIndex
   const started = Date.now()
   const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`)
   mkdirSync(RESULTS, {recursive: true})
@@ -828,7 +836,7 @@ async function main(): Promise<void> {
   const totalS = (Date.now() - started) / 1000
   const text = render(rows)
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`
-  process.stdout.write(`\ncbhs bench (${options.full ? 'full' : 'default'} mode) — ${machine} — ${fmtDuration(totalS * 1000)}\n${text}`)
+  process.stdout.write(`\ncbhs bench (${options.full ? 'full' : 'default'} mode${options.addIndex ? ', modifiedtime index' : ''}) — ${machine} — ${fmtDuration(totalS * 1000)}\n${text}`)
   if (skipped.length > 0) process.stdout.write(`\nSkipped\n${skipped.map((s) => `- ${s}`).join('\n')}\n`)
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const json = {startedAt: new Date(started).toISOString(), seconds: totalS, mode: options.full ? 'full' : 'default', options, machine, rows, skipped, table: text}
