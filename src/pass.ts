@@ -10,7 +10,7 @@ import {DbPassLock, lockNameFor} from './corebos/lock.js'
 import {EXIT, UsageError} from './errors.js'
 import {runTasks, type RendererMode, type TaskOutcome, type TaskSpec} from './output/tasks.js'
 import {newReport, totalCalls, type Engine, type PassOptions, type PassReport} from './sync/engine.js'
-import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from './sync/streams.js'
+import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule, sendCarrierWrites} from './sync/streams.js'
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from './sync/reconcile.js'
 import type {PassContext} from './sync/pipeline.js'
 import type {Clock} from './sync/ports.js'
@@ -123,6 +123,8 @@ export async function runPass(input: RunPassInput): Promise<PassOutcome> {
         tasks.push(...tasksFor(direction, options, reports[i], db, runId, ctx), ...activityTasks(direction, options, reports[i], ctx, outcomeRecorder(db, runId, direction, options, reports[i])))
       }
       await runTasks(guard(tasks), engine, input.renderer, input.warn)
+      const pulled = directions.indexOf('pull')
+      if (pulled >= 0) await sendCarrierWrites(passContext(engine, reports[pulled]), reports[pulled])
     } catch (error) {
       const message = (error as Error).message
       // a dry run writes nothing, not even the outcome of a pass that broke off

@@ -68,7 +68,7 @@ export interface SetupResult {
 }
 
 /** Version of the cbhs_* table layout, kept in cbhs_meta; bump it with every layout change. */
-export const CBHS_SCHEMA_VERSION = 1
+export const CBHS_SCHEMA_VERSION = 2
 
 export const HUBSPOT_BLOCK_LABEL = 'LBL_HUBSPOT_INFORMATION'
 
@@ -160,6 +160,16 @@ export const CBHS_TABLES: readonly TableDef[] = [
       'UNIQUE KEY `cbhs_link_object` (`object_type`, `hubspot_id`)',
       'KEY `cbhs_link_archived` (`module`, `archived`, `crmid`)',
     ],
+  },
+  {
+    // the crmid write-backs a full pull owes the objects it created records for (src/sync/carrier-queue.ts)
+    name: 'cbhs_carrier_queue',
+    columns: [
+      ['object_type', `VARCHAR(16) ${ID} NOT NULL`],
+      ['hubspot_id', `VARCHAR(64) ${ID} NOT NULL`],
+      ['queued_at', 'DATETIME(3) NOT NULL'],
+    ],
+    keys: ['PRIMARY KEY (`object_type`, `hubspot_id`)'],
   },
   {
     name: 'cbhs_run',

@@ -513,6 +513,49 @@ export class CoreBosStateStore implements StateStore {
     return Number(rows[0]?.n ?? 0)
   }
 
+  async queueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void> {
+    const now = this.nowSql()
+    for (let i = 0; i < hubspotIds.length; i += 1_000) {
+      const part = hubspotIds.slice(i, i + 1_000)
+      await retryLockVictim(() =>
+        this.q(`INSERT IGNORE INTO cbhs_carrier_queue (object_type, hubspot_id, queued_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap((id) => [objectType, id, now])),
+      )
+    }
+  }
+
+  async queuedCarrierWrites(objectType: HubSpotObjectType, limit: number): Promise<Array<{hubspotId: string; crmid: number | null}>> {
+    const rows = await this.q<Array<{hubspot_id: string; crmid: number | null}>>(
+      `SELECT q.hubspot_id, l.crmid FROM cbhs_carrier_queue q
+         LEFT JOIN cbhs_link l ON l.object_type = q.object_type AND l.hubspot_id = q.hubspot_id AND l.archived = 0
+        WHERE q.object_type = ? ORDER BY q.hubspot_id LIMIT ?`,
+      [objectType, Math.max(0, Math.floor(limit))],
+    )
+    return rows.map((r) => ({hubspotId: String(r.hubspot_id), crmid: r.crmid === null ? null : Number(r.crmid)}))
+  }
+
+  async dequeueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void> {
+    for (let i = 0; i < hubspotIds.length; i += 1_000) {
+      const part = hubspotIds.slice(i, i + 1_000)
+      await retryLockVictim(() => this.q('DELETE FROM cbhs_carrier_queue WHERE object_type = ? AND hubspot_id IN (?)', [objectType, part]))
+    }
+  }
+
+  async countQueuedCarrierWrites(objectType: HubSpotObjectType): Promise<number> {
+    const rows = await this.q<Array<{n: number | string}>>(
+      `SELECT COUNT(*) AS n FROM cbhs_carrier_queue q
+         JOIN cbhs_link l ON l.object_type = q.object_type AND l.hubspot_id = q.hubspot_id AND l.archived = 0
+        WHERE q.object_type = ?`,
+      [objectType],
+    )
+    return Number(rows[0]?.n ?? 0)
+  }
+
+  /** The whole queue, for `status`: how many write-backs wait and since when. */
+  async carrierQueueSummary(): Promise<{queued: number; oldestAt: string | null}> {
+    const rows = await this.q<Array<{n: number | string; oldest: string | null}>>('SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM cbhs_carrier_queue')
+    return {queued: Number(rows[0]?.n ?? 0), oldestAt: isoFromUtc(rows[0]?.oldest)}
+  }
+
   /** Per module: links in total and how many are archived (for `status`). */
   async linkCounts(): Promise<Array<{module: CrmModule; total: number; archived: number}>> {
     const rows = await this.q<Array<{module: CrmModule; total: number | string; archived: number | string}>>(

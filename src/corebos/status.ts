@@ -68,6 +68,11 @@ export interface StatusResult {
     /** midnight UTC; HubSpot itself resets at midnight in the portal's time zone */
     dayStart: string
   }
+  /**
+   * the crmid write-backs full pulls queued for HubSpot objects they linked (sent as passes leave
+   * budget); `oldestAt` is when the oldest still queued was queued, null when none are
+   */
+  carrierWrites: {queued: number; oldestAt: string | null}
   lock: LockStatus
   /** newest first, --runs N of them (default 10) */
   runs: RunInfo[]
@@ -186,7 +191,7 @@ export async function collectStatus(
   const {nowMs} = options
   const lockName = lockNameFor(db.settings.database)
   const dayStart = utcDayStart(nowMs)
-  const [watermarks, linkCounts, summary, counts, entries, runs, holder, apiToday, legacy, completedRuns] = await Promise.all([
+  const [watermarks, linkCounts, summary, counts, entries, runs, holder, apiToday, legacy, completedRuns, carrierWrites] = await Promise.all([
     db.state.listWatermarks(),
     db.state.linkCounts(),
     db.state.failureSummary(),
@@ -197,6 +202,7 @@ export async function collectStatus(
     db.state.apiCallsSince(dayStart),
     readLegacySettings(db.pool),
     lastCompletedRuns(db),
+    db.state.carrierQueueSummary(),
   ])
 
   const wm = new Map(watermarks.map((w) => [`${w.direction}:${w.module}`, w]))
@@ -293,6 +299,7 @@ export async function collectStatus(
       })),
       truncated: counts.open > entries.length,
     },
+    carrierWrites,
     api: {
       today: apiToday,
       dailyLimit,

@@ -210,6 +210,10 @@ export class HubSpotGateway implements HubSpotPort {
     return this.transport.callCounts()
   }
 
+  spareCalls(): number {
+    return this.limiter.spareNow()
+  }
+
   totalCalls(): number {
     return this.transport.totalCalls()
   }

@@ -139,6 +139,17 @@ export class RateLimiter {
     return this.inFlight
   }
 
+  /**
+   * How many requests of the 10-second budget could leave right now without waiting: what this
+   * window has left after ours, others' (as HubSpot reported them) and those already queued.
+   */
+  spareNow(): number {
+    const now = this.clock.nowMs()
+    if (this.pausedUntil.general > now) return 0
+    this.prune(this.sent, now - (this.windowMs + this.windowPadMs))
+    return Math.max(0, this.currentBudget(now) - this.sent.length - this.queues.general.length)
+  }
+
   /** ms until the oldest request in our window expires (0 when the window is empty) */
   msUntilWindowFrees(): number {
     const now = this.clock.nowMs()

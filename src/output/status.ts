@@ -112,6 +112,11 @@ export function renderStatus(status: StatusResult, options: RenderStatusOptions)
       (api.limitFrom === 'flag' ? 'limit from --daily-limit' : `${api.tier} tier`),
   )
 
+  const queue = status.carrierWrites
+  if (queue.queued > 0) {
+    out.push(`crmid write-backs queued for HubSpot: ${n(queue.queued)}, the oldest since ${utc(queue.oldestAt!)}; each pull sends what its unused API budget allows`)
+  }
+
   const last = status.runs[0]
   if (last && !options.runs) out.push(`Last run: ${runLine(last, nowMs)}`)
   if (status.legacy.found && (status.legacy.lastPollAt || status.legacy.pollSyncing)) {

@@ -4,7 +4,8 @@
  * HubSpot has no "archived since" filter and archiving leaves the modified date alone
  * (reference/hubspot-api.md §3.5): reading the archived list is the only direct way, and a portal
  * with 100,000 archived contacts would spend 1,000 calls on it every pass. Every linked object
- * carries cbhs's unique property, though, and search counts the live objects that do in one call.
+ * carries cbhs's unique property, though (or has its write-back queued, carrier-queue.ts, and is
+ * left out until it is sent), and search counts the live objects that do in one call.
  * While that count minus the live links is what it was after the last complete check, no linked
  * object went away. When it moved, ranges of linked ids are halved by count until the ids search
  * no longer finds are pinned down; those a batch read finds archived mark their records. A change
@@ -49,12 +50,14 @@ export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, m
   const {engine} = ctx
   const query: CarrierQuery = {property: engine.settings.uniqueProperty}
   const carriers = options.carriers ?? (await engine.hubspot.countCarriers(type, query))
-  const linked = await engine.state.countLiveLinks(type)
+  const linked = await linkedCarriers(ctx, type)
   const remembered = await engine.state.readCache(checkKey(type))
   const expected = remembered ? Number((JSON.parse(remembered.value) as {difference: number}).difference) : 0
   if (carriers - linked === expected) return
 
-  const ids = await engine.state.liveLinkIds(type)
+  const queued = await engine.state.countQueuedCarrierWrites(type)
+  const owed = queued > 0 ? new Set((await engine.state.queuedCarrierWrites(type, Number.MAX_SAFE_INTEGER)).map((q) => q.hubspotId)) : null
+  const ids = (await engine.state.liveLinkIds(type)).filter((id) => !owed?.has(id))
   const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
   const moved = Math.abs(carriers - linked - expected)
   const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
@@ -62,9 +65,15 @@ export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, m
   if (!missing) await walkArchivedList(ctx, type, modules)
   if (options.remember && !ctx.dryRun) {
     // the carriers rewritten now are counted by search once it shows them
-    const difference = carriers + rewritten - (await engine.state.countLiveLinks(type))
+    const difference = carriers + rewritten - (await linkedCarriers(ctx, type))
     await engine.state.writeCache(checkKey(type), JSON.stringify({difference}))
   }
+}
+
+/** The live links whose objects carry the unique property by now: not those whose write-back is still queued (carrier-queue.ts). */
+async function linkedCarriers(ctx: PassContext, type: HubSpotObjectType): Promise<number> {
+  const {state} = ctx.engine
+  return (await state.countLiveLinks(type)) - (await state.countQueuedCarrierWrites(type))
 }
 
 /**

@@ -10,7 +10,6 @@ import type {FieldConflict} from './settle.js'
 import type {AssociationPair, FailureResolution, Link, RecordUpdate, WriteResult} from './ports.js'
 import {contactSetValue, createdSnapshot, settlePair, type ReferenceView, type Settlement, type Snapshot, type Values} from './settle.js'
 import {hubspotRejections} from './validate.js'
-import type {CarrierWrites} from './carriers.js'
 import {CONTACT_SET_KEY, CONTACT_SET_MODULES, OBJECT_TYPE_OF_MODULE, REFERENCE_FIELD, type ControlValues, type CrmModule, type CrmRecord, type Direction, type HubSpotObject, type HubSpotObjectType} from './types.js'
 
 /** Where a stream's outcomes go: the pass report for push and pull, the reconcile report for reconcile. */
@@ -42,8 +41,8 @@ export class PassContext {
   private readonly settledWith = new WeakMap<Settlement, (record: CrmRecord) => Settlement | Promise<Settlement>>()
   /** `module:direction` → whether the ledger may hold open entries (see mayHaveOpenFailures) */
   private readonly ledgerOpen = new Map<string, Promise<boolean>>()
-  /** set by a full pull while it lists: the crmid write-backs go there instead of into each page */
-  carrierWrites: CarrierWrites | null = null
+  /** set by a full pull while it lists: the crmid write-backs are queued (carrier-queue.ts) instead of sent with each page */
+  queuesCarrierWrites = false
   /** work keys whose apply writes elsewhere than a record module (the activity streams') */
   private readonly targets = new Map<CrmModule, ApplyTarget>()
 
@@ -532,13 +531,13 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     }
     const unique = engine.settings.uniqueProperty
     const writeBack = created.filter((c) => c.work.object.properties[unique] !== String(c.crmid))
-    // a stream that sends the write-backs beside its reads (carriers.ts): the snapshot claims them as
-    // sent, as the pass after would otherwise re-save every link it made for that one value; one that
-    // never landed is written again by the next settlement of the pair, which checks the unique
-    // property against the crmid whatever the snapshot says (settle.ts)
-    const beside = ctx.carrierWrites
-    beside?.add(writeBack.map((c) => ({id: c.work.object.id, crmid: c.crmid})))
-    const {errors} = writeBack.length > 0 && !beside ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
+    // a stream that queues the write-backs (carrier-queue.ts): the snapshot claims them as sent, as
+    // the pass after would otherwise re-save every link it made for that one value; one that never
+    // lands is written again by the next settlement of the pair, which checks the unique property
+    // against the crmid whatever the snapshot says (settle.ts)
+    const queued = ctx.queuesCarrierWrites
+    if (queued && writeBack.length > 0) await engine.state.queueCarrierWrites(type, writeBack.map((c) => c.work.object.id))
+    const {errors} = writeBack.length > 0 && !queued ? await engine.hubspot.update(type, writeBack.map((c) => ({id: c.work.object.id, properties: {[unique]: String(c.crmid)}}))) : {errors: []}
     const notWritten = new Set(errors.map((e) => e.key))
     for (const c of created) {
       const hs = {...c.work.object.properties}

@@ -221,6 +221,16 @@ export interface StateStore {
   /** HubSpot ids of the live links of an object type, in ascending numeric order */
   liveLinkIds(objectType: HubSpotObjectType): Promise<string[]>
   countLiveLinks(objectType: HubSpotObjectType): Promise<number>
+  /** the crmid write-backs owed to these objects, sent by a later pass (carrier-queue.ts); queuing one twice is one */
+  queueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void>
+  /**
+   * up to `limit` queued write-backs, each with the crmid of its live link; null when the object
+   * has no live link any more (archived, unlinked): nothing is owed to it
+   */
+  queuedCarrierWrites(objectType: HubSpotObjectType, limit: number): Promise<Array<{hubspotId: string; crmid: number | null}>>
+  dequeueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void>
+  /** queued write-backs of live links: linked objects that do not carry the unique property yet, by design */
+  countQueuedCarrierWrites(objectType: HubSpotObjectType): Promise<number>
 
   recordFailure(entry: {
     module: CrmModule
@@ -423,6 +433,8 @@ export interface HubSpotPort {
 
   /** calls made so far, by endpoint label */
   callCounts(): Record<string, number>
+  /** calls of the 10-second budget that could be sent now without waiting (what a pass leaves unused) */
+  spareCalls(): number
 }
 
 /** Injected time, so tests can drive search lag and watermarks deterministically. */

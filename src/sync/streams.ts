@@ -11,7 +11,7 @@
  */
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type PassOptions, type PassReport} from './engine.js'
 import {checkArchived, readArchivedList} from './archived.js'
-import {CarrierWrites} from './carriers.js'
+import {sendQueuedCarrierWrites} from './carrier-queue.js'
 import {foldingWarnings} from './warnings.js'
 import {ELIGIBILITY_FIELDS, eligibility, isEligible} from './eligibility.js'
 import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, referenceTypes, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
@@ -653,8 +653,7 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
     // the list endpoint has no cap; its cursor, and how much of that page was done, is the bookmark
     let after = resume?.after ?? undefined
     let skip = resume?.skip ?? 0
-    const carriers = (ctx.carrierWrites = new CarrierWrites(hubspot, type, settings.uniqueProperty))
-    let listed = false
+    ctx.queuesCarrierWrites = true
     try {
       for await (const page of hubspot.list(type, {properties, after, associations})) {
         const used = await take(page.slice(skip))
@@ -665,13 +664,9 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
         after = page.next
         if (incomplete || !page.next) break
       }
-      listed = true
     } finally {
-      ctx.carrierWrites = null
-      // a pass that stops on an error still sends what its links are waiting for, then throws that error
-      if (!listed) await carriers.drain().catch(() => undefined)
+      ctx.queuesCarrierWrites = false
     }
-    await carriers.drain()
   } else {
     // the one search's page comes without associations: the references' loader reads them
     const pages: Iterable<SearchPage> | AsyncIterable<SearchPage> = recent
@@ -696,6 +691,19 @@ export async function pullObjectType(ctx: PassContext, type: HubSpotObjectType, 
   const total = emptyCounts()
   for (const m of modules) for (const [k, v] of Object.entries(ctx.sink.counts(m))) total[k as keyof ModuleCounts] += v
   return summarize(total, incomplete)
+}
+
+/**
+ * A pulling pass's last step, once every stream has had the budget it needed: the crmid write-backs
+ * full pulls queued, as far as the 10-second budget has room for them now (carrier-queue.ts).
+ */
+export async function sendCarrierWrites(ctx: PassContext, report: PassReport): Promise<number> {
+  const {hubspot} = ctx.engine
+  const calls = hubspot.callCounts()
+  let sent = 0
+  for (const type of PULL_ORDER) sent += await sendQueuedCarrierWrites(ctx, type)
+  mergeCalls(report, callsSince(calls, hubspot.callCounts()))
+  return sent
 }
 
 /** The module a contact new to coreBOS lands in: by lifecycle stage, Leads for the early stages. */

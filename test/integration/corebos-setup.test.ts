@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {ConfigError} from '../../src/errors.js'
 import {createPool, type Pool} from '../../src/corebos/connection.js'
-import {CBHS_TABLES, CONTROL_FIELD_SPECS, HUBSPOT_BLOCK_LABEL, setupCoreBos} from '../../src/corebos/setup.js'
+import {CBHS_SCHEMA_VERSION, CBHS_TABLES, CONTROL_FIELD_SPECS, HUBSPOT_BLOCK_LABEL, setupCoreBos} from '../../src/corebos/setup.js'
 import {createTestDatabase, type TestDatabase} from '../support/db.js'
 
 const BASE_TABLES = ['vtiger_account', 'vtiger_contactdetails', 'vtiger_leaddetails', 'vtiger_potential']
@@ -84,7 +84,7 @@ describe('setupCoreBos on a fresh coreBOS database', () => {
       expect(r.collation).toMatch(/^utf8mb4/)
     }
     const [meta] = await db.query<{meta_value: string}>("SELECT meta_value FROM cbhs_meta WHERE meta_key = 'schema_version'")
-    expect(meta.meta_value).toBe('1')
+    expect(meta.meta_value).toBe(String(CBHS_SCHEMA_VERSION))
   })
 
   it('adds the seven control columns, nullable and without default, with the §3 types', async () => {
@@ -204,7 +204,18 @@ describe('setupCoreBos on a fresh coreBOS database', () => {
   it('refuses a database set up by a newer cbhs', async () => {
     await db.query("UPDATE cbhs_meta SET meta_value = '99' WHERE meta_key = 'schema_version'")
     await expect(setupCoreBos(pool, {dryRun: true, database: db.settings.database})).rejects.toMatchObject({code: 'STATE_SCHEMA_NEWER'})
+    await db.query("UPDATE cbhs_meta SET meta_value = ? WHERE meta_key = 'schema_version'", [String(CBHS_SCHEMA_VERSION)])
+  })
+
+  it('brings a database of schema 1 (before the carrier queue) to this schema: the queue table, then the version', async () => {
+    await db.query('DROP TABLE cbhs_carrier_queue')
     await db.query("UPDATE cbhs_meta SET meta_value = '1' WHERE meta_key = 'schema_version'")
+    const result = await setupCoreBos(pool, {dryRun: false, database: db.settings.database})
+    expect(result.changes).toEqual([
+      expect.objectContaining({kind: 'create-table', target: 'cbhs_carrier_queue'}),
+      expect.objectContaining({kind: 'set-schema-version', detail: `1 → ${CBHS_SCHEMA_VERSION}`}),
+    ])
+    expect((await setupCoreBos(pool, {dryRun: true, database: db.settings.database})).changes).toEqual([])
   })
 })
 

@@ -1,4 +1,7 @@
-/** The live links of an object type, as the archived check (src/sync/archived.ts) counts and halves them. */
+/**
+ * The live links of an object type, as the archived check (src/sync/archived.ts) counts and halves them,
+ * and the queued crmid write-backs it leaves out of them (src/sync/carrier-queue.ts).
+ */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {CoreBosStateStore} from '../../src/corebos/state.js'
 import type {Link} from '../../src/sync/ports.js'
@@ -38,5 +41,25 @@ describe('CoreBosStateStore: live links of an object type', () => {
   it('keeps the object types apart', async () => {
     expect(await store.liveLinkIds('companies')).toEqual(['12'])
     expect(await store.countLiveLinks('deals')).toBe(1)
+  })
+
+  it('queues write-backs once each, answers them with the crmid of their live link, counts only those, and forgets what is sent', async () => {
+    // '10' twice, '11' archived, '404' linked to nothing, '12' another type's id
+    await store.queueCarrierWrites('contacts', ['10', '11', '404'])
+    await store.queueCarrierWrites('contacts', ['10', '9'])
+    expect(await store.queuedCarrierWrites('contacts', 10)).toEqual([
+      {hubspotId: '10', crmid: 1},
+      {hubspotId: '11', crmid: null},
+      {hubspotId: '404', crmid: null},
+      {hubspotId: '9', crmid: 2},
+    ])
+    expect(await store.countQueuedCarrierWrites('contacts')).toBe(2)
+    expect(await store.countQueuedCarrierWrites('companies')).toBe(0)
+    expect(await store.queuedCarrierWrites('contacts', 2)).toHaveLength(2)
+
+    await store.dequeueCarrierWrites('contacts', ['10', '11', '404'])
+    expect(await store.queuedCarrierWrites('contacts', 10)).toEqual([{hubspotId: '9', crmid: 2}])
+    await store.dequeueCarrierWrites('contacts', ['9'])
+    expect(await store.countQueuedCarrierWrites('contacts')).toBe(0)
   })
 })

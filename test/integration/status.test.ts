@@ -63,6 +63,7 @@ const GOLDEN = {
     truncated: BOOL,
   },
   api: {today: NUM, dailyLimit: NUM, tier: STR, limitFrom: STR, dayStart: STR},
+  carrierWrites: {queued: NUM, oldestAt: STR_OR_NULL},
   lock: {held: BOOL, since: STR_OR_NULL, heldSeconds: NUM_OR_NULL, holder: 'object|null'},
   runs: [
     {

@@ -46,6 +46,27 @@ describe('RateLimiter', () => {
     }
   })
 
+  it('tells how many budgeted requests could leave now: the window less ours, others\' and those queued; none while paused', async () => {
+    const {t, clock, sleep} = fakeTime()
+    const limiter = new RateLimiter({windowMax: 100, searchPerSecond: 4, clock, sleep})
+    const budget = budgetFor(100)
+    expect(limiter.spareNow()).toBe(budget)
+    for (let i = 0; i < 30; i++) (await limiter.acquire('general'))()
+    ;(await limiter.acquire('search'))()
+    ;(await limiter.acquire('associations'))()
+    expect(limiter.spareNow()).toBe(budget - 30)
+    // HubSpot counted 20 more in this window than we sent: another app on the token
+    limiter.observe({max: 100, remaining: 50})
+    expect(limiter.spareNow()).toBe(budget - 30 - 20)
+    t.now += 10_200
+    expect(limiter.spareNow()).toBe(budget)
+    limiter.pause('general', t.now + 1_000)
+    expect(limiter.spareNow()).toBe(0)
+    t.now += 1_000
+    for (let i = 0; i < budget; i++) (await limiter.acquire('general'))()
+    expect(limiter.spareNow()).toBe(0)
+  })
+
   it('association batch calls take no share of the ten-second budget; pausing them leaves the other buckets alone', async () => {
     const {t, clock, sleep} = fakeTime()
     const start = t.now

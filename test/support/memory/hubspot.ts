@@ -75,10 +75,19 @@ export class MemoryHubSpot implements HubSpotPort {
 
   private count(label: string, calls = 1): void {
     this.counts.set(label, (this.counts.get(label) ?? 0) + calls)
+    // search and association calls are outside the 10-second budget, as the gateway's limiter has it
+    if (!/^(search|associations)/.test(label)) this.spare = Math.max(0, this.spare - calls)
   }
 
   callCounts(): Record<string, number> {
     return Object.fromEntries(this.counts)
+  }
+
+  /** what spareCalls answers, less each budgeted call made since: unbounded by default, as no limit; a test sets it to play a spent window */
+  spare = Number.POSITIVE_INFINITY
+
+  spareCalls(): number {
+    return this.spare
   }
 
   /** Object and association writes the engine made. */

@@ -4,7 +4,7 @@
  */
 import {newReport, type Engine, type PassOptions, type PassReport, type Reporter} from '../../../src/sync/engine.js'
 import {newReconcileReport, RECONCILE_ORDER, reconcileType, TYPE_MODULES, type ReconcileReport} from '../../../src/sync/reconcile.js'
-import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule} from '../../../src/sync/streams.js'
+import {passContext, PULL_MODULES, PULL_ORDER, PUSH_ORDER, pullObjectType, pushModule, sendCarrierWrites} from '../../../src/sync/streams.js'
 import {CRM_MODULES} from '../../../src/sync/types.js'
 import {ACTIVITY_PULL_ORDER, ACTIVITY_PUSH_ORDER, pullEngagements, pushActivities} from '../../../src/sync/activities.js'
 import {ENGAGEMENTS_OF} from '../../../src/sync/activity-types.js'
@@ -33,6 +33,7 @@ export async function runPull(engine: Engine, options: Partial<PassOptions> = {}
     await pullObjectType(ctx, type, o, report, reporter)
   }
   for (const type of ACTIVITY_PULL_ORDER.filter((t) => o.activities?.some((m) => ENGAGEMENTS_OF[m].includes(t)))) await pullEngagements(ctx, type, o, report, reporter)
+  await sendCarrierWrites(ctx, report)
   return report
 }
 

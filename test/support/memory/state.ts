@@ -27,6 +27,8 @@ export class MemoryState implements StateStore {
   private readonly byObject = new Map<string, string>()
   private readonly failures: StoredFailure[] = []
   private readonly cache = new Map<string, {value: string; storedAtMs: number}>()
+  /** in insertion order, as queued_at orders the table */
+  private readonly carrierQueue = new Map<string, {objectType: HubSpotObjectType; hubspotId: string}>()
   private readonly runs: RunRecord[] = []
 
   constructor(
@@ -142,6 +144,31 @@ export class MemoryState implements StateStore {
 
   async countLiveLinks(objectType: HubSpotObjectType): Promise<number> {
     return (await this.liveLinkIds(objectType)).length
+  }
+
+  async queueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void> {
+    for (const id of hubspotIds) if (!this.carrierQueue.has(`${objectType}:${id}`)) this.carrierQueue.set(`${objectType}:${id}`, {objectType, hubspotId: id})
+  }
+
+  async queuedCarrierWrites(objectType: HubSpotObjectType, limit: number): Promise<Array<{hubspotId: string; crmid: number | null}>> {
+    return [...this.carrierQueue.values()]
+      .filter((q) => q.objectType === objectType)
+      .slice(0, Math.max(0, limit))
+      .map((q) => ({hubspotId: q.hubspotId, crmid: this.liveLinkOf(objectType, q.hubspotId)?.crmid ?? null}))
+  }
+
+  async dequeueCarrierWrites(objectType: HubSpotObjectType, hubspotIds: string[]): Promise<void> {
+    for (const id of hubspotIds) this.carrierQueue.delete(`${objectType}:${id}`)
+  }
+
+  async countQueuedCarrierWrites(objectType: HubSpotObjectType): Promise<number> {
+    return [...this.carrierQueue.values()].filter((q) => q.objectType === objectType && this.liveLinkOf(objectType, q.hubspotId)).length
+  }
+
+  private liveLinkOf(objectType: HubSpotObjectType, hubspotId: string): Link | undefined {
+    const key = this.byObject.get(`${objectType}:${hubspotId}`)
+    const link = key ? this.links.get(key) : undefined
+    return link && !link.archived ? link : undefined
   }
 
   /** Every link, for assertions. */
