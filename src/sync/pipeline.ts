@@ -453,8 +453,7 @@ export async function applyWork(ctx: PassContext, module: CrmModule, work: Work[
     const next = {...u.settlement.next, hs: {...u.settlement.next.hs, ...defined(hsResults.get(u.object.id), Object.keys(u.settlement.hs))}}
     counts.conflicts += u.settlement.conflicts.length
     for (const c of u.settlement.conflicts) ctx.sink.conflict(module, u.record.crmid, u.object.id, c)
-    // a record whose control fields lag behind its link (a pass killed between the two writes) is written again
-    const controlled = !target.controlFields || (u.record.fields.hubspotid ?? '') === u.object.id
+    const controlled = !target.controlFields || !controlFieldsBehind(u.record, u.object.id)
     if (!wroteSomething(u.settlement) && u.link && controlled && sameSnapshot(target.mapper, u.link, next)) {
       // in sync already: nothing to record but that a retry of it is over
       counts.skipped++
@@ -635,6 +634,14 @@ function sameSnapshot(mapper: Pick<ModuleMapper, 'sameCrmValue'>, link: Link, ne
   const hsValue = (_k: string, x: unknown, y: unknown) => canon(x === '' ? null : x) === canon(y === '' ? null : y)
   const associated = (_k: string, x: unknown, y: unknown) => canon(x ?? []) === canon(y ?? [])
   return same(link.snapshot.crm, next.crm, crmValue) && same(link.snapshot.hs, next.hs, hsValue) && same(link.associations, next.associations, associated)
+}
+
+/**
+ * A record whose control fields lag behind its link: the link was saved, and the pass stopped
+ * before it wrote hubspotid and the rest into the record. Whoever meets one writes them again.
+ */
+export function controlFieldsBehind(record: CrmRecord, hubspotId: string): boolean {
+  return (record.fields.hubspotid ?? '') !== hubspotId
 }
 
 function wroteSomething(s: Settlement): boolean {

@@ -19,7 +19,7 @@
 import {createHash} from 'node:crypto'
 import {callsSince, emptyCounts, hubspotRecordUrl, type Engine, type ModuleCounts, type ModuleMapper} from './engine.js'
 import {isEligible} from './eligibility.js'
-import {applyWork, loadReferences, PassContext, referencedBy, type Sink, type UpdateWork, type Work} from './pipeline.js'
+import {applyWork, controlFieldsBehind, loadReferences, PassContext, referencedBy, type Sink, type UpdateWork, type Work} from './pipeline.js'
 import {foldingWarnings} from './warnings.js'
 import type {ReferenceView} from './settle.js'
 import {modifiedMs} from './settle.js'
@@ -162,6 +162,8 @@ const LINK_ARCHIVED = 32
 const MAP_ERROR = 64
 /** a candidate of an ambiguous match: a person decides, so it is neither linked nor created */
 const AMBIGUOUS = 128
+/** linked, but the record's control fields lag behind the link (pipeline.ts controlFieldsBehind) */
+const CONTROL_BEHIND = 256
 
 interface Entry {
   module: CrmModule
@@ -330,6 +332,7 @@ async function buildIndex(ctx: TypeContext, reporter: Reporter): Promise<void> {
         if (syncwith === '0') flags |= OPTED_OUT
         if (record.fields.hubspotdeleted === '1') flags |= HS_DELETED
         if (link?.archived) flags |= LINK_ARCHIVED
+        else if (link && controlFieldsBehind(record, link.hubspotId)) flags |= CONTROL_BEHIND
         const mapped = mapper.canPush ? mapper.toHubSpot(record) : {values: {}, errors: [], warnings: []}
         if (mapped.errors.length > 0) flags |= MAP_ERROR
         const refField = REFERENCE_FIELD[module]
@@ -562,6 +565,8 @@ async function classifyPairs(ctx: TypeContext, pairs: Pair[]): Promise<void> {
       classify(ctx, {...base, class: 'different', reason: `${changes.length} field(s) differ (changed: ${sides})`, action: 'update', changes, ...(association ? {association} : {})})
     } else if (association) {
       classify(ctx, {...base, class: 'associationDrift', reason: `associations differ (changed: ${association.changed})`, action: 'repair-associations', association})
+    } else if (entry.flags & CONTROL_BEHIND) {
+      classify(ctx, {...base, class: 'different', reason: `hubspotid and the other control fields lag behind the link (a pass stopped between the two writes)`, action: 'update', changes})
     } else {
       classify(ctx, {...base, class: 'inSync', reason: '', action: 'none'})
     }

@@ -14,7 +14,7 @@ import {checkArchived, readArchivedList} from './archived.js'
 import {sendQueuedCarrierWrites} from './carrier-queue.js'
 import {foldingWarnings} from './warnings.js'
 import {ELIGIBILITY_FIELDS, eligibility, isEligible} from './eligibility.js'
-import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, HeldAssociations, loadReferences, PassContext, referencedBy, referenceTypes, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
+import {applyWork, contactSetChanged, contactSetOfNewDeal, contactSetOnCreate, controlFieldsBehind, HeldAssociations, loadReferences, PassContext, referencedBy, referenceTypes, type Failure, type LinkReader, type Sink, type Work} from './pipeline.js'
 import type {Link, Reporter, SearchPage} from './ports.js'
 import {modifiedMs, type Settlement} from './settle.js'
 import {FUTURE_WINDOW_MS, pushWatermarkMs, recordTimeMs, wallClockSpan} from './time.js'
@@ -322,8 +322,7 @@ async function pushBatch(ctx: PassContext, module: CrmModule, all: CrmRecord[], 
     }
     if (live) {
       if (changedInCrm(engine, module, record, live)) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'changed in coreBOS'})
-      // the link was saved but the pass died before the control fields: they are written now
-      else if ((record.fields.hubspotid ?? '') !== live.hubspotId) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'hubspotid behind its link'})
+      else if (controlFieldsBehind(record, live.hubspotId)) pairs.push({record, link: live, hubspotId: live.hubspotId, reason: 'hubspotid behind its link'})
       else counts.skipped++
       continue
     }
