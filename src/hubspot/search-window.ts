@@ -9,8 +9,8 @@
  * already are left out of the restart by id (`GT t` OR `EQ t AND hs_object_id NOT_IN ids …`, up to
  * five NOT_IN filters, as many ids as the search body takes), so a page is not half spent on them when many objects share one
  * timestamp; any left in are read again and dropped by id. When a whole page shares one timestamp
- * the restart makes no progress, so that millisecond is walked by `hs_object_id` (EQ t, GT last id)
- * before moving on to t + 1.
+ * the restart makes no progress, so that millisecond is walked by `hs_object_id` (EQ t, GT last id,
+ * leaving out the ids of it already read) before moving on to t + 1.
  */
 import type {HubSpotObject} from '../sync/types.js'
 import {BadAnswerError} from './answers.js'
@@ -27,8 +27,9 @@ export interface PlannedSearch {
   sort: {propertyName: string; direction: 'ASCENDING'}
   mode: 'range' | 'tie'
   /**
-   * a range restart: the objects at the restart time already read, which the search may leave out
-   * (filters are then `GT at` OR `EQ at AND hs_object_id NOT_IN ids`); any number of them may be dropped
+   * the objects at `at` already read, which the search may leave out: a range restart's filters are
+   * then `GT at` OR `EQ at AND hs_object_id NOT_IN ids`, a tie's its own AND `hs_object_id NOT_IN
+   * ids`; any number of them may be dropped (read again, they are dropped by id)
    */
   exclude?: {at: number; ids: string[]}
 }
@@ -41,6 +42,8 @@ const NOT_IN_VALUES = 100
  * leave out fewer (the gateway fits them).
  */
 export const MAX_EXCLUDED = 5 * NOT_IN_VALUES
+/** …and out of a millisecond's walk by id, whose one group holds its EQ, its GT and four NOT_IN filters */
+const MAX_TIE_EXCLUDED = 4 * NOT_IN_VALUES
 
 type State =
   | {mode: 'range'; lower: number; seen: Set<string>}
@@ -89,7 +92,13 @@ export class ModifiedWindow {
     this.planned.tie++
     const filters: SearchFilter[] = [{propertyName: this.modifiedProperty, operator: 'EQ', value: String(s.at)}]
     if (s.lastId !== null) filters.push({propertyName: 'hs_object_id', operator: 'GT', value: s.lastId})
-    return {mode: 'tie', filters, sort: {propertyName: 'hs_object_id', direction: 'ASCENDING'}}
+    const plan: PlannedSearch = {mode: 'tie', filters, sort: {propertyName: 'hs_object_id', direction: 'ASCENDING'}}
+    // the range page that led here read up to a page of this millisecond already, in no id order:
+    // left out, the walk's first page is not spent on them
+    const lastId = s.lastId
+    const read = [...s.seen].filter((id) => lastId === null || idAbove(id, lastId)).slice(0, MAX_TIE_EXCLUDED)
+    if (read.length > 0) plan.exclude = {at: s.at, ids: read}
+    return plan
   }
 
   /**
@@ -139,6 +148,7 @@ export class ModifiedWindow {
  */
 export function filterGroups(plan: PlannedSearch, modifiedProperty: string, excluded = plan.exclude?.ids.length ?? 0): SearchFilter[][] {
   if (!plan.exclude || excluded <= 0) return [plan.filters.map((f) => ({...f}))]
+  if (plan.mode === 'tie') return [[...plan.filters.map((f) => ({...f})), ...notIn(plan.exclude.ids.slice(0, excluded))]]
   const [, ...rest] = plan.filters
   const at = String(plan.exclude.at)
   return [
