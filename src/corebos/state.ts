@@ -236,9 +236,11 @@ export class CoreBosStateStore implements StateStore {
       return rows as T
     } catch (error) {
       const err = error as {code?: string; message?: string}
-      if (err?.code === 'ER_NO_SUCH_TABLE' && /cbhs_/.test(err.message ?? '')) {
+      const table = err?.code === 'ER_NO_SUCH_TABLE' ? /'(?:[^'.]*\.)?(cbhs_\w+)'/.exec(err.message ?? '')?.[1] : undefined
+      if (table) {
+        // a table a later cbhs added is missing when the binary was upgraded and setup not run again
         throw new ConfigError('NOT_SET_UP', 'The cbhs state tables are missing in this coreBOS database.', {
-          suggestion: 'Run `cbhs setup` (add --dry-run first to see what it changes).',
+          suggestion: `Run \`cbhs setup\` (add --dry-run first to see what it changes): ${table} is missing, so setup never ran here or an older cbhs ran it.`,
           cause: error,
         })
       }

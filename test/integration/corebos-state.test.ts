@@ -366,4 +366,13 @@ describe('CoreBosStateStore before setup', () => {
     const store = new CoreBosStateStore(db.pool)
     await expect(store.getWatermark('Contacts', 'push')).rejects.toMatchObject({code: 'NOT_SET_UP', exitCode: 3})
   })
+
+  it('names the table that is missing, as after an upgrade that added one (the carrier queue of schema 2)', async () => {
+    const store = new CoreBosStateStore(db.pool)
+    await expect(store.countQueuedCarrierWrites('contacts')).rejects.toMatchObject({
+      code: 'NOT_SET_UP',
+      exitCode: 3,
+      suggestion: 'Run `cbhs setup` (add --dry-run first to see what it changes): cbhs_carrier_queue is missing, so setup never ran here or an older cbhs ran it.',
+    })
+  })
 })
