@@ -8,8 +8,9 @@
  * cannot skip anything and never comes near the cap. Objects at the restart time that were read
  * already are left out of the restart by id (`GT t` OR `EQ t AND hs_object_id NOT_IN ids …`, up to
  * five NOT_IN filters, as many ids as the search body takes), so a page is not half spent on them when many objects share one
- * timestamp; any left in are read again and dropped by id. When a whole page shares one timestamp
- * the restart makes no progress, so that millisecond is walked by `hs_object_id` (EQ t, GT last id,
+ * timestamp; any left in are read again and dropped by id. A whole page on one timestamp restarts
+ * there again, leaving out what it read; once more ids share it than a restart can leave out (or a
+ * restart brings nothing new), that millisecond is walked by `hs_object_id` (EQ t, GT last id,
  * leaving out the ids of it already read) before moving on to t + 1.
  */
 import type {HubSpotObject} from '../sync/types.js'
@@ -135,8 +136,10 @@ export class ModifiedWindow {
       for (const o of results) if (modifiedMs(o.properties[this.modifiedProperty]) === top) seen.add(o.id)
       this.state = {mode: 'range', lower: top, seen}
     } else {
+      // a whole page on one millisecond: restarting there again, leaving out every id of it read so
+      // far, costs no more than a walk by id, and needs no search after the walk for what follows it
       for (const o of fresh) s.seen.add(o.id)
-      this.state = {mode: 'tie', at: s.lower, lastId: null, seen: s.seen}
+      if (fresh.length === 0 || s.seen.size > MAX_EXCLUDED) this.state = {mode: 'tie', at: s.lower, lastId: null, seen: s.seen}
     }
     return fresh
   }

@@ -96,7 +96,9 @@ describe('answer checks', () => {
     const window = new ModifiedWindow('lastmodifieddate', at, at + 1000)
     const page = (ids: string[]) => ids.map((id) => ({id, properties: {lastmodifieddate: String(at)}}))
     window.next()
-    window.accept(page(['5', '6']), true) // nothing past `at`: walk the millisecond by id
+    window.accept(page(['5', '6']), true) // nothing past `at`: a restart there, leaving them out
+    expect(window.next()?.mode).toBe('range')
+    window.accept(page(['5', '6']), true) // which brings nothing new: walk the millisecond by id
     expect(window.next()?.mode).toBe('tie')
     window.accept(page(['7', '8']), true)
     window.next()
