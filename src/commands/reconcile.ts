@@ -18,9 +18,10 @@ export default class Reconcile extends CbhsCommand<typeof Reconcile> {
 
 Reads every Account, Contact, Lead and Potential in coreBOS and every company, contact and deal in
 HubSpot (list endpoint), and classifies them: in sync; linked but different (which side changed since
-the last sync); only in coreBOS; only in HubSpot; match candidates (unlinked on both sides with the same
-e-mail, or for companies the same domain or name), ambiguous matches; broken links (object or record
-gone); association drift; coreBOS records sharing one e-mail.
+the last sync, or a record whose hubspotid lags behind its link); only in coreBOS; only in HubSpot;
+match candidates (unlinked on both sides with the same e-mail, or for companies the same domain or
+name), ambiguous matches; broken links (object or record gone); association drift; coreBOS records
+sharing one e-mail.
 
 A dry run by default: nothing is written. --apply links the unambiguous matches, settles differing
 values (the side that changed wins; the conflict policy decides when both did or nobody can tell),
