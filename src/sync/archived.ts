@@ -55,9 +55,8 @@ export async function checkArchived(ctx: PassContext, type: HubSpotObjectType, m
   const expected = remembered ? Number((JSON.parse(remembered.value) as {difference: number}).difference) : 0
   if (carriers - linked === expected) return
 
-  const queued = await engine.state.countQueuedCarrierWrites(type)
-  const owed = queued > 0 ? new Set((await engine.state.queuedCarrierWrites(type, Number.MAX_SAFE_INTEGER)).map((q) => q.hubspotId)) : null
-  const ids = (await engine.state.liveLinkIds(type)).filter((id) => !owed?.has(id))
+  const owed = new Set((await engine.state.queuedCarrierWrites(type, Number.MAX_SAFE_INTEGER)).map((q) => q.hubspotId))
+  const ids = (await engine.state.liveLinkIds(type)).filter((id) => !owed.has(id))
   const depth = Math.max(1, Math.ceil(Math.log2(Math.max(2, ids.length / LEAF_LINKS))))
   const moved = Math.abs(carriers - linked - expected)
   const missing = moved * depth * 2 <= MAX_HALVING_CALLS ? await unseenLinkedIds(ctx, type, query, ids, carriers) : null
