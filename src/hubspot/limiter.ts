@@ -146,16 +146,20 @@ export class RateLimiter {
   spareNow(): number {
     const now = this.clock.nowMs()
     if (this.pausedUntil.general > now) return 0
-    this.prune(this.sent, now - (this.windowMs + this.windowPadMs))
-    return Math.max(0, this.currentBudget(now) - this.sent.length - this.queues.general.length)
+    return Math.max(0, this.currentBudget(now) - this.sentInWindow(now).length - this.queues.general.length)
   }
 
   /** ms until the oldest request in our window expires (0 when the window is empty) */
   msUntilWindowFrees(): number {
     const now = this.clock.nowMs()
-    const span = this.windowMs + this.windowPadMs
-    this.prune(this.sent, now - span)
-    return this.sent.length === 0 ? 0 : Math.max(0, this.sent[0] + span - now)
+    const sent = this.sentInWindow(now)
+    return sent.length === 0 ? 0 : Math.max(0, sent[0] + this.windowMs + this.windowPadMs - now)
+  }
+
+  /** our budgeted requests still inside the (padded) window, oldest first */
+  private sentInWindow(now: number): number[] {
+    this.prune(this.sent, now - (this.windowMs + this.windowPadMs))
+    return this.sent
   }
 
   private async drain(bucket: Bucket): Promise<void> {
